@@ -1,0 +1,218 @@
+"""Domain models: what callers send (inputs) and what they get back (outputs).
+
+Outputs leave out empty values when serialised (see `Out`), so results stay small for an assistant.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_serializer
+
+Channel = Literal["email", "sms", "voice", "voicemail"]
+CHANNELS: tuple[Channel, ...] = ("email", "sms", "voice", "voicemail")
+CHANNEL_BITS: dict[str, int] = {"email": 1, "sms": 2, "voice": 4, "voicemail": 8}
+ALL_CHANNELS_MASK = 15
+Status = Literal["confirmed", "unconfirmed"]
+
+# The canonical attribute order (spec §2): also the column order of a header-less import file.
+BUILTIN_FIELDS: tuple[str, ...] = (
+    "civility", "first_name", "last_name", "email", "fixed_phone", "mobile", "fax", "address_1",
+    "address_2", "postal_code", "city", "state", "country", "birth_date", "company", "reference",
+)
+PHONE_FIELDS = ("fixed_phone", "mobile", "fax")
+
+
+def channels_of(mask: int) -> list[Channel]:
+    return [c for c in CHANNELS if mask & CHANNEL_BITS[c]]
+
+
+class Out(BaseModel):
+    """Base of every result: None values and empty lists/dicts are left out of the serialised form."""
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    @model_serializer(mode="wrap")
+    def _drop_empty(self, handler: Any) -> Any:
+        data = handler(self)
+        return {k: v for k, v in data.items() if v is not None and v != [] and v != {}}
+
+
+# ---------------------------------------------------------------- inputs
+
+_TEXT = "at most 255 characters"
+
+
+class ContactInput(BaseModel):
+    """A contact's fields; all optional. On an update, fields left out stay unchanged and empty values
+    ('' or null) are ignored unless empty_values_erase is set."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ext_id: str | None = Field(None, description="Your own unique id (e.g. CRM id), max 100 chars; matched first.")
+    email: str | None = Field(None, description="Matched case-insensitively.")
+    mobile: str | None = Field(None, description="National (default region) or international form; stored E.164.")
+    fixed_phone: str | None = None
+    fax: str | None = None
+    civility: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    address_1: str | None = None
+    address_2: str | None = None
+    postal_code: str | None = None
+    city: str | None = None
+    state: str | None = None
+    country: str | None = None
+    birth_date: str | None = Field(None, description="YYYY-MM-DD or DD/MM/YYYY.")
+    company: str | None = None
+    reference: str | None = None
+    attributes: dict[str, Any] | None = Field(
+        None, description="Custom attributes: name -> text, number, boolean or null; merged into the stored ones.")
+    email_blacklisted: bool | None = Field(None, description="true adds an email opt-out; false lifts nothing.")
+    sms_blacklisted: bool | None = Field(None, description="true adds an SMS opt-out; false lifts nothing.")
+    blocked_senders: list[str] | None = Field(None, max_length=100,
+                                              description="Sender emails that must not email this contact.")
+    list_ids: list[int] | None = Field(None, max_length=100, description="Lists to join.")
+    unlink_list_ids: list[int] | None = Field(None, max_length=100, description="Lists to leave.")
+
+
+# ---------------------------------------------------------------- outputs
+
+
+class Contact(Out):
+    """A contact: id, ext_id, email, mobile, fixed_phone, fax, civility, first/last name, address_1/2,
+    postal_code, city, state, country, birth_date, company, reference, attributes, status, opted_out
+    (channels it must not be messaged on), blocked_senders, list_ids, source, created_at, updated_at,
+    deleted_at. Empty fields are left out."""
+
+    id: int
+    ext_id: str | None = None
+    email: str | None = None
+    mobile: str | None = None
+    fixed_phone: str | None = None
+    fax: str | None = None
+    civility: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    address_1: str | None = None
+    address_2: str | None = None
+    postal_code: str | None = None
+    city: str | None = None
+    state: str | None = None
+    country: str | None = None
+    birth_date: str | None = None
+    company: str | None = None
+    reference: str | None = None
+    attributes: dict[str, Any] = Field(default_factory=dict)
+    status: Status = "confirmed"
+    opted_out: list[Channel] = Field(default_factory=list,
+                                     description="Channels this contact must not be messaged on.")
+    blocked_senders: list[str] = Field(default_factory=list)
+    list_ids: list[int] = Field(default_factory=list)
+    source: str = Field(description="How the contact was created: api, bulk, import:<job>, subscribe:<form>.")
+    created_at: str
+    updated_at: str
+    deleted_at: str | None = Field(None, description="Set when the contact is deleted (restorable).")
+
+
+Outcome = Literal["created", "updated", "unchanged"]
+
+
+class ContactResult(Out):
+    outcome: Outcome = Field(description="created, updated (an existing contact matched), or unchanged.")
+    contact: Contact
+
+
+class ContactPage(Out):
+    contacts: list[Contact]
+    next_cursor: str | None = Field(None, description="Pass back as cursor for the next page; absent on the last.")
+    not_found: list[int | str] = Field(default_factory=list, description="Requested identifiers that match "
+                                                                         "no contact.")
+    note: str | None = None
+
+
+class UpsertItem(Out):
+    """One contact's outcome: index, outcome, id, error."""
+
+    index: int = Field(description="Position of the contact in the request (0-based).")
+    outcome: Literal["created", "updated", "unchanged", "failed"]
+    id: int | None = None
+    error: str | None = None
+
+
+class UpsertResult(Out):
+    created: int
+    updated: int
+    unchanged: int
+    failed: int
+    items: list[UpsertItem] = Field(default_factory=list, description="Per-contact outcome: every contact when "
+                                    "the call had at most 200, else only the failed ones.")
+    note: str | None = None
+
+
+class ChangeCount(Out):
+    changed: int = Field(description="How many records this call changed.")
+    not_found: list[int | str] = Field(default_factory=list)
+
+
+class ListStats(Out):
+    subscribers: int = Field(description="Members that are not deleted.")
+
+
+class ContactList(Out):
+    """A list: id, name, description, folder_id, created_at, updated_at, stats, as requested."""
+
+    id: int
+    name: str | None = None
+    description: str | None = None
+    folder_id: int | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+    stats: ListStats | None = None
+
+
+class ListPage(Out):
+    lists: list[ContactList]
+    next_cursor: str | None = None
+    not_found: list[int] = Field(default_factory=list)
+    note: str | None = None
+
+
+class ListRef(Out):
+    id: int
+    name: str
+    subscribers: int
+
+
+class Folder(Out):
+    """A folder: id, name, dates, list_count, and its first 20 lists (id, name, subscribers)."""
+
+    id: int
+    name: str
+    created_at: str
+    updated_at: str
+    list_count: int
+    lists: list[ListRef] = Field(default_factory=list, description="Up to 20 of the folder's lists; use "
+                                 "get_lists with folder_id for all of them.")
+
+
+class FolderPage(Out):
+    folders: list[Folder]
+    next_cursor: str | None = None
+    not_found: list[int] = Field(default_factory=list)
+    note: str | None = None
+
+
+class ListsChange(Out):
+    """What manage_lists did: the created or updated list, or how many lists were deleted."""
+
+    list_: ContactList | None = Field(None, alias="list", description="The created or updated list.")
+    deleted: int | None = Field(None, description="How many lists were deleted.")
+    not_found: list[int] = Field(default_factory=list, description="Unknown list ids.")
+
+
+class FoldersChange(Out):
+    """What manage_folders did: the created or renamed folder, or what a delete removed."""
+
+    folder: Folder | None = None
+    deleted_lists: int | None = Field(None, description="Lists deleted with the folder (cascade).")

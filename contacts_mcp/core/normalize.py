@@ -1,0 +1,144 @@
+"""Value normalisation shared by every write path (create, update, bulk upsert, import).
+
+One function per kind of value; each returns the stored form or raises InvalidInput naming the field
+and the accepted form, so the caller can correct it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date, datetime, timezone
+from functools import lru_cache
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+
+from .errors import InvalidInput
+
+TEXT_MAX = 255
+EXT_ID_MAX = 100
+
+
+def utc_now() -> str:
+    """The current time in the fixed-width UTC form every stored timestamp uses (sortable as text)."""
+    return format_ts(datetime.now(timezone.utc))
+
+
+def format_ts(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_ts(field: str, value: str) -> str:
+    """An ISO 8601 date or date-time from the caller, as a stored timestamp (naive means UTC)."""
+    text = value.strip()
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(field, f"{value!r} is not an ISO 8601 date or date-time; use e.g. "
+                                  "'2026-01-31' or '2026-01-31T08:00:00Z'") from None
+    return format_ts(moment)
+
+
+def clean_text(field: str, value: object, max_len: int = TEXT_MAX) -> str | None:
+    """Trimmed text; empty becomes None."""
+    if value is None:
+        return None
+    text = str(value).replace("\x00", "").strip()
+    if not text:
+        return None
+    if len(text) > max_len:
+        raise InvalidInput(field, f"at most {max_len} characters allowed, received {len(text)}")
+    return text
+
+
+def normalize_email(value: str, field: str = "email") -> str | None:
+    """Trimmed, syntax-checked (no DNS), domain lower-cased. Compare with email_key()."""
+    text = clean_text(field, value, 254)
+    if text is None:
+        return None
+    try:
+        result = validate_email(text, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise InvalidInput(field, f"{text!r} is not a valid email address ({exc}); "
+                                  "expected a form like 'name@example.com'") from None
+    local, _, domain = result.normalized.rpartition("@")
+    return f"{local}@{domain.lower()}"
+
+
+def email_key(email: str | None) -> str | None:
+    """The case-insensitive identity of an email address (what deduplication compares)."""
+    return email.lower() if email else None
+
+
+def normalize_phone(value: object, region: str, field: str = "mobile") -> str | None:
+    """A phone number in E.164 (+33612345678); national forms are read in the default region."""
+    text = clean_text(field, value, 40)
+    if text is None:
+        return None
+    return _phone_e164(text, region, field)
+
+
+@lru_cache(maxsize=4096)
+def _phone_e164(text: str, region: str, field: str) -> str:
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        raise InvalidInput(field, f"{text!r} is not a valid phone number (default region {region}); "
+                                  "give it in international form, e.g. '+33612345678'")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+_DATE_FORMS = ("%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y")
+
+
+def normalize_date(value: object, field: str = "birth_date") -> str | None:
+    """A calendar date as YYYY-MM-DD; also reads DD/MM/YYYY, DD.MM.YYYY and DD-MM-YYYY."""
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    text = clean_text(field, value, 40)
+    if text is None:
+        return None
+    for form in _DATE_FORMS:
+        try:
+            return datetime.strptime(text, form).date().isoformat()
+        except ValueError:
+            continue
+    raise InvalidInput(field, f"{text!r} is not a date; use YYYY-MM-DD (or DD/MM/YYYY)")
+
+
+def normalize_ext_id(value: object) -> str | None:
+    return clean_text("ext_id", value, EXT_ID_MAX)
+
+
+ATTRIBUTE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
+ATTRIBUTES_MAX = 100
+ATTRIBUTE_VALUE_MAX = 1000
+ATTRIBUTES_TOTAL_MAX = 4000  # characters of JSON: keeps one contact well inside a page
+
+
+def normalize_attributes(values: dict[str, object]) -> dict[str, object]:
+    """Custom attributes: names like 'loyalty_tier', scalar values; empty strings become None (erase)."""
+    if len(values) > ATTRIBUTES_MAX:
+        raise InvalidInput("attributes", f"at most {ATTRIBUTES_MAX} attributes allowed, received {len(values)}")
+    out: dict[str, object] = {}
+    for name, value in values.items():
+        if not ATTRIBUTE_NAME.match(name):
+            raise InvalidInput(f"attributes.{name}", "attribute names start with a letter and hold only "
+                                                     "letters, digits and '_' (at most 64 characters)")
+        if isinstance(value, str):
+            value = clean_text(f"attributes.{name}", value, ATTRIBUTE_VALUE_MAX)
+        elif value is not None and not isinstance(value, bool | int | float):
+            raise InvalidInput(f"attributes.{name}", "values are text, numbers, booleans or null")
+        out[name] = value
+    size = len(json.dumps(out, ensure_ascii=False))
+    if size > ATTRIBUTES_TOTAL_MAX:
+        raise InvalidInput("attributes", f"at most {ATTRIBUTES_TOTAL_MAX} characters of attributes allowed "
+                                         f"(as JSON), received {size}")
+    return out

@@ -1,0 +1,28 @@
+"""Streamable HTTP transport at /mcp, with DNS-rebinding protection on loopback."""
+
+from __future__ import annotations
+
+import sys
+
+import uvicorn
+from mcp.server.mcpserver import MCPServer
+from mcp.server.transport_security import TransportSecuritySettings
+
+from ..core.settings import Settings
+
+
+def loopback_security(port: int) -> TransportSecuritySettings:
+    # A browser page on another origin must not reach a server bound to loopback through a DNS name
+    # it controls (DNS rebinding): only loopback Host and Origin values are accepted.
+    hosts = [f"{h}:{port}" for h in ("127.0.0.1", "localhost", "[::1]")]
+    return TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=hosts,
+                                     allowed_origins=[f"http://{h}" for h in hosts])
+
+
+def serve_http(server: MCPServer, settings: Settings, *, host: str, port: int) -> None:
+    app = server.streamable_http_app(streamable_http_path="/mcp", transport_security=loopback_security(port),
+                                     host=host)
+    shown = f"[{host}]" if ":" in host else host
+    print(f"contacts-mcp: serving MCP at http://{shown}:{port}/mcp (database {settings.db_path})",
+          file=sys.stderr, flush=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning")

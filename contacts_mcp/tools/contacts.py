@@ -1,0 +1,99 @@
+"""Contact tools: create_contact, get_contacts, update_contact, upsert_contacts, delete_contacts."""
+
+from typing import Annotated, Literal
+
+from mcp.server.mcpserver import Context, MCPServer
+from pydantic import Field
+
+from ..core import contacts as core
+from ..core.models import ChangeCount, ContactInput, ContactPage, ContactResult, UpsertResult
+from .common import scope_of, tool
+
+ContactIds = Annotated[list[int], Field(description="Contact ids (1 to 1000).", min_length=1, max_length=1000)]
+Erase = Annotated[bool, Field(description="true: empty values ('' or null) clear stored values; false (default): "
+                                          "they leave them unchanged.")]
+UpdateEnabled = Annotated[bool, Field(description="true (default): a matching existing contact is updated. false: "
+                                                  "a match is refused as a duplicate.")]
+
+
+def register(server: MCPServer) -> None:
+    @tool(server, read_only=False, title="Create or update a contact")
+    async def create_contact(
+        ctx: Context,
+        contact: Annotated[ContactInput, Field(description="The contact; needs at least email, mobile or ext_id.")],
+        update_enabled: UpdateEnabled = True,
+        empty_values_erase: Erase = False,
+    ) -> ContactResult:
+        """Create one contact, or update the existing one that is the same person.
+
+        Deduplication: a contact with the same ext_id, else the same email (case-insensitive), else the same
+        mobile (E.164) is the same person; it is updated (a deleted one is restored). Fields left out stay as
+        they are. Returns the stored contact and outcome created/updated/unchanged. Use upsert_contacts for
+        many contacts and import_file for files."""
+        return await core.create_contact(scope_of(ctx), contact, update_enabled=update_enabled,
+                                             empty_values_erase=empty_values_erase)
+
+    @tool(server, read_only=True, idempotent=True, title="Find contacts")
+    async def get_contacts(
+        ctx: Context,
+        ids: Annotated[list[int] | None, Field(description="Look up these contact ids.")] = None,
+        ext_ids: Annotated[list[str] | None, Field(description="Look up these external ids.")] = None,
+        emails: Annotated[list[str] | None, Field(description="Look up these emails (any case).")] = None,
+        mobiles: Annotated[list[str] | None, Field(description="Look up these mobile numbers (any format).")] = None,
+        list_id: Annotated[int | None, Field(description="Only members of this list.")] = None,
+        search: Annotated[str | None, Field(description="Text found in email, phone, first/last name or company.",
+                                            max_length=200)] = None,
+        created_since: Annotated[str | None, Field(description="ISO 8601; only contacts created at or after.")] = None,
+        modified_since: Annotated[str | None, Field(description="ISO 8601; only contacts changed at or after.")] = None,
+        deleted: Annotated[Literal["exclude", "include", "only"],
+                           Field(description="Deleted contacts: exclude (default), include, or only them.")] = "exclude",
+        sort: Annotated[Literal["desc", "asc"], Field(description="By creation time; desc (newest first) "
+                                                                  "by default.")] = "desc",
+        limit: Annotated[int, Field(description="Page size.", ge=1, le=100)] = 25,
+        cursor: Annotated[str | None, Field(description="next_cursor from the previous page.")] = None,
+    ) -> ContactPage:
+        """Read contacts: look them up by ids/ext_ids/emails/mobiles (at most 100 identifiers, deleted ones
+        included, unknown ones returned in not_found), or list them with filters, one page at a time
+        (follow next_cursor until it is absent)."""
+        return await core.get_contacts(
+            scope_of(ctx), ids=ids, ext_ids=ext_ids, emails=emails, mobiles=mobiles, list_id=list_id,
+            search=search, created_since=created_since, modified_since=modified_since, deleted=deleted,
+            sort=sort, limit=limit, cursor=cursor)
+
+    @tool(server, read_only=False, idempotent=True, title="Update a contact")
+    async def update_contact(
+        ctx: Context,
+        id: Annotated[int, Field(description="The contact's id.")],
+        changes: Annotated[ContactInput, Field(description="Only the fields to change.")],
+        empty_values_erase: Erase = False,
+    ) -> ContactResult:
+        """Change one contact by id: attributes, identities (refused if another contact holds them), lists to
+        join or leave, blacklist flags. Opt-outs are never lifted here."""
+        return await core.update_contact(scope_of(ctx), id, changes, empty_values_erase=empty_values_erase)
+
+    @tool(server, read_only=False, title="Create or update many contacts")
+    async def upsert_contacts(
+        ctx: Context,
+        contacts: Annotated[list[ContactInput], Field(description="1 to 3,000 contacts, each as in create_contact.")],
+        dedupe_on: Annotated[Literal["email", "mobile", "ext_id"],
+                             Field(description="The identity that finds an existing contact; ext_id, when a "
+                                               "contact has one, is tried first.")] = "email",
+        update_enabled: UpdateEnabled = True,
+        empty_values_erase: Erase = False,
+    ) -> UpsertResult:
+        """Create or update up to 3,000 contacts in one call. Each contact succeeds or fails alone (a failure
+        never stops the others) and may join (list_ids) or leave (unlink_list_ids) lists. Returns counts and
+        per-contact outcomes with the reason of each failure."""
+        return await core.upsert_contacts(scope_of(ctx), contacts, dedupe_on=dedupe_on,
+                                              update_enabled=update_enabled, empty_values_erase=empty_values_erase)
+
+    @tool(server, read_only=False, destructive=True, idempotent=True, title="Delete or restore contacts")
+    async def delete_contacts(
+        ctx: Context,
+        ids: ContactIds,
+        action: Annotated[Literal["delete", "restore"],
+                          Field(description="delete (soft: restorable) or restore deleted contacts.")] = "delete",
+    ) -> ChangeCount:
+        """Soft-delete contacts (they leave every statistic but keep their data and opt-outs) or restore
+        them. Returns how many changed and the unknown ids."""
+        return await core.set_deleted(scope_of(ctx), ids, restore=action == "restore")

@@ -1,0 +1,68 @@
+"""List tools: manage_lists, get_lists, update_list_members."""
+
+from typing import Annotated, Literal
+
+from mcp.server.mcpserver import Context, MCPServer
+from pydantic import Field
+
+from ..core import lists as core
+from ..core.errors import InvalidInput
+from ..core.models import ChangeCount, ListPage, ListsChange
+from .common import scope_of, tool
+
+
+def register(server: MCPServer) -> None:
+    @tool(server, read_only=False, destructive=True, title="Create, update or delete lists")
+    async def manage_lists(
+        ctx: Context,
+        action: Annotated[Literal["create", "update", "delete"], Field(description="What to do.")],
+        list_id: Annotated[int | None, Field(description="update: the list to change.")] = None,
+        list_ids: Annotated[list[int] | None, Field(description="delete: the lists to delete (1 to 100).")] = None,
+        name: Annotated[str | None, Field(description="create (required) / update: the list's name.")] = None,
+        description: Annotated[str | None, Field(description="create / update: free text; '' clears it.")] = None,
+        folder_id: Annotated[int | None, Field(description="create / update: the folder to put the list in; "
+                                                           "0 takes it out of its folder.")] = None,
+    ) -> ListsChange:
+        """Create a list (name, optional description and folder), update one (name, description, folder), or
+        delete lists by id (their contacts are kept; unknown ids are returned in not_found). Create and update
+        return the list; delete returns how many were deleted."""
+        scope = scope_of(ctx)
+        if action == "create":
+            return await core.create_list(scope, name, description, folder_id or None)
+        if action == "update":
+            if list_id is None:
+                raise InvalidInput("list_id", "is required for action 'update'")
+            sent = {k for k, v in (("name", name), ("description", description), ("folder_id", folder_id))
+                    if v is not None}
+            return await core.update_list(scope, list_id, name=name, description=description,
+                                          folder_id=folder_id or None, sent=sent)
+        if not list_ids:
+            raise InvalidInput("list_ids", "is required for action 'delete' (1 to 100 list ids)")
+        return await core.delete_lists(scope, list_ids)
+
+    @tool(server, read_only=True, idempotent=True, title="Read lists")
+    async def get_lists(
+        ctx: Context,
+        ids: Annotated[list[int] | None, Field(description="Read these lists (at most 100).")] = None,
+        folder_id: Annotated[int | None, Field(description="Only the lists of this folder.")] = None,
+        properties: Annotated[list[core.ListProperty] | None, Field(
+            description="Properties to return; DEFAULT is id, name, description. stats adds subscriber "
+                        "counts.")] = None,
+        limit: Annotated[int, Field(description="Page size.", ge=1, le=100)] = 50,
+        cursor: Annotated[str | None, Field(description="next_cursor from the previous page.")] = None,
+    ) -> ListPage:
+        """Read lists by ids, or page through all lists (or a folder's) in creation order. Unknown ids are
+        returned in not_found."""
+        return await core.get_lists(scope_of(ctx), ids=ids, folder_id=folder_id, properties=properties,
+                                    limit=limit, cursor=cursor)
+
+    @tool(server, read_only=False, destructive=True, idempotent=True, title="Add or remove list members")
+    async def update_list_members(
+        ctx: Context,
+        list_id: Annotated[int, Field(description="The list.")],
+        action: Annotated[Literal["add", "remove"], Field(description="add or remove the contacts.")],
+        contact_ids: Annotated[list[int], Field(description="Contact ids (1 to 3,000).")],
+    ) -> ChangeCount:
+        """Add contacts to a list or remove them from it. Returns how many memberships changed (contacts
+        already in, or not in, the list count as unchanged) and the unknown contact ids."""
+        return await core.change_members(scope_of(ctx), list_id, contact_ids, action)
