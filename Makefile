@@ -22,7 +22,7 @@ run: install
 	$(BIN)/contacts-mcp serve --http --host $(HOST) --port $(PORT)
 
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -q
 
 lint: install
 	$(BIN)/python ../shared/tools/mcp_lint.py

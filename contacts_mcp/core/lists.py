@@ -182,7 +182,7 @@ async def delete_folder(scope: Scope, folder_id: int, cascade: bool) -> FoldersC
             raise Conflict(f"folder {folder_id} holds {held} list(s); move them out with manage_lists "
                            "(action update, folder_id null), or pass cascade=true to delete them with the folder.")
         lists_deleted = await w.delete_folder(folder_id)
-    return FoldersChange(deleted_lists=lists_deleted)
+    return FoldersChange(deleted_folder_id=folder_id, deleted_lists=lists_deleted)
 
 
 async def get_folders(scope: Scope, *, ids: list[int] | None, limit: int, cursor: str | None) -> FolderPage:

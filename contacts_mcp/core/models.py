@@ -5,6 +5,7 @@ Outputs leave out empty values when serialised (see `Out`), so results stay smal
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_serializer
@@ -35,7 +36,14 @@ class Out(BaseModel):
     @model_serializer(mode="wrap")
     def _drop_empty(self, handler: Any) -> Any:
         data = handler(self)
-        return {k: v for k, v in data.items() if v is not None and v != [] and v != {}}
+        required = _required_names(type(self))
+        return {k: v for k, v in data.items() if v is not None and (k in required or (v != [] and v != {}))}
+
+
+@functools.cache
+def _required_names(cls: type[BaseModel]) -> frozenset[str]:
+    return frozenset((f.serialization_alias or f.alias or name) for name, f in cls.model_fields.items()
+                     if f.is_required())
 
 
 # ---------------------------------------------------------------- inputs
@@ -215,4 +223,5 @@ class FoldersChange(Out):
     """What manage_folders did: the created or renamed folder, or what a delete removed."""
 
     folder: Folder | None = None
+    deleted_folder_id: int | None = None
     deleted_lists: int | None = Field(None, description="Lists deleted with the folder (cascade).")

@@ -1,0 +1,68 @@
+"""Shared fixtures: a real server on a temporary SQLite file, reached through the SDK's in-process client."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client
+
+from contacts_mcp.core.scope import AppState
+from contacts_mcp.core.settings import Settings
+from contacts_mcp.server.app import build_server
+from contacts_mcp.storage.store import Store
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Every coroutine test runs under anyio without each one carrying the marker.
+    for item in items:
+        if inspect.iscoroutinefunction(getattr(item, "function", None)):
+            item.add_marker(pytest.mark.anyio)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(db_path=tmp_path / "contacts.db", default_region="FR")
+
+
+@pytest.fixture
+async def client(settings: Settings) -> AsyncIterator[Client]:
+    async with Client(build_server(settings)) as c:
+        yield c
+
+
+@pytest.fixture
+async def state(settings: Settings) -> AsyncIterator[AppState]:
+    """The core without MCP in between, for tests of core rules."""
+    store = await Store.open(settings.db_path)
+    try:
+        yield AppState(store=store, settings=settings)
+    finally:
+        await store.close()
+
+
+class ToolFailed(AssertionError):
+    pass
+
+
+async def call(client: Client, name: str, args: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Call a tool that must succeed; returns its structured content."""
+    result = await client.call_tool(name, args or {})
+    if result.is_error:
+        raise ToolFailed(f"{name} failed: {result.content[0].text}")
+    return result.structured_content
+
+
+async def fails(client: Client, name: str, args: dict[str, Any] | None = None) -> str:
+    """Call a tool that must fail; returns the error text the model would read."""
+    result = await client.call_tool(name, args or {})
+    assert result.is_error, f"{name} should have failed but returned {result.structured_content}"
+    return result.content[0].text

@@ -1,0 +1,65 @@
+"""`contacts-mcp serve --http`: streamable HTTP on loopback, reached by the SDK client over real HTTP."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from mcp import Client
+
+from ..conftest import call
+
+COMMAND = str(Path(sys.executable).parent / "contacts-mcp")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def http_server(tmp_path):
+    port = free_port()
+    proc = subprocess.Popen([COMMAND, "serve", "--http", "--port", str(port), "--db", str(tmp_path / "http.db")],
+                            stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError(proc.stderr.read())
+            time.sleep(0.1)
+    yield port, proc
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+async def test_the_http_server_serves_tools_at_slash_mcp(http_server):
+    port, _ = http_server
+    async with Client(f"http://127.0.0.1:{port}/mcp") as client:
+        created = await call(client, "create_contact", {"contact": {"email": "web@example.com"}})
+        assert created["outcome"] == "created"
+
+
+def test_the_http_server_refuses_a_foreign_host_header(http_server):
+    # DNS rebinding: a page served from evil.example resolving to 127.0.0.1 sends its own Host header.
+    port, _ = http_server
+    response = httpx.post(f"http://127.0.0.1:{port}/mcp", headers={"Host": "evil.example",
+                                                                   "Content-Type": "application/json",
+                                                                   "Accept": "application/json, text/event-stream"},
+                          content=b'{"jsonrpc":"2.0","id":1,"method":"ping"}')
+    assert response.status_code in (400, 403, 421)
+
+
+def test_the_http_server_prints_its_url(http_server):
+    port, proc = http_server
+    proc.terminate()
+    proc.wait(timeout=10)
+    assert f"http://127.0.0.1:{port}/mcp" in proc.stderr.read()

@@ -1,0 +1,49 @@
+"""The installed `contacts-mcp` command, launched as a subprocess and driven over stdio by the SDK client."""
+
+import os
+import sys
+from pathlib import Path
+
+from mcp import Client
+from mcp.client.stdio import StdioServerParameters
+
+from ..conftest import call
+
+COMMAND = str(Path(sys.executable).parent / "contacts-mcp")
+
+
+def params(db: Path) -> StdioServerParameters:
+    return StdioServerParameters(command=COMMAND, args=[], env=dict(os.environ, CONTACTS_MCP_DB=str(db)))
+
+
+async def test_over_stdio_the_same_email_in_another_case_gives_one_updated_contact(tmp_path):
+    async with Client(params(tmp_path / "stdio.db"), read_timeout_seconds=30) as client:
+        assert "contacts-mcp" in (client.instructions or "")
+        first = await call(client, "create_contact", {"contact": {"email": "Zoe@Example.com", "first_name": "Zoe"}})
+        second = await call(client, "create_contact", {"contact": {"email": "zoe@EXAMPLE.com", "city": "Lille"}})
+        assert (first["outcome"], second["outcome"]) == ("created", "updated")
+        assert second["contact"]["id"] == first["contact"]["id"]
+        assert second["contact"]["first_name"] == "Zoe" and second["contact"]["city"] == "Lille"
+
+
+async def test_over_stdio_250_contacts_page_through_with_a_cursor(tmp_path):
+    async with Client(params(tmp_path / "stdio.db"), read_timeout_seconds=30) as client:
+        await call(client, "upsert_contacts", {"contacts": [{"email": f"u{i}@example.com"} for i in range(250)]})
+        seen, cursor, pages = [], None, 0
+        while True:
+            page = await call(client, "get_contacts", {"limit": 100} | ({"cursor": cursor} if cursor else {}))
+            seen += [c["email"] for c in page["contacts"]]
+            pages += 1
+            if not (cursor := page.get("next_cursor")):
+                break
+        assert pages == 3
+        assert sorted(seen) == sorted(f"u{i}@example.com" for i in range(250))
+
+
+async def test_data_survives_a_restart_of_the_server(tmp_path):
+    db = tmp_path / "kept.db"
+    async with Client(params(db), read_timeout_seconds=30) as client:
+        await call(client, "create_contact", {"contact": {"email": "kept@example.com"}})
+    async with Client(params(db), read_timeout_seconds=30) as client:
+        got = await call(client, "get_contacts", {"emails": ["kept@example.com"]})
+        assert len(got["contacts"]) == 1

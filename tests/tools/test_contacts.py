@@ -1,0 +1,235 @@
+"""create_contact, get_contacts, update_contact, upsert_contacts, delete_contacts through an MCP client."""
+
+from ..conftest import call, fails
+
+
+async def create(client, **fields):
+    return await call(client, "create_contact", {"contact": fields})
+
+
+async def test_creating_the_same_email_in_another_case_updates_the_one_contact(client):
+    first = await create(client, email="Ann.Lee@Example.com", first_name="Ann")
+    second = await create(client, email="ANN.LEE@example.COM", last_name="Lee")
+    assert first["outcome"] == "created" and second["outcome"] == "updated"
+    assert second["contact"]["id"] == first["contact"]["id"]
+    assert second["contact"]["first_name"] == "Ann" and second["contact"]["last_name"] == "Lee"
+    page = await call(client, "get_contacts", {})
+    assert len(page["contacts"]) == 1
+
+
+async def test_a_mobile_in_national_form_matches_the_same_number_stored_in_e164(client):
+    first = await create(client, mobile="+33 6 12 34 56 78")
+    second = await create(client, mobile="06.12.34.56.78", city="Lyon")
+    assert second["outcome"] == "updated" and second["contact"]["id"] == first["contact"]["id"]
+    assert second["contact"]["mobile"] == "+33612345678"
+
+
+async def test_ext_id_wins_over_email_when_matching(client):
+    a = await create(client, ext_id="crm-1", email="a@example.com")
+    b = await create(client, ext_id="crm-1", email="a.new@example.com")
+    assert b["contact"]["id"] == a["contact"]["id"]
+    assert b["contact"]["email"] == "a.new@example.com"
+
+
+async def test_create_only_reports_the_duplicate_with_its_id_instead_of_updating(client):
+    a = await create(client, email="a@example.com")
+    text = await fails(client, "create_contact", {"contact": {"email": "A@example.com", "city": "Paris"},
+                                                  "update_enabled": False})
+    assert f"id {a['contact']['id']}" in text and "update_enabled=true" in text
+    got = await call(client, "get_contacts", {"ids": [a["contact"]["id"]]})
+    assert "city" not in got["contacts"][0]
+
+
+async def test_malformed_email_is_refused_naming_the_field(client):
+    text = await fails(client, "create_contact", {"contact": {"email": "ann.example.com"}})
+    assert "email" in text and "'ann.example.com'" in text
+    assert (await call(client, "get_contacts", {}))["contacts"] == []
+
+
+async def test_unparseable_phone_is_refused_naming_the_field(client):
+    text = await fails(client, "create_contact", {"contact": {"email": "a@example.com", "mobile": "06 12"}})
+    assert "mobile" in text and "+33612345678" in text
+
+
+async def test_unknown_fields_are_refused_by_name(client):
+    text = await fails(client, "create_contact", {"contact": {"email": "a@example.com", "shoe_size": 42}})
+    assert "shoe_size" in text
+
+
+async def test_a_contact_needs_an_identity(client):
+    text = await fails(client, "create_contact", {"contact": {"first_name": "Nobody"}})
+    assert "email, mobile or ext_id" in text
+
+
+async def test_an_ext_id_held_by_another_contact_is_refused_naming_that_contact(client):
+    a = await create(client, ext_id="crm-1", email="a@example.com")
+    b = await create(client, email="b@example.com")
+    text = await fails(client, "update_contact", {"id": b["contact"]["id"], "changes": {"ext_id": "crm-1"}})
+    assert f"contact {a['contact']['id']}" in text and "ext_id" in text
+
+
+async def test_an_email_matching_a_contact_with_another_ext_id_is_a_conflict_not_a_merge(client):
+    await create(client, ext_id="crm-1", email="a@example.com")
+    text = await fails(client, "create_contact", {"contact": {"ext_id": "crm-2", "email": "a@example.com"}})
+    assert "'crm-1'" in text and "'crm-2'" in text
+    assert len((await call(client, "get_contacts", {}))["contacts"]) == 1
+
+
+async def test_identities_of_two_different_contacts_in_one_create_are_refused(client):
+    await create(client, email="a@example.com")
+    b = await create(client, mobile="0612345678")
+    text = await fails(client, "create_contact", {"contact": {"email": "a@example.com", "mobile": "0612345678"}})
+    assert f"contact {b['contact']['id']}" in text
+
+
+async def test_empty_values_leave_stored_values_unless_erase_is_asked(client):
+    a = await create(client, email="a@example.com", city="Paris", attributes={"tier": "gold", "score": 3})
+    cid = a["contact"]["id"]
+    kept = await call(client, "update_contact", {"id": cid, "changes": {"city": "", "attributes": {"tier": None}}})
+    assert kept["outcome"] == "unchanged"
+    assert kept["contact"]["city"] == "Paris" and kept["contact"]["attributes"] == {"tier": "gold", "score": 3}
+    erased = await call(client, "update_contact", {"id": cid, "changes": {"city": "", "attributes": {"tier": None}},
+                                                   "empty_values_erase": True})
+    assert erased["outcome"] == "updated"
+    assert "city" not in erased["contact"] and erased["contact"]["attributes"] == {"score": 3}
+
+
+async def test_attributes_are_merged_not_replaced(client):
+    a = await create(client, email="a@example.com", attributes={"tier": "gold"})
+    b = await create(client, email="a@example.com", attributes={"score": 7})
+    assert b["contact"]["attributes"] == {"tier": "gold", "score": 7}
+    assert a["contact"]["id"] == b["contact"]["id"]
+
+
+async def test_joining_an_unknown_list_fails_and_creates_nothing(client):
+    text = await fails(client, "create_contact", {"contact": {"email": "a@example.com", "list_ids": [404]}})
+    assert "404" in text and "get_lists" in text
+    assert (await call(client, "get_contacts", {"emails": ["a@example.com"]}))["not_found"] == ["a@example.com"]
+
+
+async def test_blacklist_flags_record_opt_outs_that_a_false_flag_does_not_lift(client):
+    a = await create(client, email="a@example.com", mobile="0612345678", email_blacklisted=True, sms_blacklisted=True)
+    assert a["contact"]["opted_out"] == ["email", "sms"]
+    again = await create(client, email="a@example.com", email_blacklisted=False, sms_blacklisted=False)
+    assert again["contact"]["opted_out"] == ["email", "sms"]
+
+
+async def test_an_email_opt_out_follows_the_address_to_a_contact_created_later(client):
+    a = await create(client, email="a@example.com", email_blacklisted=True)
+    await call(client, "update_contact", {"id": a["contact"]["id"], "changes": {"email": "other@example.com"}})
+    b = await create(client, email="A@example.com")
+    assert b["contact"]["id"] != a["contact"]["id"]
+    assert b["contact"]["opted_out"] == ["email"]
+
+
+async def test_deleting_and_restoring_contacts_reports_changes_and_unknown_ids(client):
+    a = await create(client, email="a@example.com")
+    cid = a["contact"]["id"]
+    deleted = await call(client, "delete_contacts", {"ids": [cid, 999]})
+    assert deleted == {"changed": 1, "not_found": [999]}
+    assert (await call(client, "get_contacts", {}))["contacts"] == []
+    only = await call(client, "get_contacts", {"deleted": "only"})
+    assert [c["id"] for c in only["contacts"]] == [cid] and "deleted_at" in only["contacts"][0]
+    assert (await call(client, "delete_contacts", {"ids": [cid]}))["changed"] == 0
+    restored = await call(client, "delete_contacts", {"ids": [cid], "action": "restore"})
+    assert restored["changed"] == 1
+    assert [c["id"] for c in (await call(client, "get_contacts", {}))["contacts"]] == [cid]
+
+
+async def test_creating_a_deleted_contact_again_restores_it_with_its_opt_outs(client):
+    a = await create(client, email="a@example.com", sms_blacklisted=True, mobile="0612345678")
+    await call(client, "delete_contacts", {"ids": [a["contact"]["id"]]})
+    b = await create(client, email="a@example.com", first_name="Back")
+    assert b["contact"]["id"] == a["contact"]["id"] and "deleted_at" not in b["contact"]
+    assert b["contact"]["opted_out"] == ["sms"]
+
+
+async def test_lookups_by_each_identity_return_contacts_and_name_what_is_unknown(client):
+    a = await create(client, ext_id="crm-1", email="a@example.com", mobile="0612345678")
+    cid = a["contact"]["id"]
+    got = await call(client, "get_contacts", {"ids": [cid, 77], "ext_ids": ["crm-1", "crm-9"],
+                                              "emails": ["A@EXAMPLE.COM", "nobody@example.com", "bad"],
+                                              "mobiles": ["+33 6 12 34 56 78"]})
+    assert [c["id"] for c in got["contacts"]] == [cid]
+    assert got["not_found"] == [77, "crm-9", "nobody@example.com", "bad"]
+
+
+async def test_listing_filters_by_list_search_and_creation_time(client):
+    lst = (await call(client, "manage_lists", {"action": "create", "name": "VIP"}))["list"]
+    a = await create(client, email="ann@example.com", first_name="Ann", list_ids=[lst["id"]])
+    b = await create(client, email="bob@example.com", first_name="Bob", company="Acme")
+    in_list = await call(client, "get_contacts", {"list_id": lst["id"]})
+    assert [c["id"] for c in in_list["contacts"]] == [a["contact"]["id"]]
+    assert [c["id"] for c in (await call(client, "get_contacts", {"search": "acme"}))["contacts"]] == \
+        [b["contact"]["id"]]
+    since = await call(client, "get_contacts", {"created_since": b["contact"]["created_at"]})
+    assert [c["id"] for c in since["contacts"]] == [b["contact"]["id"]]
+    assert "404" in await fails(client, "get_contacts", {"list_id": 404})
+
+
+async def test_search_finds_a_mobile_typed_in_national_form(client):
+    a = await create(client, mobile="+33612345678")
+    got = await call(client, "get_contacts", {"search": "06 12 34 56 78"})
+    assert [c["id"] for c in got["contacts"]] == [a["contact"]["id"]]
+
+
+async def test_pages_cover_every_contact_once_in_both_sort_orders(client):
+    items = [{"email": f"p{i}@example.com"} for i in range(120)]
+    await call(client, "upsert_contacts", {"contacts": items})
+    for sort in ("desc", "asc"):
+        seen, cursor = [], None
+        while True:
+            args = {"limit": 50, "sort": sort} | ({"cursor": cursor} if cursor else {})
+            page = await call(client, "get_contacts", args)
+            seen += [c["id"] for c in page["contacts"]]
+            cursor = page.get("next_cursor")
+            if not cursor:
+                break
+        assert len(seen) == 120 == len(set(seen))
+        assert seen == sorted(seen, reverse=sort == "desc")
+
+
+async def test_a_cursor_from_another_query_is_refused(client):
+    await call(client, "upsert_contacts", {"contacts": [{"email": f"p{i}@example.com"} for i in range(3)]})
+    cursor = (await call(client, "get_contacts", {"limit": 1}))["next_cursor"]
+    assert "other filters" in await fails(client, "get_contacts", {"limit": 1, "cursor": cursor, "sort": "asc"})
+
+
+async def test_bulk_upsert_reports_each_contact_and_one_failure_does_not_stop_the_others(client):
+    await create(client, email="known@example.com", city="Paris")
+    result = await call(client, "upsert_contacts", {"contacts": [
+        {"email": "new@example.com"},
+        {"email": "not-an-email"},
+        {"email": "KNOWN@example.com", "city": "Lyon"},
+        {"email": "x@example.com", "list_ids": [404]},
+        {"first_name": "no key"},
+    ]})
+    assert (result["created"], result["updated"], result["failed"]) == (1, 1, 3)
+    outcomes = [(i["index"], i["outcome"]) for i in result["items"]]
+    assert outcomes == [(0, "created"), (1, "failed"), (2, "updated"), (3, "failed"), (4, "failed")]
+    errors = {i["index"]: i["error"] for i in result["items"] if i["outcome"] == "failed"}
+    assert "not-an-email" in errors[1] and "404" in errors[3] and "dedupe_on" in errors[4]
+    assert (await call(client, "get_contacts", {"emails": ["x@example.com"]}))["not_found"] == ["x@example.com"]
+
+
+async def test_bulk_upsert_can_deduplicate_on_mobile(client):
+    a = await create(client, mobile="0612345678", email="a@example.com")
+    result = await call(client, "upsert_contacts", {"dedupe_on": "mobile",
+                                                    "contacts": [{"mobile": "+33612345678", "city": "Nice"}]})
+    assert result["items"] == [{"index": 0, "outcome": "updated", "id": a["contact"]["id"]}]
+
+
+async def test_bulk_upsert_of_3000_contacts_works_and_3001_is_refused_with_the_limit(client):
+    text = await fails(client, "upsert_contacts", {"contacts": [{"email": f"c{i}@example.com"} for i in range(3001)]})
+    assert "3000" in text and "3001" in text
+    result = await call(client, "upsert_contacts", {"contacts": [{"email": f"c{i}@example.com"} for i in range(3000)]})
+    assert result["created"] == 3000
+    assert "items" not in result and "get_contacts" in result["note"]
+
+
+async def test_bulk_upsert_can_leave_lists(client):
+    lst = (await call(client, "manage_lists", {"action": "create", "name": "L"}))["list"]
+    a = await create(client, email="a@example.com", list_ids=[lst["id"]])
+    await call(client, "upsert_contacts", {"contacts": [{"email": "a@example.com", "unlink_list_ids": [lst["id"]]}]})
+    got = await call(client, "get_contacts", {"ids": [a["contact"]["id"]]})
+    assert "list_ids" not in got["contacts"][0]
