@@ -13,7 +13,6 @@ from mcp import Client
 from contacts_mcp.core.scope import AppState
 from contacts_mcp.core.settings import Settings
 from contacts_mcp.server.app import build_server
-from contacts_mcp.storage.store import Store
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -42,11 +41,8 @@ async def client(settings: Settings) -> AsyncIterator[Client]:
 @pytest.fixture
 async def state(settings: Settings) -> AsyncIterator[AppState]:
     """The core without MCP in between, for tests of core rules."""
-    store = await Store.open(settings.db_path)
-    try:
-        yield AppState(store=store, settings=settings)
-    finally:
-        await store.close()
+    async with AppState.running(settings) as app:
+        yield app
 
 
 class ToolFailed(AssertionError):

@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ..storage.store import Writer
-from .errors import Conflict, InvalidInput, LimitExceeded, NotFound
+from ..storage.store import Reader, Writer
+from .errors import Conflict, ContactsError, InvalidInput, LimitExceeded, NotFound
 from .models import (
     ALL_CHANNELS_MASK, CHANNEL_BITS, PHONE_FIELDS, Contact, ContactInput, ContactPage, ContactResult, ChangeCount,
     UpsertItem, UpsertResult, channels_of,
@@ -91,7 +91,7 @@ def match_order(dedupe_on: DedupeKey | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(("ext_id", _KEY_COLUMN[dedupe_on])))
 
 
-async def apply_contact(w: Writer, p: Prepared, *, match_keys: tuple[str, ...], update_enabled: bool,
+def apply_contact(w: Writer, p: Prepared, *, match_keys: tuple[str, ...], update_enabled: bool,
                         erase: bool, source: str, now: str,
                         target_id: int | None = None) -> tuple[str, int]:
     """Create or update one contact inside the caller's transaction. Returns (outcome, contact id).
@@ -103,12 +103,12 @@ async def apply_contact(w: Writer, p: Prepared, *, match_keys: tuple[str, ...], 
     keys = {c: p.key(c) for c in ("ext_id", "email_key", "mobile") if p.key(c)}
     holders: dict[str, dict[str, Any]] = {}
     if keys:
-        for row in await w.find_matches(keys.get("ext_id"), keys.get("email_key"), keys.get("mobile")):
+        for row in w.find_matches(keys.get("ext_id"), keys.get("email_key"), keys.get("mobile")):
             for col, value in keys.items():
                 if row[col] == value:
                     holders[col] = row
     if target_id is not None:
-        found = await w.contacts_by_ids([target_id])
+        found = w.contacts_by_ids([target_id])
         if not found:
             raise NotFound("contact id", [target_id], "Look contacts up with get_contacts.")
         target: dict[str, Any] | None = found[0]
@@ -127,14 +127,14 @@ async def apply_contact(w: Writer, p: Prepared, *, match_keys: tuple[str, ...], 
             raise Conflict(f"{_KEY_LABEL[col]} {keys[col]!r} already belongs to contact {holder['id']}; "
                            "each ext_id, email and mobile identifies one contact. Update that contact instead, "
                            f"or leave the {_KEY_LABEL[col]} out.")
-    await _check_lists(w, p.list_ids + p.unlink_list_ids)
+    _check_lists(w, p.list_ids + p.unlink_list_ids)
 
     if target is None:
         values = {c: v for c, v in p.columns.items() if v is not None}
         values["attributes"] = {k: v for k, v in (p.attributes or {}).items() if v is not None}
         values.update(source=source, created_at=now, updated_at=now)
-        values["optout_mask"] = await _suppressed_mask(w, values.get("email_key"), values.get("mobile"))
-        contact_id = await w.insert_contact(values)
+        values["optout_mask"] = _suppressed_mask(w, values.get("email_key"), values.get("mobile"))
+        contact_id = w.insert_contact(values)
         outcome = "created"
         changed_addresses = False
     else:
@@ -145,12 +145,12 @@ async def apply_contact(w: Writer, p: Prepared, *, match_keys: tuple[str, ...], 
         changed_addresses = "email_key" in changes or "mobile" in changes
         if changes:
             changes["updated_at"] = now
-            await w.update_contact(contact_id, changes)
+            w.update_contact(contact_id, changes)
         outcome = "updated" if changes else "unchanged"
 
-    touched = await _apply_side_effects(w, contact_id, p, changed_addresses, source, now)
+    touched = _apply_side_effects(w, contact_id, p, changed_addresses, source, now)
     if touched and outcome == "unchanged":
-        await w.update_contact(contact_id, {"updated_at": now})
+        w.update_contact(contact_id, {"updated_at": now})
         outcome = "updated"
     return outcome, contact_id
 
@@ -177,16 +177,16 @@ def _changes(row: dict[str, Any], p: Prepared, erase: bool) -> dict[str, Any]:
     return changes
 
 
-async def _check_lists(w: Writer, list_ids: list[int]) -> None:
+def _check_lists(w: Writer, list_ids: list[int]) -> None:
     if list_ids:
-        missing = sorted(set(list_ids) - await w.existing_list_ids(list_ids))
+        missing = sorted(set(list_ids) - w.existing_list_ids(list_ids))
         if missing:
             raise NotFound("list id", missing, "Create the list with manage_lists, or find ids with get_lists.")
 
 
-async def _suppressed_mask(w: Writer, *addresses: str | None) -> int:
+def _suppressed_mask(w: Writer, *addresses: str | None) -> int:
     """Channels blocked by opt-outs recorded for these addresses, whoever held them before."""
-    channels = await w.optout_channels_for_addresses([a for a in addresses if a])
+    channels = w.optout_channels_for_addresses([a for a in addresses if a])
     return mask_of(channels)
 
 
@@ -197,29 +197,29 @@ def mask_of(channels: set[str] | list[str]) -> int:
     return mask
 
 
-async def _apply_side_effects(w: Writer, contact_id: int, p: Prepared, changed_addresses: bool,
+def _apply_side_effects(w: Writer, contact_id: int, p: Prepared, changed_addresses: bool,
                               source: str, now: str) -> bool:
     """Lists joined/left, blacklist flags, and suppression entries for new addresses. True if any changed."""
     touched = False
     for list_id in p.list_ids:
-        touched |= await w.add_members(list_id, [contact_id], now) > 0
+        touched |= w.add_members(list_id, [contact_id], now) > 0
     for list_id in p.unlink_list_ids:
-        touched |= await w.remove_members(list_id, [contact_id]) > 0
+        touched |= w.remove_members(list_id, [contact_id]) > 0
     row = None
     if p.blacklist or changed_addresses:
-        row = (await w.contacts_by_ids([contact_id]))[0]
+        row = (w.contacts_by_ids([contact_id]))[0]
     if changed_addresses:
-        bits = await _suppressed_mask(w, row["email_key"], row["mobile"])
+        bits = _suppressed_mask(w, row["email_key"], row["mobile"])
         if bits & ~row["optout_mask"]:
-            await w.raise_optout_mask(contact_id, bits)
+            w.raise_optout_mask(contact_id, bits)
             row["optout_mask"] |= bits
     for channel in p.blacklist:
         address = row["email_key"] if channel == "email" else row["mobile"]
         bit = CHANNEL_BITS[channel]
-        await w.add_optout(contact_id=contact_id, address=address, channel=channel, reason="owner_blocked",
+        w.add_optout(contact_id=contact_id, address=address, channel=channel, reason="owner_blocked",
                            source=source, now=now)
         if not row["optout_mask"] & bit:
-            await w.raise_optout_mask(contact_id, bit)
+            w.raise_optout_mask(contact_id, bit)
             row["optout_mask"] |= bit
             touched = True
     return touched
@@ -231,9 +231,9 @@ def to_contact(row: dict[str, Any], list_ids: list[int]) -> Contact:
         opted_out=channels_of(row["optout_mask"]), list_ids=list_ids)
 
 
-async def _load(reader: Any, contact_id: int) -> Contact:
-    row = (await reader.contacts_by_ids([contact_id]))[0]
-    memberships = await reader.memberships([contact_id])
+def _load(reader: Reader, contact_id: int) -> Contact:
+    row = (reader.contacts_by_ids([contact_id]))[0]
+    memberships = reader.memberships([contact_id])
     return to_contact(row, memberships.get(contact_id, []))
 
 
@@ -246,25 +246,30 @@ async def create_contact(scope: Scope, data: ContactInput, *, update_enabled: bo
     if not any(p.key(c) for c in ("ext_id", "email_key", "mobile")):
         raise InvalidInput("contact", "needs at least one identity: email, mobile or ext_id")
     now = utc_now()
-    async with scope.write() as w:
-        outcome, contact_id = await apply_contact(w, p, match_keys=match_order(None), update_enabled=update_enabled,
-                                                  erase=empty_values_erase, source=source, now=now)
-        return ContactResult(outcome=outcome, contact=await _load(w, contact_id))
+
+    def unit(w: Writer) -> ContactResult:
+        outcome, contact_id = apply_contact(w, p, match_keys=match_order(None), update_enabled=update_enabled,
+                                            erase=empty_values_erase, source=source, now=now)
+        return ContactResult(outcome=outcome, contact=_load(w, contact_id))
+
+    return await scope.write(unit)
 
 
 async def update_contact(scope: Scope, contact_id: int, data: ContactInput, *,
                          empty_values_erase: bool = False) -> ContactResult:
     p = prepare(data, scope.settings.default_region)
     now = utc_now()
-    async with scope.write() as w:
-        outcome, contact_id = await apply_contact(w, p, match_keys=(), update_enabled=True,
-                                                  erase=empty_values_erase, source="api", now=now,
-                                                  target_id=contact_id)
-        contact = await _load(w, contact_id)
+
+    def unit(w: Writer) -> ContactResult:
+        outcome, _ = apply_contact(w, p, match_keys=(), update_enabled=True, erase=empty_values_erase,
+                                   source="api", now=now, target_id=contact_id)
+        contact = _load(w, contact_id)
         if not any((contact.ext_id, contact.email, contact.mobile)):
             raise InvalidInput("contact", "would be left with no identity; keep at least one of email, "
                                           "mobile or ext_id")
         return ContactResult(outcome=outcome, contact=contact)
+
+    return await scope.write(unit)
 
 
 async def upsert_contacts(scope: Scope, items: list[ContactInput], *, dedupe_on: DedupeKey = "email",
@@ -276,22 +281,34 @@ async def upsert_contacts(scope: Scope, items: list[ContactInput], *, dedupe_on:
     region = scope.settings.default_region
     match_keys = match_order(dedupe_on)
     now = utc_now()
-    results: list[UpsertItem] = []
-    async with scope.write() as w:
-        for index, data in enumerate(items):
+    prepared: list[Prepared | ContactsError] = []
+    for index, data in enumerate(items):
+        try:
+            p = prepare(data, region)
+            if not any(p.key(c) for c in match_keys):
+                raise InvalidInput(f"contacts[{index}]", f"has no {dedupe_on}"
+                                   + (" or ext_id" if dedupe_on != "ext_id" else "")
+                                   + f", the key chosen by dedupe_on='{dedupe_on}'")
+            prepared.append(p)
+        except InvalidInput as exc:
+            prepared.append(exc)
+
+    def unit(w: Writer) -> list[UpsertItem]:
+        results = []
+        for index, p in enumerate(prepared):
+            if isinstance(p, ContactsError):
+                results.append(UpsertItem(index=index, outcome="failed", error=str(p)))
+                continue
             try:
-                p = prepare(data, region)
-                if not any(p.key(c) for c in match_keys):
-                    raise InvalidInput(f"contacts[{index}]", f"has no {dedupe_on}"
-                                       + (" or ext_id" if dedupe_on != "ext_id" else "")
-                                       + f", the key chosen by dedupe_on='{dedupe_on}'")
-                async with w.savepoint():
-                    outcome, contact_id = await apply_contact(w, p, match_keys=match_keys,
-                                                              update_enabled=update_enabled,
-                                                              erase=empty_values_erase, source="bulk", now=now)
+                with w.savepoint():
+                    outcome, contact_id = apply_contact(w, p, match_keys=match_keys, update_enabled=update_enabled,
+                                                        erase=empty_values_erase, source="bulk", now=now)
                 results.append(UpsertItem(index=index, outcome=outcome, id=contact_id))
-            except (InvalidInput, NotFound, Conflict) as exc:
+            except (NotFound, Conflict) as exc:
                 results.append(UpsertItem(index=index, outcome="failed", error=str(exc)))
+        return results
+
+    results = await scope.write(unit)
     counts = {k: sum(r.outcome == k for r in results) for k in ("created", "updated", "unchanged", "failed")}
     shown = results if len(results) <= ITEMS_SHOWN_MAX else [r for r in results if r.outcome == "failed"]
     note = None
@@ -306,10 +323,13 @@ async def upsert_contacts(scope: Scope, items: list[ContactInput], *, dedupe_on:
 async def set_deleted(scope: Scope, ids: list[int], *, restore: bool) -> ChangeCount:
     """Soft-delete or restore contacts. Opt-outs are untouched either way."""
     now = utc_now()
-    async with scope.write() as w:
-        known = {r["id"] for r in await w.contacts_by_ids(ids)}
-        changed = await w.set_deleted(sorted(known), None if restore else now, now)
-    return ChangeCount(changed=changed, not_found=[i for i in dict.fromkeys(ids) if i not in known])
+
+    def unit(w: Writer) -> ChangeCount:
+        known = {r["id"] for r in w.contacts_by_ids(ids)}
+        changed = w.set_deleted(sorted(known), None if restore else now, now)
+        return ChangeCount(changed=changed, not_found=[i for i in dict.fromkeys(ids) if i not in known])
+
+    return await scope.write(unit)
 
 
 async def get_contacts(scope: Scope, *, ids: list[int] | None = None, ext_ids: list[str] | None = None,
@@ -326,17 +346,18 @@ async def get_contacts(scope: Scope, *, ids: list[int] | None = None, ext_ids: l
              "modified_since": modified_since, "deleted": deleted, "sort": sort}
     after = decode_cursor(cursor, query)
     terms = _search_terms(search, scope.settings.default_region) if search else []
-    async with scope.read() as r:
-        if list_id is not None and not await r.existing_list_ids([list_id]):
+    created = parse_ts("created_since", created_since) if created_since else None
+    modified = parse_ts("modified_since", modified_since) if modified_since else None
+
+    def unit(r: Reader) -> list[Contact]:
+        if list_id is not None and not r.existing_list_ids([list_id]):
             raise NotFound("list id", [list_id], "Find list ids with get_lists.")
-        rows = await r.list_contacts(
-            list_id=list_id, search=terms, deleted=deleted, descending=sort == "desc", after_id=after,
-            created_since=parse_ts("created_since", created_since) if created_since else None,
-            modified_since=parse_ts("modified_since", modified_since) if modified_since else None,
-            limit=limit + 1)
-        memberships = await r.memberships([row["id"] for row in rows])
-    contacts = [to_contact(row, memberships.get(row["id"], [])) for row in rows]
-    kept, next_cursor = page(contacts, limit=limit, key=lambda c: c.id, query=query)
+        rows = r.list_contacts(list_id=list_id, search=terms, deleted=deleted, descending=sort == "desc",
+                               after_id=after, created_since=created, modified_since=modified, limit=limit + 1)
+        memberships = r.memberships([row["id"] for row in rows])
+        return [to_contact(row, memberships.get(row["id"], [])) for row in rows]
+
+    kept, next_cursor = page(await scope.read(unit), limit=limit, key=lambda c: c.id, query=query)
     return ContactPage(contacts=kept, next_cursor=next_cursor)
 
 
@@ -359,18 +380,20 @@ async def _lookup(scope: Scope, ids: list[int], ext_ids: list[str], emails: list
         wanted.append(("email_key", raw, _quiet(lambda: email_key(normalize_email(raw)))))
     for raw in mobiles:
         wanted.append(("mobile", raw, _quiet(lambda: normalize_phone(raw, region))))
-    rows: dict[int, dict[str, Any]] = {}
-    index: dict[tuple[str, Any], int] = {}
-    async with scope.read() as r:
+
+    def unit(r: Reader) -> tuple[dict[int, Contact], dict[tuple[str, Any], int]]:
+        rows: dict[int, dict[str, Any]] = {}
+        index: dict[tuple[str, Any], int] = {}
         for column in ("id", "ext_id", "email_key", "mobile"):
             values = [key for col, _, key in wanted if col == column and key is not None]
-            if not values:
-                continue
-            found = await (r.contacts_by_ids(values) if column == "id" else r.contacts_by_key(column, values))
-            for row in found:
-                rows[row["id"]] = row
-                index[(column, row[column])] = row["id"]
-        memberships = await r.memberships(list(rows))
+            if values:
+                for row in r.contacts_by_ids(values) if column == "id" else r.contacts_by_key(column, values):
+                    rows[row["id"]] = row
+                    index[(column, row[column])] = row["id"]
+        memberships = r.memberships(list(rows))
+        return {i: to_contact(row, memberships.get(i, [])) for i, row in rows.items()}, index
+
+    found, index = await scope.read(unit)
     order: list[int] = []
     not_found: list[Any] = []
     for column, raw, key in wanted:
@@ -379,7 +402,7 @@ async def _lookup(scope: Scope, ids: list[int], ext_ids: list[str], emails: list
             not_found.append(raw)
         elif contact_id not in order:
             order.append(contact_id)
-    contacts, note = by_ids([to_contact(rows[i], memberships.get(i, [])) for i in order], key=lambda c: c.id)
+    contacts, note = by_ids([found[i] for i in order], key=lambda c: c.id)
     return ContactPage(contacts=contacts, not_found=not_found, note=note)
 
 

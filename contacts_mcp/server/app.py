@@ -1,14 +1,12 @@
 """Builds the MCP server: the store opened for the server's lifetime, tools, resources, instructions."""
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 
 from mcp.server.mcpserver import MCPServer
 
 from .. import __version__
 from ..core.scope import AppState
 from ..core.settings import Settings
-from ..storage.store import Store
 from ..tools import contacts, folders, lists
 from . import resources
 from .instructions import INSTRUCTIONS
@@ -17,13 +15,8 @@ TOOL_MODULES = (contacts, lists, folders)
 
 
 def build_server(settings: Settings) -> MCPServer:
-    @asynccontextmanager
-    async def lifespan(_: MCPServer) -> AsyncIterator[AppState]:
-        store = await Store.open(settings.db_path)
-        try:
-            yield AppState(store=store, settings=settings)
-        finally:
-            await store.close()
+    def lifespan(_: MCPServer) -> AbstractAsyncContextManager[AppState]:
+        return AppState.running(settings)
 
     server = MCPServer("contacts-mcp", title="Contacts", version=__version__, instructions=INSTRUCTIONS,
                        lifespan=lifespan, log_level="WARNING")

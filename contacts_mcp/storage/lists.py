@@ -11,17 +11,17 @@ LIST_COLUMNS = ("name", "description", "folder_id", "updated_at")
 
 
 class ListReads(Session):
-    async def existing_list_ids(self, ids: Sequence[int]) -> set[int]:
-        return await self._ids_in("lists", ids)
+    def existing_list_ids(self, ids: Sequence[int]) -> set[int]:
+        return self._ids_in("lists", ids)
 
-    async def lists_by_ids(self, ids: Sequence[int]) -> list[dict[str, Any]]:
+    def lists_by_ids(self, ids: Sequence[int]) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
         for part in chunks(list(dict.fromkeys(ids))):
-            rows += await self._all(f"SELECT * FROM lists WHERE account_id = ? AND id IN ({marks(len(part))})",
+            rows += self._all(f"SELECT * FROM lists WHERE account_id = ? AND id IN ({marks(len(part))})",
                                     [self.account_id, *part])
         return rows
 
-    async def list_lists(self, *, folder_id: int | None, after_id: int | None, limit: int) -> list[dict[str, Any]]:
+    def list_lists(self, *, folder_id: int | None, after_id: int | None, limit: int) -> list[dict[str, Any]]:
         where, params = ["account_id = ?"], [self.account_id]
         if folder_id is not None:
             where.append("folder_id = ?")
@@ -29,108 +29,106 @@ class ListReads(Session):
         if after_id is not None:
             where.append("id > ?")
             params.append(after_id)
-        return await self._all(f"SELECT * FROM lists WHERE {' AND '.join(where)} ORDER BY id LIMIT ?",
+        return self._all(f"SELECT * FROM lists WHERE {' AND '.join(where)} ORDER BY id LIMIT ?",
                                [*params, limit])
 
-    async def subscriber_counts(self, list_ids: Sequence[int]) -> dict[int, int]:
+    def subscriber_counts(self, list_ids: Sequence[int]) -> dict[int, int]:
         """Members that are not deleted, per list."""
         out = {i: 0 for i in list_ids}
         for part in chunks(list(list_ids)):
-            rows = await self._all(
+            rows = self._all(
                 f"SELECT m.list_id, COUNT(*) AS n FROM list_members m JOIN contacts c ON c.id = m.contact_id "
                 f"WHERE m.account_id = ? AND c.deleted_at IS NULL AND m.list_id IN ({marks(len(part))}) "
                 f"GROUP BY m.list_id", [self.account_id, *part])
             out.update({r["list_id"]: r["n"] for r in rows})
         return out
 
-    async def existing_folder_ids(self, ids: Sequence[int]) -> set[int]:
-        return await self._ids_in("folders", ids)
+    def existing_folder_ids(self, ids: Sequence[int]) -> set[int]:
+        return self._ids_in("folders", ids)
 
-    async def folder_by_name(self, name: str) -> dict[str, Any] | None:
-        return await self._one("SELECT * FROM folders WHERE account_id = ? AND name = ?", [self.account_id, name])
+    def folder_by_name(self, name: str) -> dict[str, Any] | None:
+        return self._one("SELECT * FROM folders WHERE account_id = ? AND name = ?", [self.account_id, name])
 
-    async def folders_by_ids(self, ids: Sequence[int]) -> list[dict[str, Any]]:
+    def folders_by_ids(self, ids: Sequence[int]) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
         for part in chunks(list(dict.fromkeys(ids))):
-            rows += await self._all(f"SELECT * FROM folders WHERE account_id = ? AND id IN ({marks(len(part))})",
+            rows += self._all(f"SELECT * FROM folders WHERE account_id = ? AND id IN ({marks(len(part))})",
                                     [self.account_id, *part])
         return rows
 
-    async def list_folders(self, *, after_id: int | None, limit: int) -> list[dict[str, Any]]:
-        return await self._all("SELECT * FROM folders WHERE account_id = ? AND id > ? ORDER BY id LIMIT ?",
+    def list_folders(self, *, after_id: int | None, limit: int) -> list[dict[str, Any]]:
+        return self._all("SELECT * FROM folders WHERE account_id = ? AND id > ? ORDER BY id LIMIT ?",
                                [self.account_id, after_id or 0, limit])
 
-    async def folder_list_counts(self, folder_ids: Sequence[int]) -> dict[int, int]:
+    def folder_list_counts(self, folder_ids: Sequence[int]) -> dict[int, int]:
         out = {i: 0 for i in folder_ids}
         for part in chunks(list(folder_ids)):
-            rows = await self._all(
+            rows = self._all(
                 f"SELECT folder_id, COUNT(*) AS n FROM lists WHERE account_id = ? "
                 f"AND folder_id IN ({marks(len(part))}) GROUP BY folder_id", [self.account_id, *part])
             out.update({r["folder_id"]: r["n"] for r in rows})
         return out
 
-    async def first_lists_of_folders(self, folder_ids: Sequence[int], per_folder: int) -> list[dict[str, Any]]:
+    def first_lists_of_folders(self, folder_ids: Sequence[int], per_folder: int) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
         for folder_id in folder_ids:
-            rows += await self._all(
+            rows += self._all(
                 "SELECT id, name, folder_id FROM lists WHERE account_id = ? AND folder_id = ? ORDER BY id LIMIT ?",
                 [self.account_id, folder_id, per_folder])
         return rows
 
 
 class ListWrites(ListReads):
-    async def insert_list(self, *, name: str, description: str | None, folder_id: int | None, now: str) -> int:
-        async with self._conn.execute(
+    def insert_list(self, *, name: str, description: str | None, folder_id: int | None, now: str) -> int:
+        return self._value(
                 "INSERT INTO lists (account_id, name, description, folder_id, created_at, updated_at) "
                 "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-                [self.account_id, name, description, folder_id, now, now]) as cur:
-            return (await cur.fetchone())[0]
+                [self.account_id, name, description, folder_id, now, now])
 
-    async def update_list(self, list_id: int, values: dict[str, Any]) -> None:
+    def update_list(self, list_id: int, values: dict[str, Any]) -> None:
         if set(values) - set(LIST_COLUMNS):
             raise ValueError(f"unknown columns: {set(values) - set(LIST_COLUMNS)}")
         sets = ", ".join(f"{c} = ?" for c in values)
-        await self._run(f"UPDATE lists SET {sets} WHERE account_id = ? AND id = ?",
+        self._run(f"UPDATE lists SET {sets} WHERE account_id = ? AND id = ?",
                         [*values.values(), self.account_id, list_id])
 
-    async def delete_lists(self, ids: Sequence[int]) -> int:
+    def delete_lists(self, ids: Sequence[int]) -> int:
         deleted = 0
         for part in chunks(list(dict.fromkeys(ids))):
-            deleted += await self._run(f"DELETE FROM lists WHERE account_id = ? AND id IN ({marks(len(part))})",
+            deleted += self._run(f"DELETE FROM lists WHERE account_id = ? AND id IN ({marks(len(part))})",
                                        [self.account_id, *part])
         return deleted
 
-    async def add_members(self, list_id: int, contact_ids: Sequence[int], now: str) -> int:
+    def add_members(self, list_id: int, contact_ids: Sequence[int], now: str) -> int:
         """Add contacts (already checked to be this account's) to a list; returns how many were new."""
         added = 0
         for part in chunks(list(dict.fromkeys(contact_ids))):
-            added += await self._run(
+            added += self._run(
                 f"INSERT INTO list_members (list_id, contact_id, account_id, added_at) "
                 f"SELECT ?, id, account_id, ? FROM contacts WHERE account_id = ? AND id IN ({marks(len(part))}) "
                 f"ON CONFLICT (list_id, contact_id) DO NOTHING", [list_id, now, self.account_id, *part])
         return added
 
-    async def remove_members(self, list_id: int, contact_ids: Sequence[int]) -> int:
+    def remove_members(self, list_id: int, contact_ids: Sequence[int]) -> int:
         removed = 0
         for part in chunks(list(dict.fromkeys(contact_ids))):
-            removed += await self._run(
+            removed += self._run(
                 f"DELETE FROM list_members WHERE account_id = ? AND list_id = ? "
                 f"AND contact_id IN ({marks(len(part))})", [self.account_id, list_id, *part])
         return removed
 
-    async def insert_folder(self, name: str, now: str) -> int:
-        async with self._conn.execute(
+    def insert_folder(self, name: str, now: str) -> int:
+        return self._value(
                 "INSERT INTO folders (account_id, name, created_at, updated_at) VALUES (?, ?, ?, ?) RETURNING id",
-                [self.account_id, name, now, now]) as cur:
-            return (await cur.fetchone())[0]
+                [self.account_id, name, now, now])
 
-    async def rename_folder(self, folder_id: int, name: str, now: str) -> None:
-        await self._run("UPDATE folders SET name = ?, updated_at = ? WHERE account_id = ? AND id = ?",
+    def rename_folder(self, folder_id: int, name: str, now: str) -> None:
+        self._run("UPDATE folders SET name = ?, updated_at = ? WHERE account_id = ? AND id = ?",
                         [name, now, self.account_id, folder_id])
 
-    async def delete_folder(self, folder_id: int) -> int:
+    def delete_folder(self, folder_id: int) -> int:
         """Delete a folder and the lists it holds; returns how many lists went with it."""
-        lists = await self._run("DELETE FROM lists WHERE account_id = ? AND folder_id = ?",
+        lists = self._run("DELETE FROM lists WHERE account_id = ? AND folder_id = ?",
                                 [self.account_id, folder_id])
-        await self._run("DELETE FROM folders WHERE account_id = ? AND id = ?", [self.account_id, folder_id])
+        self._run("DELETE FROM folders WHERE account_id = ? AND id = ?", [self.account_id, folder_id])
         return lists

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-import aiosqlite
+import sqlite3
 
 MIGRATIONS: list[tuple[int, str, list[str]]] = [
     (1, "accounts, contacts, lists, folders, opt-outs", [
@@ -104,32 +104,28 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
 LATEST = MIGRATIONS[-1][0]
 
 
-async def migrate(conn: aiosqlite.Connection) -> list[int]:
+def migrate(conn: sqlite3.Connection) -> list[int]:
     """Apply the steps not yet recorded, each in its own transaction. Returns the versions applied."""
-    await conn.execute(
-        "CREATE TABLE IF NOT EXISTS migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
-        "applied_at TEXT NOT NULL)")
-    async with conn.execute("SELECT version FROM migrations") as cur:
-        done = {row[0] for row in await cur.fetchall()}
+    conn.execute("CREATE TABLE IF NOT EXISTS migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+                 "applied_at TEXT NOT NULL)")
+    done = {row[0] for row in conn.execute("SELECT version FROM migrations")}
     applied = []
     for version, name, statements in MIGRATIONS:
         if version in done:
             continue
-        await conn.execute("BEGIN IMMEDIATE")
+        conn.execute("BEGIN IMMEDIATE")
         try:
             # Another process may have migrated between our read and our lock.
-            async with conn.execute("SELECT 1 FROM migrations WHERE version = ?", (version,)) as cur:
-                if await cur.fetchone():
-                    await conn.execute("ROLLBACK")
-                    continue
+            if conn.execute("SELECT 1 FROM migrations WHERE version = ?", (version,)).fetchall():
+                conn.execute("ROLLBACK")
+                continue
             now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
             for sql in statements:
-                await conn.execute(sql, {"now": now} if ":now" in sql else ())
-            await conn.execute("INSERT INTO migrations (version, name, applied_at) VALUES (?, ?, ?)",
-                               (version, name, now))
-            await conn.execute("COMMIT")
+                conn.execute(sql, {"now": now} if ":now" in sql else ())
+            conn.execute("INSERT INTO migrations (version, name, applied_at) VALUES (?, ?, ?)", (version, name, now))
+            conn.execute("COMMIT")
         except BaseException:
-            await conn.execute("ROLLBACK")
+            conn.execute("ROLLBACK")
             raise
         applied.append(version)
     return applied

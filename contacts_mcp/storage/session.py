@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import aiosqlite
+import sqlite3
 
 # SQLite allows 32,766 bound parameters; stay far below so one statement never hits the limit.
 CHUNK = 900
@@ -31,34 +31,33 @@ def like_pattern(text: str) -> str:
 
 
 class Session:
-    def __init__(self, conn: aiosqlite.Connection, account_id: int) -> None:
+    """Runs on the connection's own thread (see store.py): plain synchronous sqlite3 calls."""
+
+    def __init__(self, conn: sqlite3.Connection, account_id: int) -> None:
         self._conn = conn
         self.account_id = account_id
 
-    async def _all(self, sql: str, params: Sequence[Any] | dict = ()) -> list[dict[str, Any]]:
-        async with self._conn.execute(sql, params) as cur:
-            return [dict(row) for row in await cur.fetchall()]
+    def _all(self, sql: str, params: Sequence[Any] | dict = ()) -> list[dict[str, Any]]:
+        return [dict(row) for row in self._conn.execute(sql, params)]
 
-    async def _one(self, sql: str, params: Sequence[Any] | dict = ()) -> dict[str, Any] | None:
-        async with self._conn.execute(sql, params) as cur:
-            row = await cur.fetchone()
-        return dict(row) if row is not None else None
+    # fetchall, never a bare fetchone: a statement left half-read keeps the transaction from committing.
+    def _one(self, sql: str, params: Sequence[Any] | dict = ()) -> dict[str, Any] | None:
+        rows = self._conn.execute(sql, params).fetchall()
+        return dict(rows[0]) if rows else None
 
-    async def _value(self, sql: str, params: Sequence[Any] | dict = ()) -> Any:
-        async with self._conn.execute(sql, params) as cur:
-            row = await cur.fetchone()
-        return row[0] if row is not None else None
+    def _value(self, sql: str, params: Sequence[Any] | dict = ()) -> Any:
+        rows = self._conn.execute(sql, params).fetchall()
+        return rows[0][0] if rows else None
 
-    async def _run(self, sql: str, params: Sequence[Any] | dict = ()) -> int:
+    def _run(self, sql: str, params: Sequence[Any] | dict = ()) -> int:
         """Execute a write; returns the number of rows changed."""
-        async with self._conn.execute(sql, params) as cur:
-            return cur.rowcount
+        return self._conn.execute(sql, params).rowcount
 
-    async def _ids_in(self, table: str, ids: Sequence[int]) -> set[int]:
+    def _ids_in(self, table: str, ids: Sequence[int]) -> set[int]:
         """Which of `ids` exist in `table` for this account (table names come from code, never callers)."""
         found: set[int] = set()
         for part in chunks(list(dict.fromkeys(ids))):
-            rows = await self._all(f"SELECT id FROM {table} WHERE account_id = ? AND id IN ({marks(len(part))})",
-                                   [self.account_id, *part])
+            rows = self._all(f"SELECT id FROM {table} WHERE account_id = ? AND id IN ({marks(len(part))})",
+                             [self.account_id, *part])
             found.update(r["id"] for r in rows)
         return found

@@ -36,6 +36,9 @@ def http_server(tmp_path):
             if proc.poll() is not None:
                 raise RuntimeError(proc.stderr.read())
             time.sleep(0.1)
+    else:
+        proc.kill()
+        raise RuntimeError(f"the server did not listen within 30 s: {proc.stderr.read()}")
     yield port, proc
     proc.terminate()
     proc.wait(timeout=10)

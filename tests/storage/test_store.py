@@ -26,12 +26,14 @@ async def test_migrations_are_recorded_and_applied_once(tmp_path):
 
 async def test_a_failing_write_transaction_leaves_nothing_behind(state: AppState):
     scope = state.scope()
+
+    def half_written(w):
+        w.insert_list(name="half", description=None, folder_id=None, now="2026-01-01T00:00:00.000000Z")
+        raise RuntimeError("boom")
+
     with pytest.raises(RuntimeError):
-        async with scope.write() as w:
-            await w.insert_list(name="half", description=None, folder_id=None, now="2026-01-01T00:00:00.000000Z")
-            raise RuntimeError("boom")
-    async with scope.read() as r:
-        assert await r.list_lists(folder_id=None, after_id=None, limit=10) == []
+        await scope.write(half_written)
+    assert await scope.read(lambda r: r.list_lists(folder_id=None, after_id=None, limit=10)) == []
 
 
 async def test_a_failed_create_leaves_no_contact_even_after_writing_it(state: AppState):
