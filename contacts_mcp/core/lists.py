@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Any, Literal, TypeVar
 
 from .errors import Conflict, InvalidInput, LimitExceeded, NotFound
 from .models import (
@@ -13,6 +14,7 @@ from .pagination import by_ids, decode_cursor, page
 from ..storage.store import Reader, Writer
 from .scope import Scope
 
+T = TypeVar("T")
 ListProperty = Literal["DEFAULT", "id", "name", "description", "folder_id", "created_at", "updated_at", "stats"]
 DEFAULT_PROPERTIES = ("id", "name", "description")
 MEMBERS_MAX = 3000
@@ -57,6 +59,21 @@ def _properties(requested: list[str] | None) -> set[str]:
 
 
 ALL_PROPERTIES = {"id", "name", "description", "folder_id", "created_at", "updated_at", "stats"}
+
+
+async def _read_by_ids(scope: Scope, kind: str, ids: list[int], fetch: Callable[[Reader], list[dict[str, Any]]],
+                       render: Callable[[Reader, list[dict[str, Any]]], list[T]]) -> tuple[list[T], str | None, list[int]]:
+    """Records read by id, in id order, fitted to the result budget; plus the ids that do not exist."""
+    if len(ids) > IDS_MAX:
+        raise LimitExceeded(f"{kind} ids per call", IDS_MAX, len(ids))
+
+    def unit(r: Reader) -> tuple[list[T], set[int]]:
+        rows = sorted(fetch(r), key=lambda row: row["id"])
+        return render(r, rows), {row["id"] for row in rows}
+
+    items, found = await scope.read(unit)
+    kept, note = by_ids(items, key=lambda x: x.id)
+    return kept, note, [i for i in dict.fromkeys(ids) if i not in found]
 
 
 def _one_list(r: Reader, list_id: int) -> ListsChange:
@@ -114,16 +131,9 @@ async def get_lists(scope: Scope, *, ids: list[int] | None, folder_id: int | Non
                     limit: int, cursor: str | None) -> ListPage:
     props = _properties(properties)
     if ids:
-        if len(ids) > IDS_MAX:
-            raise LimitExceeded("list ids per call", IDS_MAX, len(ids))
-
-        def by_id(r: Reader) -> ListPage:
-            rows = sorted(r.lists_by_ids(ids), key=lambda row: row["id"])
-            found = {row["id"] for row in rows}
-            lists, note = by_ids(_render(r, rows, props), key=lambda x: x.id)
-            return ListPage(lists=lists, note=note, not_found=[i for i in dict.fromkeys(ids) if i not in found])
-
-        return await scope.read(by_id)
+        lists, note, not_found = await _read_by_ids(scope, "list", ids, lambda r: r.lists_by_ids(ids),
+                                                    lambda r, rows: _render(r, rows, props))
+        return ListPage(lists=lists, note=note, not_found=not_found)
     query = {"folder_id": folder_id, "properties": sorted(props)}
     after = decode_cursor(cursor, query)
 
@@ -222,16 +232,9 @@ async def delete_folder(scope: Scope, folder_id: int, cascade: bool) -> FoldersC
 
 async def get_folders(scope: Scope, *, ids: list[int] | None, limit: int, cursor: str | None) -> FolderPage:
     if ids:
-        if len(ids) > IDS_MAX:
-            raise LimitExceeded("folder ids per call", IDS_MAX, len(ids))
-
-        def by_id(r: Reader) -> FolderPage:
-            rows = sorted(r.folders_by_ids(ids), key=lambda row: row["id"])
-            found = {row["id"] for row in rows}
-            folders, note = by_ids(_render_folders(r, rows), key=lambda x: x.id)
-            return FolderPage(folders=folders, note=note, not_found=[i for i in dict.fromkeys(ids) if i not in found])
-
-        return await scope.read(by_id)
+        folders, note, not_found = await _read_by_ids(scope, "folder", ids, lambda r: r.folders_by_ids(ids),
+                                                      _render_folders)
+        return FolderPage(folders=folders, note=note, not_found=not_found)
     after = decode_cursor(cursor, {"folders": True})
 
     def unit(r: Reader) -> list[Folder]:
