@@ -225,3 +225,26 @@ class FoldersChange(Out):
     folder: Folder | None = None
     deleted_folder_id: int | None = None
     deleted_lists: int | None = Field(None, description="Lists deleted with the folder (cascade).")
+
+
+class FieldInfo(Out):
+    """A field: name, type, builtin, choices, aliases."""
+
+    name: str
+    type: str = Field(description="Built-ins: id, email, phone, date, text. Custom: text, number, date, boolean, "
+                                  "choice.")
+    builtin: bool
+    choices: list[str] | None = None
+    aliases: list[str] = Field(default_factory=list, description="Other column headers matched to this field.")
+
+
+class FieldPage(Out):
+    fields: list[FieldInfo]
+    next_cursor: str | None = None
+    not_found: list[str] = Field(default_factory=list)
+
+
+class FieldsChange(Out):
+    field: FieldInfo | None = None
+    deleted_field: str | None = None
+    contacts_changed: int | None = Field(None, description="Contacts whose value of the deleted field was removed.")

@@ -15,6 +15,8 @@ DATA_COLUMNS = (
     "reference", "attributes", "blocked_senders", "status",
 )
 INSERT_COLUMNS = DATA_COLUMNS + ("source", "created_at", "updated_at")
+# Everything a batch may write back to an existing contact.
+ROW_COLUMNS = DATA_COLUMNS + ("updated_at", "deleted_at", "optout_mask", "last_import")
 _JSON_COLUMNS = ("attributes", "blocked_senders")
 KEY_COLUMNS = ("ext_id", "email_key", "mobile")
 
@@ -53,19 +55,6 @@ class ContactReads(Session):
                 f"SELECT * FROM contacts WHERE account_id = ? AND {column} IN ({marks(len(part))})",
                 [self.account_id, *part])
         return [_decode(r) for r in rows]
-
-    def find_matches(self, ext_id: str | None, email_key: str | None,
-                     mobile: str | None) -> list[dict[str, Any]]:
-        """Every contact (deleted or not) sharing one of the given identities."""
-        # One indexed lookup per identity: with OR the planner scans every contact of the account.
-        parts, params = [], []
-        for column, value in (("ext_id", ext_id), ("email_key", email_key), ("mobile", mobile)):
-            if value is not None:
-                parts.append(f"SELECT * FROM contacts WHERE account_id = ? AND {column} = ?")
-                params += [self.account_id, value]
-        if not parts:
-            return []
-        return [_decode(r) for r in self._all(" UNION ".join(parts), params)]
 
     def list_contacts(self, *, list_id: int | None, created_since: str | None,
                             modified_since: str | None, search: Sequence[str], deleted: str,
@@ -119,38 +108,74 @@ class ContactReads(Session):
                 out.setdefault(r["contact_id"], []).append(r["list_id"])
         return out
 
-    def optout_channels_for_addresses(self, addresses: Sequence[str]) -> set[str]:
-        """The channels opted out by address (suppression entries that outlive contacts)."""
-        if not addresses:
-            return set()
-        rows = self._all(
-            f"SELECT DISTINCT channel FROM optouts WHERE account_id = ? AND address IN ({marks(len(addresses))})",
-            [self.account_id, *addresses])
-        return {r["channel"] for r in rows}
+    def optout_channels_by_address(self, addresses: Sequence[str]) -> dict[str, set[str]]:
+        """Opted-out channels per normalised address (entries that outlive contacts)."""
+        out: dict[str, set[str]] = {}
+        for part in chunks(list(dict.fromkeys(addresses))):
+            for r in self._all(f"SELECT address, channel FROM optouts WHERE account_id = ? "
+                               f"AND address IN ({marks(len(part))})", [self.account_id, *part]):
+                out.setdefault(r["address"], set()).add(r["channel"])
+        return out
 
+    def memberships_among(self, contact_ids: Sequence[int], list_ids: Sequence[int]) -> set[tuple[int, int]]:
+        """(contact id, list id) pairs that exist among the given contacts and lists."""
+        found: set[tuple[int, int]] = set()
+        if not contact_ids or not list_ids:
+            return found
+        for list_id in dict.fromkeys(list_ids):
+            for part in chunks(list(contact_ids)):
+                for r in self._all(f"SELECT contact_id FROM list_members WHERE list_id = ? "
+                                   f"AND contact_id IN ({marks(len(part))})", [list_id, *part]):
+                    found.add((r["contact_id"], list_id))
+        return found
 
 class ContactWrites(ContactReads):
-    def insert_contact(self, values: dict[str, Any]) -> int:
-        values = _encode(values)
-        cols = [c for c in INSERT_COLUMNS if c in values]
-        if set(values) - set(INSERT_COLUMNS) - {"optout_mask"}:
-            raise ValueError(f"unknown columns: {set(values) - set(INSERT_COLUMNS)}")
-        if "optout_mask" in values:
-            cols.append("optout_mask")
-        return self._value(
-            f"INSERT INTO contacts (account_id, {', '.join(cols)}) VALUES (?, {marks(len(cols))}) RETURNING id",
-            [self.account_id, *(values[c] for c in cols)])
+    def next_contact_id(self) -> int:
+        """The first free id. Safe to hand out in a write transaction: there is one writer."""
+        return self._value("SELECT COALESCE(MAX(id), 0) + 1 FROM contacts")
 
-    def update_contact(self, contact_id: int, values: dict[str, Any]) -> None:
-        values = _encode(values)
-        allowed = set(DATA_COLUMNS) | {"updated_at", "deleted_at", "optout_mask"}
-        if set(values) - allowed:
-            raise ValueError(f"unknown columns: {set(values) - allowed}")
-        if not values:
-            return
-        sets = ", ".join(f"{c} = ?" for c in values)
-        self._run(f"UPDATE contacts SET {sets} WHERE account_id = ? AND id = ?",
-                        [*values.values(), self.account_id, contact_id])
+    def insert_contacts(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert whole rows with their pre-allocated ids."""
+        cols = ("id", *INSERT_COLUMNS, "deleted_at", "optout_mask", "last_import")
+        self._conn.executemany(
+            f"INSERT INTO contacts (account_id, {', '.join(cols)}) VALUES (?, {marks(len(cols))})",
+            [(self.account_id, *(enc.get(c) for c in cols)) for enc in map(_encode, rows)])
+
+    def update_contacts(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Write back whole rows (every mutable column) by id."""
+        sets = ", ".join(f"{c} = ?" for c in ROW_COLUMNS)
+        self._conn.executemany(
+            f"UPDATE contacts SET {sets} WHERE account_id = ? AND id = ?",
+            [(*(enc.get(c) for c in ROW_COLUMNS), self.account_id, enc["id"]) for enc in map(_encode, rows)])
+
+    def release_keys(self, ids: Sequence[int], columns: Sequence[str]) -> None:
+        """Clear identity columns of rows about to take new values, so that identities moving between
+        contacts within one batch never collide on the unique indexes mid-way."""
+        for col in columns:
+            if col not in KEY_COLUMNS:
+                raise ValueError(f"not a key column: {col}")
+            self._conn.executemany(f"UPDATE contacts SET {col} = NULL WHERE account_id = ? AND id = ?",
+                                   [(self.account_id, i) for i in ids])
+
+    def add_memberships(self, pairs: Sequence[tuple[int, int]], now: str) -> None:
+        """(contact id, list id) pairs; existing ones are left alone."""
+        self._conn.executemany(
+            "INSERT INTO list_members (list_id, contact_id, account_id, added_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (list_id, contact_id) DO NOTHING", [(lid, cid, self.account_id, now) for cid, lid in pairs])
+
+    def remove_memberships(self, pairs: Sequence[tuple[int, int]]) -> None:
+        self._conn.executemany("DELETE FROM list_members WHERE account_id = ? AND list_id = ? AND contact_id = ?",
+                               [(self.account_id, lid, cid) for cid, lid in pairs])
+
+    def insert_optouts(self, rows: Sequence[tuple[int, str | None, str, str, str]], now: str) -> None:
+        """(contact id, address, channel, reason, source) rows; one already recorded for the contact and
+        channel is not repeated."""
+        self._conn.executemany(
+            "INSERT INTO optouts (account_id, contact_id, address, channel, reason, source, created_at) "
+            "SELECT ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM optouts WHERE account_id = ? "
+            "AND contact_id = ? AND channel = ?)",
+            [(self.account_id, cid, addr, ch, reason, src, now, self.account_id, cid, ch)
+             for cid, addr, ch, reason, src in rows])
 
     def set_deleted(self, ids: Sequence[int], deleted_at: str | None, now: str) -> int:
         """Soft-delete (deleted_at set) or restore (None) the given contacts; returns how many changed."""
@@ -162,20 +187,3 @@ class ContactWrites(ContactReads):
                 f"AND id IN ({marks(len(part))})", [deleted_at, now, self.account_id, *part])
         return changed
 
-    def add_optout(self, *, contact_id: int | None, address: str | None, channel: str, reason: str,
-                         source: str, now: str) -> None:
-        """Record an opt-out unless the same one (contact or address, channel) is already there."""
-        exists = self._value(
-            "SELECT 1 FROM optouts WHERE account_id = ? AND channel = ? AND "
-            "(contact_id = ? OR (address IS NOT NULL AND address = ?))",
-            [self.account_id, channel, contact_id, address])
-        if not exists:
-            self._run(
-                "INSERT INTO optouts (account_id, contact_id, address, channel, reason, source, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)", [self.account_id, contact_id, address, channel, reason, source, now])
-
-    def raise_optout_mask(self, contact_id: int, bits: int) -> None:
-        """Add channels to a contact's opt-out mask. Masks only ever gain bits here: lifting one is a
-        restore, which lives in its own audited path."""
-        self._run("UPDATE contacts SET optout_mask = optout_mask | ? WHERE account_id = ? AND id = ?",
-                        [bits, self.account_id, contact_id])

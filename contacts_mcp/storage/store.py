@@ -24,6 +24,7 @@ import aiosqlite
 import anyio
 
 from .contacts import ContactReads, ContactWrites
+from .fields import FieldReads, FieldWrites
 from .lists import ListReads, ListWrites
 from .migrations import migrate
 
@@ -31,11 +32,11 @@ T = TypeVar("T")
 READERS = 3
 
 
-class Reader(ContactReads, ListReads):
+class Reader(ContactReads, ListReads, FieldReads):
     """Read queries, bound to one account."""
 
 
-class Writer(ContactWrites, ListWrites, Reader):
+class Writer(ContactWrites, ListWrites, FieldWrites, Reader):
     """Read and write queries inside one write transaction, bound to one account."""
 
     @contextmanager

@@ -82,7 +82,13 @@ async def test_identities_of_two_different_contacts_in_one_create_are_refused(cl
     assert f"contact {b['contact']['id']}" in text
 
 
+async def fields(client, **types):
+    for name, type_ in types.items():
+        await call(client, "manage_fields", {"action": "create", "name": name, "type": type_})
+
+
 async def test_empty_values_leave_stored_values_unless_erase_is_asked(client):
+    await fields(client, tier="text", score="number")
     a = await create(client, email="a@example.com", city="Paris", attributes={"tier": "gold", "score": 3})
     cid = a["contact"]["id"]
     kept = await call(client, "update_contact", {"id": cid, "changes": {"city": "", "attributes": {"tier": None}}})
@@ -95,10 +101,21 @@ async def test_empty_values_leave_stored_values_unless_erase_is_asked(client):
 
 
 async def test_attributes_are_merged_not_replaced(client):
+    await fields(client, tier="text", score="number")
     a = await create(client, email="a@example.com", attributes={"tier": "gold"})
     b = await create(client, email="a@example.com", attributes={"score": 7})
     assert b["contact"]["attributes"] == {"tier": "gold", "score": 7}
     assert a["contact"]["id"] == b["contact"]["id"]
+
+
+async def test_attributes_must_be_custom_fields_and_are_checked_against_their_type(client):
+    text = await fails(client, "create_contact", {"contact": {"email": "a@example.com", "attributes": {"tier": "x"}}})
+    assert "attributes.tier" in text and "manage_fields" in text
+    await fields(client, score="number", vip="boolean", joined="date")
+    text = await fails(client, "create_contact", {"contact": {"email": "a@example.com", "attributes": {"score": "high"}}})
+    assert "attributes.score" in text and "not a number" in text
+    ok = await create(client, email="a@example.com", attributes={"score": "3,5", "vip": "oui", "joined": "31/01/2026"})
+    assert ok["contact"]["attributes"] == {"score": 3.5, "vip": True, "joined": "2026-01-31"}
 
 
 async def test_joining_an_unknown_list_fails_and_creates_nothing(client):

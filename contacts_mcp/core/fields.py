@@ -1,0 +1,308 @@
+"""Fields: the built-in contact attributes, the typed custom fields a user creates, and the aliases
+that let a CRM export's column headers be matched to them.
+
+Headers and aliases are compared folded: accents removed, case ignored, only letters and digits kept,
+so "E-mail", "e_mail" and "EMAIL" are one alias, and "Prénom" matches "prenom".
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ..storage.store import Reader, Writer
+from .errors import Conflict, InvalidInput, NotFound
+from .models import BUILTIN_FIELDS, FieldInfo, FieldPage, FieldsChange
+from .normalize import clean_text, normalize_date, utc_now
+from .pagination import decode_cursor, page
+from .scope import Scope
+
+FieldType = Literal["text", "number", "date", "boolean", "choice"]
+CUSTOM_FIELDS_MAX = 100
+CHOICES_MAX = 200
+ALIASES_PER_FIELD_MAX = 50
+TEXT_VALUE_MAX = 1000
+FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+IDENTITY_FIELDS = ("ext_id", "email", "mobile")
+ALL_BUILTINS = ("ext_id", *BUILTIN_FIELDS)
+_BUILTIN_KIND = {"ext_id": "id", "email": "email", "mobile": "phone", "fixed_phone": "phone", "fax": "phone",
+                 "birth_date": "date"}
+
+# Headers of common CRM exports, English and French. Seeded into each account once; they can then be
+# removed or moved like any other alias.
+DEFAULT_ALIASES: dict[str, tuple[str, ...]] = {
+    "ext_id": ("External id", "External ID", "CRM id", "Identifiant externe"),
+    "email": ("E-mail", "Email address", "E-mail address", "Mail", "Courriel", "Adresse email", "Adresse e-mail",
+              "Adresse mail"),
+    "mobile": ("Mobile phone", "Mobile number", "Cell", "Cell phone", "Cellphone", "Portable", "Téléphone portable",
+               "Tel portable", "Numéro de portable", "Numéro mobile", "GSM"),
+    "fixed_phone": ("Phone", "Phone number", "Telephone", "Téléphone", "Tel", "Téléphone fixe", "Fixe", "Landline",
+                    "Home phone", "Work phone"),
+    "fax": ("Fax number", "Télécopie"),
+    "civility": ("Title", "Salutation", "Civilité", "Titre"),
+    "first_name": ("First name", "Firstname", "Given name", "Prénom"),
+    "last_name": ("Last name", "Lastname", "Surname", "Family name", "Nom", "Nom de famille"),
+    "address_1": ("Address", "Address line 1", "Street", "Adresse", "Adresse 1", "Rue"),
+    "address_2": ("Address line 2", "Adresse 2", "Complément d'adresse"),
+    "postal_code": ("Zip", "Zip code", "Postcode", "Post code", "Code postal", "CP"),
+    "city": ("Town", "Ville", "Commune"),
+    "state": ("Region", "Province", "County", "Région"),
+    "country": ("Pays", "Country code"),
+    "birth_date": ("Birthday", "Date of birth", "DOB", "Birthdate", "Date de naissance"),
+    "company": ("Organization", "Organisation", "Company name", "Société", "Entreprise", "Raison sociale"),
+    "reference": ("Ref", "Référence", "Customer number", "Numéro client"),
+}
+
+
+def fold(text: str) -> str:
+    """The form headers and aliases are compared in."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if ch.isascii() and ch.isalnum()).lower()
+
+
+@dataclass(frozen=True)
+class FieldDef:
+    name: str
+    type: str  # built-ins: id, email, phone, date, text; custom: text, number, date, boolean, choice
+    builtin: bool
+    choices: tuple[str, ...] | None = None
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass
+class Registry:
+    """Every field of one account and the folded names that lead to each."""
+
+    fields: dict[str, FieldDef] = field(default_factory=dict)
+    keys: dict[str, str] = field(default_factory=dict)  # folded alias or name -> field name
+
+    def resolve(self, header: str) -> str | None:
+        return self.keys.get(fold(header))
+
+    @property
+    def custom(self) -> list[FieldDef]:
+        return [f for f in self.fields.values() if not f.builtin]
+
+
+def _build(custom: list[dict[str, Any]], aliases: list[dict[str, Any]]) -> Registry:
+    reg = Registry()
+    by_field: dict[str, list[str]] = {}
+    for a in aliases:
+        by_field.setdefault(a["field"], []).append(a["alias"])
+    for name in ALL_BUILTINS:
+        reg.fields[name] = FieldDef(name, _BUILTIN_KIND.get(name, "text"), True,
+                                    aliases=tuple(by_field.get(name, ())))
+    for row in custom:
+        reg.fields[row["name"]] = FieldDef(row["name"], row["type"], False,
+                                           tuple(row["choices"]) if row["choices"] else None,
+                                           tuple(by_field.get(row["name"], ())))
+    for name in reg.fields:
+        reg.keys[fold(name)] = name
+    for a in aliases:
+        if a["field"] in reg.fields:
+            reg.keys.setdefault(a["alias_key"], a["field"])
+    return reg
+
+
+def load_registry(r: Reader) -> Registry:
+    return _build(r.custom_fields(), r.aliases())
+
+
+def _seed(w: Writer) -> None:
+    if not w.aliases_seeded():
+        w.insert_aliases(((f, a, fold(a)) for f, names in DEFAULT_ALIASES.items() for a in names), utc_now())
+        w.mark_aliases_seeded()
+
+
+async def registry(scope: Scope) -> Registry:
+    """The account's fields, seeding the default aliases on first use."""
+    def unit(w: Writer) -> Registry:
+        _seed(w)
+        return load_registry(w)
+
+    def read(r: Reader) -> Registry | None:
+        return load_registry(r) if r.aliases_seeded() else None
+
+    return await scope.read(read) or await scope.write(unit)
+
+
+# ---------------------------------------------------------------- values of custom fields
+
+_TRUE = {"true", "yes", "y", "1", "oui", "o", "vrai", "x"}
+_FALSE = {"false", "no", "n", "0", "non", "faux"}
+
+
+def coerce(f: FieldDef, value: Any, where: str) -> Any:
+    """A custom field's value in its stored type; None for empty. Raises InvalidInput with the accepted form."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if f.type == "text":
+        return clean_text(where, value, TEXT_VALUE_MAX)
+    if f.type == "number":
+        if isinstance(value, bool):
+            raise InvalidInput(where, "expects a number, received a boolean")
+        if isinstance(value, int | float):
+            return value
+        text = str(value).strip().replace("\u00a0", "").replace(" ", "")
+        if text.count(",") == 1 and "." not in text:
+            text = text.replace(",", ".")  # French decimal comma
+        try:
+            number = float(text)
+        except ValueError:
+            raise InvalidInput(where, f"{value!r} is not a number; use digits like 42 or 3.5") from None
+        return int(number) if number.is_integer() and "." not in text and "e" not in text.lower() else number
+    if f.type == "date":
+        return normalize_date(value, where)
+    if f.type == "boolean":
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        raise InvalidInput(where, f"{value!r} is not a boolean; use true/false (yes/no, oui/non, 1/0 are read too)")
+    # choice
+    text = str(value).strip()
+    for choice in f.choices or ():
+        if choice.lower() == text.lower():
+            return choice
+    raise InvalidInput(where, f"{text!r} is not one of the choices: {', '.join(f.choices or ())}")
+
+
+def coerce_attributes(reg: Registry, values: dict[str, Any]) -> dict[str, Any]:
+    """Custom attributes checked against the account's custom fields."""
+    out = {}
+    for name, value in values.items():
+        f = reg.fields.get(name)
+        if f is None or f.builtin:
+            known = ", ".join(c.name for c in reg.custom) or "none yet"
+            raise InvalidInput(f"attributes.{name}", f"is not a custom field (custom fields: {known}); create it with "
+                                                     "manage_fields, or put built-in attributes at the top level")
+        out[name] = coerce(f, value, f"attributes.{name}")
+    return out
+
+
+# ---------------------------------------------------------------- operations
+
+
+def _info(f: FieldDef) -> FieldInfo:
+    return FieldInfo(name=f.name, type=f.type, builtin=f.builtin, choices=list(f.choices) if f.choices else None,
+                     aliases=list(f.aliases))
+
+
+def _check_choices(type_: str, choices: list[str] | None) -> list[str] | None:
+    if type_ != "choice":
+        if choices:
+            raise InvalidInput("choices", "only fields of type 'choice' have choices")
+        return None
+    cleaned = list(dict.fromkeys(c for c in (clean_text("choices", c, 100) for c in choices or []) if c))
+    if not cleaned:
+        raise InvalidInput("choices", "a 'choice' field needs at least one choice, e.g. ['gold', 'silver']")
+    if len(cleaned) > CHOICES_MAX:
+        raise InvalidInput("choices", f"at most {CHOICES_MAX} choices allowed, received {len(cleaned)}")
+    return cleaned
+
+
+def _custom(reg: Registry, name: str) -> FieldDef:
+    f = reg.fields.get(name)
+    if f is None:
+        raise NotFound("field", [name], "List fields with get_fields.")
+    if f.builtin:
+        raise InvalidInput("name", f"'{name}' is a built-in field; only custom fields can be changed or deleted")
+    return f
+
+
+async def create_field(scope: Scope, name: str | None, type_: str | None, choices: list[str] | None) -> FieldsChange:
+    name = (name or "").strip()
+    if not FIELD_NAME.match(name):
+        raise InvalidInput("name", f"{name!r} is not a field name: lower-case letters, digits and '_', starting "
+                                   "with a letter (e.g. 'loyalty_tier')")
+    if type_ is None:
+        raise InvalidInput("type", "is required: text, number, date, boolean or choice")
+    cleaned = _check_choices(type_, choices)
+
+    def unit(w: Writer) -> FieldsChange:
+        _seed(w)
+        reg = load_registry(w)
+        if name in reg.fields:
+            raise Conflict(f"a field named '{name}' already exists; choose another name")
+        if fold(name) in reg.keys:
+            raise Conflict(f"'{name}' is already an alias of field '{reg.keys[fold(name)]}'; choose another name")
+        if len(reg.custom) >= CUSTOM_FIELDS_MAX:
+            raise Conflict(f"at most {CUSTOM_FIELDS_MAX} custom fields per account; delete one first")
+        w.insert_field(name, type_, cleaned, utc_now())
+        return FieldsChange(field=_info(load_registry(w).fields[name]))
+
+    return await scope.write(unit)
+
+
+async def update_field(scope: Scope, name: str | None, type_: str | None, choices: list[str] | None) -> FieldsChange:
+    """Change a choice field's choices. A type is fixed at creation: stored values were checked against it."""
+    def unit(w: Writer) -> FieldsChange:
+        reg = load_registry(w)
+        f = _custom(reg, name or "")
+        if type_ is not None and type_ != f.type:
+            raise InvalidInput("type", f"field '{f.name}' is of type {f.type}; a type cannot change. Create a new "
+                                       "field (and delete this one) instead")
+        if choices is None:
+            raise InvalidInput("choices", "give the new list of choices (the only thing update changes)")
+        w.update_field(f.name, f.type, _check_choices(f.type, choices))
+        return FieldsChange(field=_info(load_registry(w).fields[f.name]))
+
+    return await scope.write(unit)
+
+
+async def delete_field(scope: Scope, name: str | None) -> FieldsChange:
+    def unit(w: Writer) -> FieldsChange:
+        f = _custom(load_registry(w), name or "")
+        return FieldsChange(deleted_field=f.name, contacts_changed=w.delete_field(f.name))
+
+    return await scope.write(unit)
+
+
+async def set_alias(scope: Scope, field_name: str, alias: str, remove: bool) -> FieldsChange:
+    text = clean_text("alias", alias, 100)
+    key = fold(text or "")
+    if not key:
+        raise InvalidInput("alias", "needs at least one letter or digit")
+
+    def unit(w: Writer) -> FieldsChange:
+        _seed(w)
+        reg = load_registry(w)
+        if field_name not in reg.fields:
+            raise NotFound("field", [field_name], "List fields with get_fields.")
+        owner = reg.keys.get(key)
+        if remove:
+            if owner != field_name or not w.delete_alias(key):
+                raise NotFound(f"alias of field '{field_name}'", [text],
+                               f"Its aliases are: {', '.join(reg.fields[field_name].aliases) or 'none'}.")
+        else:
+            if owner == field_name:
+                return FieldsChange(field=_info(reg.fields[field_name]))
+            if owner is not None:
+                what = "the name" if fold(owner) == key else "an alias"
+                raise Conflict(f"'{text}' is already {what} of field '{owner}'; remove it there first "
+                               f"(set_field_alias field='{owner}' remove=true) or choose another alias")
+            if len(reg.fields[field_name].aliases) >= ALIASES_PER_FIELD_MAX:
+                raise Conflict(f"field '{field_name}' already has {ALIASES_PER_FIELD_MAX} aliases; remove one first")
+            w.insert_aliases([(field_name, text, key)], utc_now())
+        return FieldsChange(field=_info(load_registry(w).fields[field_name]))
+
+    return await scope.write(unit)
+
+
+async def get_fields(scope: Scope, *, names: list[str] | None, limit: int, cursor: str | None) -> FieldPage:
+    reg = await registry(scope)
+    if names:
+        unknown = [n for n in names if n not in reg.fields]
+        return FieldPage(fields=[_info(reg.fields[n]) for n in dict.fromkeys(names) if n in reg.fields],
+                         not_found=unknown)
+    after = decode_cursor(cursor, {"fields": True}) or 0
+    infos = [_info(f) for f in reg.fields.values()]
+    position = {info.name: i + 1 for i, info in enumerate(infos)}  # built-ins first, then custom by creation
+    kept, next_cursor = page(infos[after:after + limit + 1], limit=limit, key=lambda info: position[info.name],
+                             query={"fields": True})
+    return FieldPage(fields=kept, next_cursor=next_cursor)

@@ -1,0 +1,80 @@
+"""Turning what a caller sent (a tool's arguments or an import file's row) into a normalised contact.
+
+Every write path prepares values here, so an import line and a create_contact call with the same
+values are stored the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import InvalidInput
+from .fields import Registry, coerce, coerce_attributes
+from .models import PHONE_FIELDS
+from .normalize import (
+    clean_text, email_key, normalize_attributes, normalize_date, normalize_email, normalize_ext_id, normalize_phone,
+)
+
+KEY_COLUMNS = ("ext_id", "email_key", "mobile")
+TEXT_FIELDS = ("civility", "first_name", "last_name", "address_1", "address_2", "postal_code", "city", "state",
+               "country", "company", "reference")
+_FLAGS = {"email_blacklisted": "email", "sms_blacklisted": "sms"}
+
+
+@dataclass
+class Prepared:
+    """A normalised contact: only the fields the caller sent (None means sent empty)."""
+
+    columns: dict[str, Any] = field(default_factory=dict)
+    attributes: dict[str, Any] | None = None
+    blacklist: list[str] = field(default_factory=list)
+    list_ids: list[int] = field(default_factory=list)
+    unlink_list_ids: list[int] = field(default_factory=list)
+    target_id: int | None = None  # update this contact (update_contact) instead of matching
+
+    def key(self, column: str) -> str | None:
+        return self.columns.get(column)
+
+    def has_identity(self) -> bool:
+        return any(self.columns.get(c) for c in KEY_COLUMNS)
+
+
+def prepare(values: dict[str, Any], region: str, reg: Registry) -> Prepared:
+    """Normalise the sent values: built-in attributes by name, custom fields by name (import rows) or
+    under 'attributes' (tool calls), blacklist flags and list ids. Raises InvalidInput naming the field."""
+    p = Prepared()
+    cols = p.columns
+    attributes: dict[str, Any] = {}
+    for name, value in values.items():
+        if name == "email":
+            cols["email"] = normalize_email(value) if value is not None else None
+            cols["email_key"] = email_key(cols["email"])
+        elif name in PHONE_FIELDS:
+            cols[name] = normalize_phone(value, region, name)
+        elif name in TEXT_FIELDS:
+            cols[name] = clean_text(name, value)
+        elif name == "ext_id":
+            cols["ext_id"] = normalize_ext_id(value)
+        elif name == "birth_date":
+            cols["birth_date"] = normalize_date(value)
+        elif name == "blocked_senders":
+            senders = [normalize_email(s, "blocked_senders") for s in value or []]
+            cols["blocked_senders"] = sorted({s.lower() for s in senders if s})
+        elif name == "attributes":
+            if value is not None:
+                attributes.update(coerce_attributes(reg, normalize_attributes(value)))
+        elif name in _FLAGS:
+            if value:
+                p.blacklist.append(_FLAGS[name])
+        elif name == "list_ids":
+            p.list_ids = list(dict.fromkeys(value or []))
+        elif name == "unlink_list_ids":
+            p.unlink_list_ids = list(dict.fromkeys(value or []))
+        elif name in reg.fields and not reg.fields[name].builtin:
+            attributes[name] = coerce(reg.fields[name], value, name)
+        else:
+            raise InvalidInput(name, "is not a contact field")
+    if attributes or "attributes" in values:
+        p.attributes = attributes
+    return p

@@ -1,0 +1,263 @@
+"""The one write path for contacts: create_contact, update_contact, upsert_contacts and imports all
+apply a batch of prepared contacts with `apply_batch`, inside the caller's write transaction.
+
+The batch is resolved in memory first (which existing contact each item is, conflicts, list ids,
+opt-outs by address), with a handful of set-based queries; then it is written with one executemany
+per kind of change. Items are handled in order, as if applied one after the other: a later item
+sees what an earlier one created or changed. An item that fails (a conflict, an unknown list) is
+reported and changes nothing; the others go on.
+
+Matching: a contact whose ext_id, email key or E.164 mobile equals the item's is the same person;
+`match_keys` says which identities are tried, in order (ext_id first). A deleted contact that matches
+is restored and updated: it is the same person, and its opt-outs stay with it. Opt-outs only ever
+gain channels here; lifting one is a restore, an audited path of its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ..storage.store import Writer
+from .errors import Conflict, ContactsError, NotFound
+from .models import ALL_CHANNELS_MASK, CHANNEL_BITS
+from .prepare import KEY_COLUMNS, Prepared
+
+_LABEL = {"ext_id": "ext_id", "email_key": "email", "mobile": "mobile"}
+Outcome = Literal["created", "updated", "unchanged", "failed", "duplicate"]
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    match_keys: tuple[str, ...]
+    update_enabled: bool
+    erase: bool
+    source: str
+    now: str
+    repeats: Literal["merge", "skip"] = "merge"  # skip: a later item for a contact already written is a duplicate
+    job_id: str | None = None                   # marks contacts, so repeats are found across batches of a job
+    list_ids: tuple[int, ...] = ()              # lists every item joins
+    optout: tuple[str, ...] = ()                # channels every item is opted out of (a suppression list)
+
+
+@dataclass
+class ItemResult:
+    outcome: Outcome
+    id: int | None = None
+    error: str | None = None
+    exception: ContactsError | None = None
+
+
+def mask_of(channels: set[str] | list[str]) -> int:
+    mask = 0
+    for channel in channels:
+        mask |= ALL_CHANNELS_MASK if channel == "all" else CHANNEL_BITS[channel]
+    return mask
+
+
+@dataclass
+class _Batch:
+    w: Writer
+    opts: BatchOptions
+    rows: dict[int, dict[str, Any]]
+    index: dict[str, dict[str, int]]
+    known_lists: set[int]
+    suppressed: dict[str, set[str]]
+    members: set[tuple[int, int]]
+    next_id: int
+    inserted: dict[int, dict[str, Any]] = field(default_factory=dict)
+    dirty: set[int] = field(default_factory=set)
+    released: dict[int, set[str]] = field(default_factory=dict)
+    written: set[int] = field(default_factory=set)
+    adds: list[tuple[int, int]] = field(default_factory=list)
+    removes: list[tuple[int, int]] = field(default_factory=list)
+    optouts: list[tuple[int, str | None, str, str, str]] = field(default_factory=list)
+
+    def apply(self, p: Prepared) -> ItemResult:
+        opts = self.opts
+        present = {c: p.key(c) for c in KEY_COLUMNS if p.key(c)}
+        holders = {c: self.index[c][v] for c, v in present.items() if v in self.index[c]}
+        if p.target_id is not None:
+            if p.target_id not in self.rows:
+                raise NotFound("contact id", [p.target_id], "Look contacts up with get_contacts.")
+            target: int | None = p.target_id
+        else:
+            target = next((holders[c] for c in opts.match_keys if c in holders), None)
+            if target is not None:
+                col = next(c for c in opts.match_keys if c in holders)
+                row = self.rows[target]
+                if opts.repeats == "skip" and (target in self.written or
+                                               (opts.job_id and row.get("last_import") == opts.job_id)):
+                    return ItemResult("duplicate", target, f"repeats an earlier line for {_LABEL[col]} "
+                                                           f"{present[col]!r}")
+                if not opts.update_enabled:
+                    raise Conflict(f"a contact with {_LABEL[col]} {present[col]!r} already exists (id {target}); "
+                                   "pass update_enabled=true to update it, or update_contact with that id.")
+                if present.get("ext_id") and row["ext_id"] and row["ext_id"] != present["ext_id"]:
+                    raise Conflict(f"{_LABEL[col]} {present[col]!r} belongs to contact {target}, whose ext_id is "
+                                   f"{row['ext_id']!r}, not {present['ext_id']!r}; fix the ext_id or the "
+                                   f"{_LABEL[col]}.")
+        for col, holder in holders.items():
+            if holder != target:
+                raise Conflict(f"{_LABEL[col]} {present[col]!r} already belongs to contact {holder}; each ext_id, "
+                               "email and mobile identifies one contact. Update that contact instead, or leave "
+                               f"the {_LABEL[col]} out.")
+        wanted = [*p.list_ids, *p.unlink_list_ids]
+        missing = sorted({i for i in wanted if i not in self.known_lists})
+        if missing:
+            raise NotFound("list id", missing, "Create the list with manage_lists, or find ids with get_lists.")
+        # Every check passed: from here on the item changes state.
+        if target is None:
+            contact_id, outcome = self._create(p), "created"
+        else:
+            contact_id = target
+            outcome = "updated" if self._update(self.rows[target], p) else "unchanged"
+        row = self.rows[contact_id]
+        touched = self._memberships(contact_id, p)
+        touched |= self._optouts(row, p)
+        if touched and outcome == "unchanged":
+            row["updated_at"] = opts.now
+            outcome = "updated"
+        if opts.job_id and row.get("last_import") != opts.job_id:
+            row["last_import"] = opts.job_id
+            self._mark(contact_id)
+        if outcome != "unchanged":
+            self._mark(contact_id)
+        self.written.add(contact_id)
+        return ItemResult(outcome, contact_id)
+
+    def _mark(self, contact_id: int) -> None:
+        if contact_id not in self.inserted:
+            self.dirty.add(contact_id)
+
+    def _create(self, p: Prepared) -> int:
+        contact_id = self.next_id
+        self.next_id += 1
+        row: dict[str, Any] = {c: v for c, v in p.columns.items() if v is not None}
+        row.update(id=contact_id, attributes={k: v for k, v in (p.attributes or {}).items() if v is not None},
+                   blocked_senders=row.get("blocked_senders", []), status="confirmed", source=self.opts.source,
+                   created_at=self.opts.now, updated_at=self.opts.now, deleted_at=None, last_import=None,
+                   optout_mask=self._suppressed(row.get("email_key"), row.get("mobile")))
+        self.rows[contact_id] = self.inserted[contact_id] = row
+        for col in KEY_COLUMNS:
+            if row.get(col):
+                self.index[col][row[col]] = contact_id
+        return contact_id
+
+    def _update(self, row: dict[str, Any], p: Prepared) -> bool:
+        changes = _changes(row, p, self.opts.erase)
+        if row["deleted_at"] is not None:
+            changes["deleted_at"] = None
+        if not changes:
+            return False
+        for col in KEY_COLUMNS:
+            if col in changes:
+                if row[col]:
+                    self.index[col].pop(row[col], None)
+                    if row["id"] not in self.inserted:
+                        self.released.setdefault(row["id"], set()).add(col)
+                if changes[col]:
+                    self.index[col][changes[col]] = row["id"]
+        row.update(changes, updated_at=self.opts.now)
+        if "email_key" in changes or "mobile" in changes:
+            row["optout_mask"] |= self._suppressed(row["email_key"], row["mobile"])
+        return True
+
+    def _memberships(self, contact_id: int, p: Prepared) -> bool:
+        touched = False
+        for list_id in dict.fromkeys([*self.opts.list_ids, *p.list_ids]):
+            if (contact_id, list_id) not in self.members:
+                self.members.add((contact_id, list_id))
+                self.adds.append((contact_id, list_id))
+                touched = True
+        for list_id in p.unlink_list_ids:
+            if (contact_id, list_id) in self.members:
+                self.members.discard((contact_id, list_id))
+                self.removes.append((contact_id, list_id))
+                touched = True
+        return touched
+
+    def _optouts(self, row: dict[str, Any], p: Prepared) -> bool:
+        touched = False
+        for channel in dict.fromkeys([*p.blacklist, *self.opts.optout]):
+            address = row.get("email_key") if channel == "email" else row.get("mobile")
+            self.optouts.append((row["id"], address, channel, "owner_blocked", self.opts.source))
+            bit = CHANNEL_BITS[channel]
+            if not row["optout_mask"] & bit:
+                row["optout_mask"] |= bit
+                touched = True
+        return touched
+
+    def _suppressed(self, *addresses: str | None) -> int:
+        return mask_of(set().union(*(self.suppressed.get(a, set()) for a in addresses if a)))
+
+    def flush(self) -> None:
+        w = self.w
+        if self.released:
+            for col in KEY_COLUMNS:
+                ids = [i for i, cols in self.released.items() if col in cols]
+                if ids:
+                    w.release_keys(ids, [col])
+        if self.dirty:
+            w.update_contacts([self.rows[i] for i in sorted(self.dirty)])
+        if self.inserted:
+            w.insert_contacts(list(self.inserted.values()))
+        if self.removes:
+            w.remove_memberships(self.removes)
+        if self.adds:
+            w.add_memberships(self.adds, self.opts.now)
+        if self.optouts:
+            w.insert_optouts(self.optouts, self.opts.now)
+
+
+def _changes(row: dict[str, Any], p: Prepared, erase: bool) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    for col, value in p.columns.items():
+        if value is None and not erase:
+            continue
+        if col == "blocked_senders" and value is None:
+            value = []
+        if row.get(col) != value:
+            changes[col] = value
+    if p.attributes is not None:
+        merged = dict(row["attributes"])
+        for name, value in p.attributes.items():
+            if value is None:
+                if erase:
+                    merged.pop(name, None)
+            else:
+                merged[name] = value
+        if merged != row["attributes"]:
+            changes["attributes"] = merged
+    return changes
+
+
+def apply_batch(w: Writer, items: list[Prepared | ContactsError], opts: BatchOptions) -> list[ItemResult]:
+    """Apply prepared contacts in order; an item given as an error is reported as failed."""
+    good = [p for p in items if isinstance(p, Prepared)]
+    rows: dict[int, dict[str, Any]] = {}
+    for col in KEY_COLUMNS:
+        values = list({p.key(col) for p in good if p.key(col)})
+        for row in w.contacts_by_key(col, values) if values else []:
+            rows[row["id"]] = row
+    targets = [p.target_id for p in good if p.target_id is not None]
+    for row in w.contacts_by_ids(targets) if targets else []:
+        rows[row["id"]] = row
+    index = {col: {row[col]: i for i, row in rows.items() if row[col]} for col in KEY_COLUMNS}
+    list_ids = {*opts.list_ids, *(i for p in good for i in (*p.list_ids, *p.unlink_list_ids))}
+    known_lists = w.existing_list_ids(list(list_ids)) if list_ids else set()
+    addresses = [a for p in good for a in (p.key("email_key"), p.key("mobile")) if a]
+    batch = _Batch(w=w, opts=opts, rows=rows, index=index, known_lists=known_lists,
+                   suppressed=w.optout_channels_by_address(addresses) if addresses else {},
+                   members=w.memberships_among(list(rows), list(list_ids)), next_id=w.next_contact_id())
+    results: list[ItemResult] = []
+    for p in items:
+        if not isinstance(p, Prepared):
+            results.append(ItemResult("failed", error=str(p), exception=p))
+            continue
+        try:
+            results.append(batch.apply(p))
+        except (Conflict, NotFound) as exc:
+            results.append(ItemResult("failed", error=str(exc), exception=exc))
+    batch.flush()
+    return results

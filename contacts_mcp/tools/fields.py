@@ -1,0 +1,57 @@
+"""Field tools: set_field_alias, manage_fields, get_fields."""
+
+from typing import Annotated, Literal
+
+from mcp.server.mcpserver import Context, MCPServer
+from pydantic import Field
+
+from ..core import fields as core
+from ..core.errors import InvalidInput
+from ..core.models import FieldPage, FieldsChange
+from .common import scope_of, tool
+
+
+def register(server: MCPServer) -> None:
+    @tool(server, read_only=False, destructive=True, idempotent=True, title="Add or remove an import alias")
+    async def set_field_alias(
+        ctx: Context,
+        field: Annotated[str, Field(description="The field (built-in like 'mobile', or custom).")],
+        alias: Annotated[str, Field(description="A column header to match to it on import, e.g. 'Portable'.")],
+        remove: Annotated[bool, Field(description="true removes this alias instead of adding it.")] = False,
+    ) -> FieldsChange:
+        """Add an import alias to a field, so a file column with that header is read into it (or remove one).
+        Aliases are unique across fields and matched ignoring case, accents and punctuation; a clash names the
+        field that owns the alias. Returns the field with its aliases."""
+        return await core.set_alias(scope_of(ctx), field, alias, remove)
+
+    @tool(server, read_only=False, destructive=True, title="Create, update or delete custom fields")
+    async def manage_fields(
+        ctx: Context,
+        action: Annotated[Literal["create", "update", "delete"], Field(description="What to do.")],
+        name: Annotated[str, Field(description="The custom field, e.g. 'loyalty_tier' (lower-case, digits, _).")],
+        type: Annotated[Literal["text", "number", "date", "boolean", "choice"] | None,
+                        Field(description="create: the value type (fixed once created).")] = None,
+        choices: Annotated[list[str] | None, Field(description="choice fields: the allowed values.")] = None,
+    ) -> FieldsChange:
+        """Create a typed custom field (text, number, date, boolean or choice), change a choice field's choices,
+        or delete a custom field with its values on every contact. Values are checked against the type on every
+        write (create_contact attributes, imports)."""
+        scope = scope_of(ctx)
+        if action == "create":
+            return await core.create_field(scope, name, type, choices)
+        if action == "update":
+            return await core.update_field(scope, name, type, choices)
+        if type is not None or choices is not None:
+            raise InvalidInput("delete", "takes only the field name")
+        return await core.delete_field(scope, name)
+
+    @tool(server, read_only=True, idempotent=True, title="Read fields")
+    async def get_fields(
+        ctx: Context,
+        names: Annotated[list[str] | None, Field(description="Only these fields.")] = None,
+        limit: Annotated[int, Field(description="Page size.", ge=1, le=200)] = 100,
+        cursor: Annotated[str | None, Field(description="next_cursor from the previous page.")] = None,
+    ) -> FieldPage:
+        """List the contact fields: built-in ones (in the canonical column order of header-less imports) then
+        custom ones, each with its type, choices and import aliases."""
+        return await core.get_fields(scope_of(ctx), names=names, limit=limit, cursor=cursor)
