@@ -34,7 +34,11 @@ def match_order(dedupe_on: DedupeKey | None) -> tuple[str, ...]:
 
 
 async def _prepare(scope: Scope, data: ContactInput) -> Prepared:
-    return prepare(data.model_dump(exclude_unset=True), scope.settings.default_region, await registry(scope))
+    values = data.model_dump(exclude_unset=True)
+    reg = await registry(scope)
+    if any(name not in reg.fields for name in values.get("attributes") or {}):
+        reg = await registry(scope, fresh=True)  # a field may have been created by another process
+    return prepare(values, scope.settings.default_region, reg)
 
 
 def _single(w: Writer, p: Prepared, opts: BatchOptions) -> tuple[str, int]:

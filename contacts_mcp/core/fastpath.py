@@ -102,6 +102,15 @@ _TYPE_FIELDS = ("premium_rate", "toll_free", "shared_cost", "voip", "personal_nu
                 "voicemail", "fixed_line")
 
 
+def _prefix_matcher(pattern: str | None):
+    """A callable telling whether `pattern` (a national prefix for parsing) matches at the start, or None."""
+    if not pattern:
+        return None
+    if pattern.isdigit() and pattern.isascii():
+        return lambda digits, _p=pattern: digits.startswith(_p)  # same verdict as re.match, cheaper
+    return re.compile(pattern).match
+
+
 def _desc(desc):
     """(possible lengths or None, compiled fullmatch) for a PhoneNumberDesc, or None if it never matches."""
     if desc is None or not desc.national_number_pattern:
@@ -145,10 +154,11 @@ class _Validity:
 class _Country:
     """What validating a number of one country calling code needs."""
 
-    __slots__ = ("regions", "single", "np_match")
+    __slots__ = ("prefix", "regions", "single", "np_match")
 
     def __init__(self, cc: int) -> None:
         regions = COUNTRY_CODE_TO_REGION_CODE[cc]
+        self.prefix = f"+{cc}"
         metas = [PhoneMetadata.metadata_for_region(r, None) for r in regions]
         if metas[0] is None:
             raise LookupError(cc)
@@ -156,8 +166,7 @@ class _Country:
         self.single = self.regions[0] if len(regions) == 1 else None
         # parse() strips a national prefix after the country code with the main region's rules: if that
         # pattern matches the start of the rest, defer ("+33 (0)6..." and the like).
-        npfp = metas[0].national_prefix_for_parsing
-        self.np_match = re.compile(npfp).match if npfp else None
+        self.np_match = _prefix_matcher(metas[0].national_prefix_for_parsing)
 
     def valid(self, nsn: str) -> bool:
         """phonenumbers.is_valid_number for this calling code (region_code_for_number + for_region)."""
@@ -202,6 +211,7 @@ class _Home:
         self.ok_lengths = frozenset(n for n in range(_MAX_NSN + 1) if test_length("5" * n, m) not in refused)
 
 
+_CALLING_CODES = {str(cc): cc for cc in COUNTRY_CODE_TO_REGION_CODE}
 _lock = threading.Lock()
 _countries: dict[int, _Country | None] = {}
 _homes: dict[str, _Home | None] = {}
@@ -243,12 +253,12 @@ def _international(digits: str) -> str | None:
         return None
     # parse's _extract_country_code: the shortest known code of 1 to 3 digits.
     for size in (1, 2, 3):
-        cc = int(digits[:size])
-        if cc in COUNTRY_CODE_TO_REGION_CODE:
+        cc = _CALLING_CODES.get(digits[:size])
+        if cc is not None:
             break
     else:
         return None
-    country = _country(cc)
+    country = _countries.get(cc) or _country(cc)
     if country is None:
         return None
     nsn = digits[size:]
@@ -258,7 +268,7 @@ def _international(digits: str) -> str | None:
         return None
     if not country.valid(nsn):
         return None
-    return f"+{cc}{nsn}"
+    return country.prefix + nsn
 
 
 def fast_phone(text: str, region: str) -> str | None:

@@ -116,8 +116,12 @@ def _seed(w: Writer) -> None:
         w.mark_aliases_seeded()
 
 
-async def registry(scope: Scope) -> Registry:
-    """The account's fields, seeding the default aliases on first use."""
+async def registry(scope: Scope, fresh: bool = False) -> Registry:
+    """The account's fields (memoised per process), seeding the default aliases on first use."""
+    key = ("fields", scope.account_id)
+    if not fresh and key in scope.cache:
+        return scope.cache[key]
+
     def unit(w: Writer) -> Registry:
         _seed(w)
         return load_registry(w)
@@ -125,7 +129,14 @@ async def registry(scope: Scope) -> Registry:
     def read(r: Reader) -> Registry | None:
         return load_registry(r) if r.aliases_seeded() else None
 
-    return await scope.read(read) or await scope.write(unit)
+    reg = await scope.read(read) or await scope.write(unit)
+    scope.cache[key] = reg
+    return reg
+
+
+def forget(scope: Scope) -> None:
+    """Drop the memoised registry after a change to fields or aliases."""
+    scope.cache.pop(("fields", scope.account_id), None)
 
 
 # ---------------------------------------------------------------- values of custom fields
@@ -188,6 +199,13 @@ def coerce_attributes(reg: Registry, values: dict[str, Any]) -> dict[str, Any]:
 # ---------------------------------------------------------------- operations
 
 
+async def _changing(scope: Scope, unit: Any) -> FieldsChange:
+    try:
+        return await scope.write(unit)
+    finally:
+        forget(scope)
+
+
 def _info(f: FieldDef) -> FieldInfo:
     return FieldInfo(name=f.name, type=f.type, builtin=f.builtin, choices=list(f.choices) if f.choices else None,
                      aliases=list(f.aliases))
@@ -236,7 +254,7 @@ async def create_field(scope: Scope, name: str | None, type_: str | None, choice
         w.insert_field(name, type_, cleaned, utc_now())
         return FieldsChange(field=_info(load_registry(w).fields[name]))
 
-    return await scope.write(unit)
+    return await _changing(scope, unit)
 
 
 async def update_field(scope: Scope, name: str | None, type_: str | None, choices: list[str] | None) -> FieldsChange:
@@ -252,7 +270,7 @@ async def update_field(scope: Scope, name: str | None, type_: str | None, choice
         w.update_field(f.name, f.type, _check_choices(f.type, choices))
         return FieldsChange(field=_info(load_registry(w).fields[f.name]))
 
-    return await scope.write(unit)
+    return await _changing(scope, unit)
 
 
 async def delete_field(scope: Scope, name: str | None) -> FieldsChange:
@@ -260,7 +278,7 @@ async def delete_field(scope: Scope, name: str | None) -> FieldsChange:
         f = _custom(load_registry(w), name or "")
         return FieldsChange(deleted_field=f.name, contacts_changed=w.delete_field(f.name))
 
-    return await scope.write(unit)
+    return await _changing(scope, unit)
 
 
 async def set_alias(scope: Scope, field_name: str, alias: str, remove: bool) -> FieldsChange:
@@ -291,7 +309,7 @@ async def set_alias(scope: Scope, field_name: str, alias: str, remove: bool) -> 
             w.insert_aliases([(field_name, text, key)], utc_now())
         return FieldsChange(field=_info(load_registry(w).fields[field_name]))
 
-    return await scope.write(unit)
+    return await _changing(scope, unit)
 
 
 async def get_fields(scope: Scope, *, names: list[str] | None, limit: int, cursor: str | None) -> FieldPage:

@@ -248,3 +248,52 @@ class FieldsChange(Out):
     field: FieldInfo | None = None
     deleted_field: str | None = None
     contacts_changed: int | None = Field(None, description="Contacts whose value of the deleted field was removed.")
+
+
+JobStatus = Literal["queued", "running", "completed", "failed", "cancelled"]
+
+
+class ImportJob(Out):
+    """An import job: status (queued, running, completed, failed, cancelled); lines_read of total_lines;
+    created / updated / unchanged contacts; invalid lines (see error_report, a resource; add .csv for a
+    file); duplicates (lines repeating an earlier line of the file, skipped); percent; mapping (column ->
+    field); unknown_columns (ignored: map them or add aliases); error (why it failed); list_id (the list
+    it created); notify (notify_url outcome)."""
+
+    id: str
+    status: JobStatus
+    source: str
+    list_id: int | None = None
+    lines_read: int
+    total_lines: int | None = None
+    created: int
+    updated: int
+    unchanged: int
+    invalid: int
+    duplicates: int
+    percent: float
+    mapping: dict[str, str] | None = None
+    unknown_columns: list[str] = Field(default_factory=list)
+    error: str | None = None
+    error_report: str | None = None
+    notify: str | None = None
+    created_at: str
+    started_at: str | None = None
+    finished_at: str | None = None
+
+
+class ImportJobPage(Out):
+    jobs: list[ImportJob]
+    next_cursor: str | None = None
+
+
+class ImportErrorLine(Out):
+    line: int
+    values: dict[str, str]
+    reason: str
+
+
+class ImportErrorPage(Out):
+    job_id: str
+    errors: list[ImportErrorLine]
+    next_cursor: str | None = None

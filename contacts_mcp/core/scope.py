@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from typing import TypeVar
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import anyio
 
 from ..storage.store import Reader, Store, Writer
 from .settings import Settings
@@ -19,6 +21,10 @@ class Scope:
     store: Store
     settings: Settings
     account_id: int = LOCAL_ACCOUNT
+    # Per-process memo shared by every scope of the app (e.g. each account's field registry), keyed by
+    # (what, account id). Writers of the underlying data drop their entry.
+    cache: dict = field(default_factory=dict, compare=False)
+    runner: Any = field(default=None, compare=False)  # the import job runner, when the app runs one
 
     async def read(self, fn: Callable[[Reader], T]) -> T:
         """Run a read unit of work (a plain function of a Reader) on one snapshot."""
@@ -29,22 +35,36 @@ class Scope:
         return await self.store.write(self.account_id, fn)
 
 
-@dataclass(frozen=True)
+@dataclass
 class AppState:
-    """What the server lifespan holds for every request: the open store and the settings."""
+    """What the server lifespan holds for every request: the open store, the settings, the job runner."""
 
     store: Store
     settings: Settings
+    cache: dict = field(default_factory=dict)
+    runner: Any = None
 
     def scope(self, account_id: int = LOCAL_ACCOUNT) -> Scope:
-        return Scope(self.store, self.settings, account_id)
+        return Scope(self.store, self.settings, account_id, self.cache, self.runner)
 
     @classmethod
     @asynccontextmanager
-    async def running(cls, settings: Settings) -> AsyncIterator[AppState]:
-        """The store opened (and migrated) for as long as the block runs."""
+    async def running(cls, settings: Settings, *, jobs: bool = True) -> AsyncIterator[AppState]:
+        """The store opened (and migrated), and the import job runner going, for as long as the block runs."""
+        from .imports.runner import JobRunner  # noqa: PLC0415 - the runner builds on most of core
+
         store = await Store.open(settings.db_path)
         try:
-            yield cls(store=store, settings=settings)
+            state = cls(store=store, settings=settings)
+            if not jobs:
+                yield state
+                return
+            async with anyio.create_task_group() as tg:
+                state.runner = JobRunner(state, tg)
+                tg.start_soon(state.runner.run)
+                try:
+                    yield state
+                finally:
+                    tg.cancel_scope.cancel()
         finally:
             await store.close()

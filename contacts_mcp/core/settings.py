@@ -9,6 +9,7 @@ from pathlib import Path
 import platformdirs
 
 DEFAULT_REGION = "FR"
+MB = 1024 * 1024
 
 
 def default_db_path() -> Path:
@@ -19,12 +20,27 @@ def default_db_path() -> Path:
 class Settings:
     db_path: Path
     default_region: str = DEFAULT_REGION
+    # Local files may only be imported from inside these folders (and the client's MCP roots).
+    import_roots: tuple[Path, ...] = ()
+    allow_private_urls: bool = False
+    max_file_bytes: int = 20 * MB
+    max_inline_bytes: int = 10 * MB
+
+    @property
+    def jobs_dir(self) -> Path:
+        """Where import sources given inline or by URL are kept until their job ends (next to the database)."""
+        return self.db_path.parent / f"{self.db_path.stem}-imports"
 
     @classmethod
     def from_env(cls, db_path: str | os.PathLike | None = None, default_region: str | None = None) -> Settings:
         db = db_path or _env("CONTACTS_MCP_DB") or default_db_path()
         region = (default_region or _env("CONTACTS_MCP_DEFAULT_REGION") or DEFAULT_REGION).upper()
-        return cls(db_path=Path(db).expanduser(), default_region=region)
+        roots = tuple(Path(p).expanduser().resolve() for p in (_env("CONTACTS_MCP_IMPORT_ROOTS") or "").split(os.pathsep)
+                      if p.strip())
+        return cls(db_path=Path(db).expanduser(), default_region=region, import_roots=roots,
+                   allow_private_urls=(_env("CONTACTS_MCP_ALLOW_PRIVATE_URLS") or "") in ("1", "true", "yes"),
+                   max_file_bytes=int(float(_env("CONTACTS_MCP_MAX_FILE_MB") or 20) * MB),
+                   max_inline_bytes=int(float(_env("CONTACTS_MCP_MAX_INLINE_MB") or 10) * MB))
 
 
 def _env(name: str) -> str | None:

@@ -4,6 +4,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError
 
 from ..core import contacts, lists
+from ..core.imports import jobs
 from ..core.errors import ContactsError
 from ..tools.common import scope_of
 
@@ -34,3 +35,29 @@ def register(server: MCPServer) -> None:
         if not found.lists:
             raise ResourceNotFoundError(f"unknown list id: {id}")
         return found.lists[0].model_dump_json()
+
+    @server.resource("contacts://imports/{job_id}", name="import_job", mime_type="application/json",
+                     description="One import job: status, counts, percent, mapping, error report link.")
+    async def job_resource(job_id: str, ctx: Context) -> str:
+        try:
+            return (await jobs.get_job(scope_of(ctx), job_id)).model_dump_json()
+        except ContactsError as exc:
+            raise ResourceNotFoundError(str(exc)) from None
+
+    @server.resource("contacts://imports/{job_id}/errors{?cursor}", name="import_errors",
+                     mime_type="application/json",
+                     description="An import's rejected lines (line, original values, reason), 100 a page; "
+                                 "pass next_cursor as ?cursor= for the next page.")
+    async def errors_resource(job_id: str, ctx: Context, cursor: str | None = None) -> str:
+        try:
+            return (await jobs.error_page(scope_of(ctx), job_id, cursor)).model_dump_json()
+        except ContactsError as exc:
+            raise ResourceNotFoundError(str(exc)) from None
+
+    @server.resource("contacts://imports/{job_id}/errors.csv", name="import_errors_csv", mime_type="text/csv",
+                     description="An import's rejected lines as a CSV file (line, reason, original columns).")
+    async def errors_csv_resource(job_id: str, ctx: Context) -> str:
+        try:
+            return await jobs.errors_csv(scope_of(ctx), job_id)
+        except ContactsError as exc:
+            raise ResourceNotFoundError(str(exc)) from None

@@ -120,8 +120,10 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             created_at TEXT NOT NULL,
             UNIQUE (account_id, alias_key)
         )""",
+        # seq orders and pages jobs; id is the unguessable handle callers see.
         """CREATE TABLE import_jobs (
-            id TEXT PRIMARY KEY,
+            seq INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
             account_id INTEGER NOT NULL REFERENCES accounts(id),
             status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'completed', 'failed', 'cancelled')),
             source_kind TEXT NOT NULL,
@@ -133,6 +135,7 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             mapping TEXT,
             unknown_columns TEXT,
             total_lines INTEGER,
+            checkpoint INTEGER NOT NULL DEFAULT 0,
             lines_read INTEGER NOT NULL DEFAULT 0,
             created INTEGER NOT NULL DEFAULT 0,
             updated INTEGER NOT NULL DEFAULT 0,

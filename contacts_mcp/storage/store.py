@@ -25,6 +25,7 @@ import anyio
 
 from .contacts import ContactReads, ContactWrites
 from .fields import FieldReads, FieldWrites
+from .imports import ImportReads, ImportWrites, pending_jobs
 from .lists import ListReads, ListWrites
 from .migrations import migrate
 
@@ -32,11 +33,11 @@ T = TypeVar("T")
 READERS = 3
 
 
-class Reader(ContactReads, ListReads, FieldReads):
+class Reader(ContactReads, ListReads, FieldReads, ImportReads):
     """Read queries, bound to one account."""
 
 
-class Writer(ContactWrites, ListWrites, FieldWrites, Reader):
+class Writer(ContactWrites, ListWrites, FieldWrites, ImportWrites, Reader):
     """Read and write queries inside one write transaction, bound to one account."""
 
     @contextmanager
@@ -119,6 +120,10 @@ class Store:
         A caller cancelled while waiting does not cut the transaction short: it completes or rolls back
         whole on the writer thread."""
         return await _on_thread(self._writer, _write_transaction, account_id, fn)
+
+    async def pending_jobs(self) -> list[tuple[int, str]]:
+        """(account id, job id) of the import jobs to run, across accounts (the job runner's query)."""
+        return await _on_thread(self._writer, pending_jobs)
 
     async def read(self, account_id: int, fn: Callable[[Reader], T]) -> T:
         """Run `fn` against one consistent snapshot."""

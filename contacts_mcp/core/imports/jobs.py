@@ -1,0 +1,207 @@
+"""Import jobs as the tools see them: queue one, read its state, wait for it, cancel it, read its errors."""
+
+from __future__ import annotations
+
+import csv
+import io
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import anyio
+
+from ...storage.store import Reader, Writer
+from ..errors import InvalidInput, NotFound
+from ..fields import registry
+from ..models import ImportErrorLine, ImportErrorPage, ImportJob, ImportJobPage
+from ..normalize import clean_text, utc_now
+from ..pagination import decode_cursor, encode_cursor, page
+from ..scope import Scope
+from .mapping import check_explicit
+from .sources import Source, store_source
+
+FINISHED = ("completed", "failed", "cancelled")
+WAIT_MAX_SECONDS = 60
+ERRORS_PAGE = 100
+ERRORS_CSV_MAX_LINES = 100_000
+Channel = Literal["email", "sms"]
+
+
+@dataclass
+class ImportOptions:
+    """What a job does with its file; stored with the job so a resumed job behaves the same."""
+
+    format: str | None = None
+    has_header: bool | None = None
+    mapping: dict[str, str] | None = None
+    delimiter: str | None = None
+    encoding: str | None = None
+    sheet: str | None = None
+    list_ids: list[int] = field(default_factory=list)
+    update_existing: bool = True
+    empty_values_erase: bool = False
+    optout_channels: list[str] = field(default_factory=list)
+    dedupe_on: str = "email"
+    name_hint: str | None = None
+
+
+def job_uri(job_id: str) -> str:
+    return f"contacts://imports/{job_id}"
+
+
+def to_model(row: dict[str, Any]) -> ImportJob:
+    notify = row.get("notify_result")
+    return ImportJob(
+        id=row["id"], status=row["status"], source=f"{row['source_kind']}: {row['source_name']}",
+        list_id=row["list_id"], lines_read=row["lines_read"], total_lines=row["total_lines"],
+        created=row["created"], updated=row["updated"], unchanged=row["unchanged"], invalid=row["invalid"],
+        duplicates=row["duplicates"], percent=row["percent"], mapping=row["mapping"],
+        unknown_columns=row["unknown_columns"] or [], error=row["error"],
+        error_report=f"{job_uri(row['id'])}/errors" if row["invalid"] else None,
+        notify=(f"delivered to {row['notify_url']}" if notify.get("delivered") else
+                f"not delivered to {row['notify_url']} after {notify.get('attempts')} attempts: {notify.get('error')}")
+        if notify else None,
+        created_at=row["created_at"], started_at=row["started_at"], finished_at=row["finished_at"])
+
+
+async def create_import(scope: Scope, source: Source, options: ImportOptions, *, new_list_name: str | None,
+                        new_list_folder_id: int | None, notify_url: str | None,
+                        client_roots: list[Path]) -> ImportJob:
+    """Validate everything that can be checked now, keep the source, queue the job. Returns at once."""
+    if options.delimiter is not None and len(options.delimiter) != 1:
+        raise InvalidInput("delimiter", f"must be one character such as ',' ';' or a tab, received {options.delimiter!r}")
+    check_explicit(options.mapping, await registry(scope, fresh=True))
+    list_name = clean_text("new_list_name", new_list_name) if new_list_name is not None else None
+    if new_list_name is not None and not list_name:
+        raise InvalidInput("new_list_name", "cannot be empty")
+    if notify_url:
+        from ..urls import check_url  # noqa: PLC0415 - vetted now so a bad URL is refused at once
+        from .sources import url_policy
+
+        await check_url(notify_url, url_policy(scope.settings))
+    job_id = "imp_" + secrets.token_urlsafe(16)
+    stored = await store_source(source, job_id, scope.settings, client_roots)
+    options.name_hint = stored.name_hint
+    now = utc_now()
+
+    def unit(w: Writer) -> ImportJob:
+        wanted = options.list_ids
+        missing = sorted(set(wanted) - w.existing_list_ids(wanted)) if wanted else []
+        if missing:
+            raise NotFound("list id", missing, "Find list ids with get_lists, or use new_list_name.")
+        if new_list_folder_id is not None and not w.existing_folder_ids([new_list_folder_id]):
+            raise NotFound("folder id", [new_list_folder_id], "Find folder ids with get_folders.")
+        list_id = w.insert_list(name=list_name, description=f"Imported from {stored.name}"[:1000],
+                                folder_id=new_list_folder_id, now=now) if list_name else None
+        w.insert_job({"id": job_id, "status": "queued", "source_kind": stored.kind, "source_name": stored.name[:500],
+                      "file_path": str(stored.file_path) if stored.file_path else None,
+                      "options": asdict(options) | {"owned": stored.owned, "url": source.url},
+                      "list_id": list_id, "notify_url": notify_url, "created_at": now})
+        return to_model(w.job(job_id))
+
+    try:
+        job = await scope.write(unit)
+    except BaseException:
+        if stored.owned and stored.file_path:
+            stored.file_path.unlink(missing_ok=True)
+        raise
+    if scope.runner is not None:
+        scope.runner.wake()
+    return job
+
+
+async def get_job(scope: Scope, job_id: str) -> ImportJob:
+    row = await scope.read(lambda r: r.job(job_id))
+    if row is None:
+        raise NotFound("import job id", [job_id], "List jobs with get_import_jobs.")
+    return to_model(row)
+
+
+async def wait_for(scope: Scope, job_id: str, seconds: float,
+                   report: Callable[[ImportJob], Awaitable[None]] | None = None) -> ImportJob:
+    """The job once it has finished, or as it stands after `seconds`; `report` hears each change."""
+    job = await get_job(scope, job_id)
+    last = None
+    with anyio.move_on_after(min(seconds, WAIT_MAX_SECONDS)):
+        while job.status not in FINISHED:
+            if report is not None and (job.status, job.percent) != last:
+                last = (job.status, job.percent)
+                await report(job)
+            await anyio.sleep(0.2)
+            job = await get_job(scope, job_id)
+    if report is not None and job.status in FINISHED:
+        await report(job)
+    return job
+
+
+async def list_jobs(scope: Scope, *, status: str | None, limit: int, cursor: str | None) -> ImportJobPage:
+    query = {"status": status}
+    after = decode_cursor(cursor, query)
+    rows = await scope.read(lambda r: r.jobs(status=status, after_seq=after, limit=limit + 1))
+    seqs = {row["id"]: row["seq"] for row in rows}
+    kept, next_cursor = page([to_model(r) for r in rows], limit=limit, key=lambda j: seqs[j.id], query=query)
+    return ImportJobPage(jobs=kept, next_cursor=next_cursor)
+
+
+async def cancel_job(scope: Scope, job_id: str) -> ImportJob:
+    """Stop a queued or running job; batches already applied stay (the counts say how many lines)."""
+    def unit(w: Writer) -> ImportJob:
+        row = w.job(job_id)
+        if row is None:
+            raise NotFound("import job id", [job_id], "List jobs with get_import_jobs.")
+        if row["status"] in FINISHED:
+            raise InvalidInput("job_id", f"job {job_id} has already {row['status']}; only queued or running jobs "
+                                         "can be cancelled")
+        w.update_job(job_id, {"status": "cancelled", "finished_at": utc_now()})
+        return to_model(w.job(job_id))
+
+    job = await scope.write(unit)
+    if scope.runner is not None:
+        scope.runner.cancel(job_id)
+    return job
+
+
+async def error_page(scope: Scope, job_id: str, cursor: str | None, limit: int = ERRORS_PAGE) -> ImportErrorPage:
+    query = {"errors": job_id}
+    after = decode_cursor(cursor, query) or 0
+
+    def unit(r: Reader) -> list[dict[str, Any]]:
+        if r.job(job_id) is None:
+            raise NotFound("import job id", [job_id], "List jobs with get_import_jobs.")
+        return r.errors(job_id, after_line=after, limit=limit + 1)
+
+    lines = [ImportErrorLine(line=e["line"], values=e["data"], reason=e["reason"]) for e in await scope.read(unit)]
+    kept, next_cursor = page(lines, limit=limit, key=lambda e: e.line, query=query)
+    return ImportErrorPage(job_id=job_id, errors=kept, next_cursor=next_cursor)
+
+
+def neutralise(cell: str) -> str:
+    """A cell a spreadsheet would run as a formula gets a leading apostrophe (CSV injection)."""
+    return "'" + cell if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell
+
+
+async def errors_csv(scope: Scope, job_id: str) -> str:
+    """The error report as CSV: line, reason, then the line's original columns."""
+    def unit(r: Reader) -> str:
+        job = r.job(job_id)
+        if job is None:
+            raise NotFound("import job id", [job_id], "List jobs with get_import_jobs.")
+        headers = list((job["mapping"] or {}).keys())
+        rows = []
+        for n, e in enumerate(r.iter_errors(job_id)):
+            if n >= ERRORS_CSV_MAX_LINES:
+                break
+            for h in e["data"]:
+                if h not in headers:
+                    headers.append(h)
+            rows.append(e)
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(["line", "reason", *map(neutralise, headers)])
+        for e in rows:
+            writer.writerow([e["line"], neutralise(e["reason"]), *(neutralise(e["data"].get(h, "")) for h in headers)])
+        return out.getvalue()
+
+    return await scope.read(unit)

@@ -1,0 +1,84 @@
+"""Which field each column of an import file goes to.
+
+With a header line, each header is matched to a field by name or alias (see fields.fold); without one,
+columns follow the canonical order (spec §2: the built-in fields, then custom fields by creation).
+An explicit mapping, by header text or by column number ("1" is the first column), wins over both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import InvalidInput
+from ..fields import IDENTITY_FIELDS, Registry, fold
+from ..models import BUILTIN_FIELDS
+
+IGNORE = ("", "ignore", "skip", "-")
+
+
+@dataclass
+class Mapping:
+    has_header: bool
+    fields: list[str | None]          # the field of each column, None when ignored
+    headers: list[str]                # column names as shown in reports ("column 3" without a header)
+    unknown: list[str]                # columns matched to no field
+
+    def described(self) -> dict[str, str]:
+        return {h: f for h, f in zip(self.headers, self.fields) if f}
+
+
+def check_explicit(mapping: dict[str, str] | None, reg: Registry) -> None:
+    """Refuse, before a job starts, a mapping naming a field that does not exist."""
+    for column, target in (mapping or {}).items():
+        if target.strip().lower() not in IGNORE and target not in reg.fields:
+            raise InvalidInput(f"mapping[{column!r}]", f"{target!r} is not a field; use a field name from get_fields "
+                                                       "(e.g. 'email', 'mobile', 'first_name') or 'ignore'")
+
+
+def looks_like_header(first_row: list[str], reg: Registry) -> bool:
+    """A first line is a header when some cell names a field and none holds an email address."""
+    return any(reg.resolve(c) for c in first_row if c) and not any("@" in c for c in first_row)
+
+
+def resolve(first_row: list[str], reg: Registry, *, has_header: bool | None, explicit: dict[str, str] | None,
+            keys_are_header: bool = False) -> Mapping:
+    if keys_are_header:
+        has_header = True
+    elif has_header is None:
+        has_header = looks_like_header(first_row, reg)
+    width = len(first_row)
+    if has_header:
+        headers = [c.strip() or f"column {i + 1}" for i, c in enumerate(first_row)]
+        fields = [reg.resolve(h) for h in headers]
+    else:
+        headers = [f"column {i + 1}" for i in range(width)]
+        order = [*BUILTIN_FIELDS, *(f.name for f in reg.custom)]
+        fields = [order[i] if i < len(order) else None for i in range(width)]
+    by_fold = {fold(h): i for i, h in enumerate(headers)}
+    ignored: set[int] = set()
+    for column, target in (explicit or {}).items():
+        key = column.strip()
+        if key.isdigit() and 1 <= int(key) <= width:
+            i = int(key) - 1
+        elif fold(key) in by_fold:
+            i = by_fold[fold(key)]
+        else:
+            raise InvalidInput(f"mapping[{column!r}]", f"matches no column of the file; columns are: "
+                                                       f"{', '.join(headers[:50])} (or numbers 1 to {width})")
+        fields[i] = None if target.strip().lower() in IGNORE else target
+        if fields[i] is None:
+            ignored.add(i)
+    seen: dict[str, str] = {}
+    for h, f in zip(headers, fields):
+        if f is None:
+            continue
+        if f in seen:
+            raise InvalidInput("mapping", f"columns {seen[f]!r} and {h!r} both go to field '{f}'; map one of them "
+                                          "to another field or to 'ignore'")
+        seen[f] = h
+    if not any(f in IDENTITY_FIELDS for f in fields):
+        shown = ", ".join(headers[:20])
+        raise InvalidInput("mapping", f"no column is an email, mobile or ext_id (columns: {shown}); name one with "
+                                      "mapping, e.g. {\"Courriel\": \"email\"}, or add an alias with set_field_alias")
+    unknown = [h for i, (h, f) in enumerate(zip(headers, fields)) if f is None and has_header and i not in ignored]
+    return Mapping(has_header=has_header, fields=fields, headers=headers, unknown=unknown)

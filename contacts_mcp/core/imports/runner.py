@@ -1,0 +1,154 @@
+"""The job runner: runs queued import jobs one after the other for as long as the server lives.
+
+Started in the server lifespan. At start-up it also picks up jobs left `running` by a stopped or
+killed process and resumes each from its checkpoint.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import anyio
+from anyio.abc import TaskGroup
+
+from ..contacts import match_order
+from ..errors import ContactsError
+from ..fields import registry
+from ..normalize import utc_now
+from ..scope import AppState, Scope
+from ..upsert import BatchOptions
+from ..urls import download, post_json
+from . import engine, mapping
+from .jobs import FINISHED, ImportOptions, to_model
+from .readers import Limits, open_table
+from .sources import url_policy
+
+log = logging.getLogger(__name__)
+
+
+class JobRunner:
+    def __init__(self, state: AppState, tg: TaskGroup) -> None:
+        self.state = state
+        self._tg = tg
+        self._wake = anyio.Event()
+        self._cancelled: set[str] = set()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def cancel(self, job_id: str) -> None:
+        self._cancelled.add(job_id)
+
+    async def run(self) -> None:
+        while True:
+            self._wake = anyio.Event()
+            for account_id, job_id in await self.state.store.pending_jobs():
+                await self._run_job(self.state.scope(account_id), job_id)
+            await self._wake.wait()
+
+    async def _run_job(self, scope: Scope, job_id: str) -> None:
+        job = await scope.read(lambda r: r.job(job_id))
+        if job is None or job["status"] in FINISHED:
+            return
+        try:
+            await self._process(scope, job)
+        except ContactsError as exc:
+            await self._finish(scope, job_id, "failed", str(exc))
+        except Exception as exc:  # a bug must fail the job, not the runner
+            log.exception("import job %s crashed", job_id)
+            await self._finish(scope, job_id, "failed", f"internal error ({type(exc).__name__}); the lines "
+                                                        "counted so far were imported")
+        finally:
+            self._cancelled.discard(job_id)
+        final = await scope.read(lambda r: r.job(job_id))
+        if final["status"] in FINISHED:
+            if final["options"].get("owned") and final["file_path"]:
+                Path(final["file_path"]).unlink(missing_ok=True)
+            if final["notify_url"]:
+                self._tg.start_soon(self._notify, scope, final)
+
+    async def _process(self, scope: Scope, job: dict[str, Any]) -> None:
+        job_id = job["id"]
+        raw_options = dict(job["options"])
+        owned, url = raw_options.pop("owned", False), raw_options.pop("url", None)
+        options = ImportOptions(**raw_options)
+        settings = scope.settings
+        path = Path(job["file_path"]) if job["file_path"] else None
+        if path is None or not path.exists():
+            if not url:
+                raise ContactsError(f"the file of this job is gone ({job['source_name']}); import it again")
+            path = settings.jobs_dir / f"{job_id}.download"
+            settings.jobs_dir.mkdir(parents=True, exist_ok=True)
+            got = await download(url, path, max_bytes=settings.max_file_bytes, policy=url_policy(settings))
+            options.name_hint = options.name_hint or got.filename
+            await scope.write(lambda w: w.update_job(job_id, {"file_path": str(path)}))
+        reg = await registry(scope, fresh=True)
+        limits = Limits(max_file_bytes=settings.max_file_bytes)
+
+        def peek() -> tuple[list[str], int | None, str, bool]:
+            with open_table(path, format=options.format, name_hint=options.name_hint, encoding=options.encoding,
+                            delimiter=options.delimiter, sheet=options.sheet, limits=limits) as table:
+                return (table.first_row() or [], table.total_rows, table.format,
+                        bool(getattr(table, "header_from_keys", False)))
+
+        first_row, total, fmt, keys_are_header = await anyio.to_thread.run_sync(peek)
+        if not first_row:
+            raise ContactsError("the file has no rows")
+        columns = mapping.resolve(first_row, reg, has_header=options.has_header, explicit=options.mapping,
+                                  keys_are_header=keys_are_header)
+        data_lines = (total - (1 if columns.has_header and not keys_are_header else 0)) if total is not None else None
+        started = job["started_at"] or utc_now()
+        await scope.write(lambda w: w.update_job(job_id, {
+            "status": "running", "started_at": started, "format": fmt, "mapping": columns.described(),
+            "unknown_columns": columns.unknown, "total_lines": data_lines}))
+        match_keys = match_order(options.dedupe_on)  # type: ignore[arg-type]
+        spec = engine.ReadSpec(path=path, format=options.format, name_hint=options.name_hint,
+                               encoding=options.encoding, delimiter=options.delimiter, sheet=options.sheet,
+                               limits=limits, region=settings.default_region, registry=reg, mapping=columns,
+                               checkpoint=job["checkpoint"], match_keys=match_keys)
+        lists = tuple(dict.fromkeys([*options.list_ids, *([job["list_id"]] if job["list_id"] else [])]))
+        chunks = engine.read_chunks(spec)
+        while job_id not in self._cancelled:
+            chunk = await anyio.to_thread.run_sync(next, chunks, None)
+            if chunk is None:
+                break
+            opts = BatchOptions(match_keys=match_keys, update_enabled=options.update_existing,
+                                erase=options.empty_values_erase, source=f"import:{job_id}", now=utc_now(),
+                                repeats="skip", job_id=job_id, list_ids=lists,
+                                optout=tuple(options.optout_channels))
+
+            def unit(w: Any, chunk: engine.Chunk = chunk, opts: BatchOptions = opts) -> bool:
+                # Checked inside the transaction: once a cancel has committed, no batch follows it.
+                if w.job(job_id)["status"] != "running":
+                    return False
+                engine.apply_chunk(w, job_id, chunk, opts)
+                return True
+
+            if not await scope.write(unit):
+                break
+        chunks.close()
+        if job_id not in self._cancelled:
+            await self._finish(scope, job_id, "completed", None)
+
+    async def _finish(self, scope: Scope, job_id: str, status: str, error: str | None) -> None:
+        def unit(w: Any) -> None:
+            if w.job(job_id)["status"] in ("queued", "running"):
+                values: dict[str, Any] = {"status": status, "error": error, "finished_at": utc_now()}
+                if status == "completed":
+                    values["percent"] = 100.0
+                w.update_job(job_id, values)
+
+        await scope.write(unit)
+
+    async def _notify(self, scope: Scope, job: dict[str, Any]) -> None:
+        summary = to_model(job).model_dump(mode="json")
+        try:
+            result = await post_json(job["notify_url"], {"event": "import.finished", "job": summary},
+                                     policy=url_policy(scope.settings))
+            outcome = {"delivered": result.delivered, "attempts": result.attempts, "status": result.status,
+                       "error": result.error}
+        except ContactsError as exc:
+            outcome = {"delivered": False, "attempts": 0, "status": None, "error": str(exc)}
+        await scope.write(lambda w: w.update_job(job["id"], {"notify_result": outcome}))

@@ -1,0 +1,120 @@
+"""Import tools: import_file, get_import_jobs, cancel_import_job."""
+
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import unquote, urlparse
+
+from mcp.server.mcpserver import Context, MCPServer
+from pydantic import Field
+
+from ..core.imports import jobs as core
+from ..core.imports.sources import Source
+from ..core.models import ImportJob, ImportJobPage
+from .common import scope_of, tool
+
+Wait = Annotated[int, Field(description="Seconds to wait for the job to finish (0 to 60), with progress "
+                                        "notifications meanwhile; it returns earlier when the job ends.", ge=0, le=60)]
+
+
+async def _client_roots(ctx: Context) -> list[Path]:
+    """The folders the client declared as its roots, if it declares any."""
+    caps = ctx.client_capabilities
+    if caps is None or caps.roots is None:
+        return []
+    try:
+        result = await ctx.session.list_roots()
+    except Exception:  # a client that declares roots but cannot list them grants nothing
+        return []
+    return [Path(unquote(urlparse(str(r.uri)).path)).resolve() for r in result.roots
+            if str(r.uri).startswith("file://")]
+
+
+async def _progress(ctx: Context, job: ImportJob) -> None:
+    await ctx.report_progress(job.percent, 100, f"{job.status}: {job.lines_read} lines read, {job.invalid} invalid")
+
+
+def register(server: MCPServer) -> None:
+    @tool(server, read_only=False, title="Import a contact file")
+    async def import_file(
+        ctx: Context,
+        path: Annotated[str | None, Field(description="A file on the server, inside an allowed import folder.")] = None,
+        url: Annotated[str | None, Field(description="An http(s) URL the server downloads.")] = None,
+        csv_text: Annotated[str | None, Field(description="The CSV itself (at most 10 MB).")] = None,
+        json_rows: Annotated[list[dict[str, str | int | float | bool | None]] | None,
+                             Field(description="Rows as objects, keys as column headers (at most 10 MB).")] = None,
+        file_base64: Annotated[str | None, Field(description="A file's bytes in base64 (at most 20 MB).")] = None,
+        filename: Annotated[str | None, Field(description="file_base64/url: the file name; its extension tells "
+                                                          "the format.")] = None,
+        format: Annotated[Literal["csv", "xlsx", "xls", "ods", "json", "zip"] | None,
+                          Field(description="Default: from the name or the content.")] = None,
+        has_header: Annotated[bool | None, Field(description="true: the first line names the columns; false: "
+                                                             "columns follow get_fields order. Default: "
+                                                             "sniffed.")] = None,
+        mapping: Annotated[dict[str, str] | None, Field(description="Column (header or number from 1) -> field "
+                                                                    "name or 'ignore'; wins over aliases.")] = None,
+        delimiter: Annotated[str | None, Field(description="CSV delimiter; default sniffed.")] = None,
+        encoding: Annotated[str | None, Field(description="CSV encoding (e.g. utf-8, cp1252); default "
+                                                          "detected.")] = None,
+        sheet: Annotated[str | None, Field(description="Spreadsheet sheet name; default the first.")] = None,
+        list_ids: Annotated[list[int] | None, Field(description="Existing lists every contact joins.")] = None,
+        new_list_name: Annotated[str | None, Field(description="Create a list for the imported contacts.")] = None,
+        new_list_folder_id: Annotated[int | None, Field(description="Folder of the new list.")] = None,
+        update_existing: Annotated[bool, Field(description="Update contacts that already exist (default "
+                                                           "true); false only creates new ones.")] = True,
+        empty_values_erase: Annotated[bool, Field(description="Empty cells clear stored values (default "
+                                                              "false).")] = False,
+        optout_channels: Annotated[list[Literal["email", "sms"]] | None,
+                                   Field(description="Opt every imported contact out of these channels "
+                                                     "(importing a suppression list).")] = None,
+        dedupe_on: Annotated[Literal["email", "mobile", "ext_id"],
+                             Field(description="Identity matching existing contacts (ext_id first).")] = "email",
+        notify_url: Annotated[str | None, Field(description="URL POSTed the job summary when it ends.")] = None,
+        wait_seconds: Wait = 0,
+    ) -> ImportJob:
+        """Import contacts from a CSV, XLSX, XLS, ODS or JSON file (or one inside a ZIP), given as a path, a
+        URL, inline CSV/JSON or base64. Returns at once with a queued job (and new list id); follow it with
+        get_import_jobs. Headers match fields by name or alias; unknown columns are reported. Rejected lines go
+        to the job's error report; opt-outs are never lifted."""
+        scope = scope_of(ctx)
+        source = Source(path=path, url=url, csv_text=csv_text, json_rows=json_rows, file_base64=file_base64,
+                        filename=filename)
+        options = core.ImportOptions(format=format, has_header=has_header, mapping=mapping, delimiter=delimiter,
+                                     encoding=encoding, sheet=sheet, list_ids=list_ids or [],
+                                     update_existing=update_existing, empty_values_erase=empty_values_erase,
+                                     optout_channels=list(optout_channels or []), dedupe_on=dedupe_on)
+        roots = await _client_roots(ctx) if path is not None else []
+        job = await core.create_import(scope, source, options, new_list_name=new_list_name,
+                                       new_list_folder_id=new_list_folder_id, notify_url=notify_url,
+                                       client_roots=roots)
+        if wait_seconds:
+            job = await core.wait_for(scope, job.id, wait_seconds, lambda j: _progress(ctx, j))
+        return job
+
+    @tool(server, read_only=True, idempotent=True, title="Read import jobs")
+    async def get_import_jobs(
+        ctx: Context,
+        job_id: Annotated[str | None, Field(description="One job.")] = None,
+        status: Annotated[Literal["queued", "running", "completed", "failed", "cancelled"] | None,
+                          Field(description="Only jobs in this state.")] = None,
+        wait_seconds: Wait = 0,
+        limit: Annotated[int, Field(description="Page size.", ge=1, le=50)] = 10,
+        cursor: Annotated[str | None, Field(description="next_cursor from the previous page.")] = None,
+    ) -> ImportJobPage:
+        """Read one import job (status, lines read, created, updated, unchanged, invalid, duplicates, percent,
+        mapping, unknown columns, error report link), optionally waiting for it to finish; or page through jobs,
+        newest first."""
+        scope = scope_of(ctx)
+        if job_id is not None:
+            job = await (core.wait_for(scope, job_id, wait_seconds, lambda j: _progress(ctx, j)) if wait_seconds
+                         else core.get_job(scope, job_id))
+            return ImportJobPage(jobs=[job])
+        return await core.list_jobs(scope, status=status, limit=limit, cursor=cursor)
+
+    @tool(server, read_only=False, destructive=True, title="Cancel an import job")
+    async def cancel_import_job(
+        ctx: Context,
+        job_id: Annotated[str, Field(description="The queued or running job to stop.")],
+    ) -> ImportJob:
+        """Stop a queued or running import. Lines already imported stay imported (the counts say how many);
+        no further line is applied."""
+        return await core.cancel_job(scope_of(ctx), job_id)
