@@ -39,6 +39,20 @@ async def client(settings: Settings) -> AsyncIterator[Client]:
 
 
 @pytest.fixture
+def client_with(settings: Settings):
+    """A client on a server with some settings changed, e.g. client_with(import_roots=(tmp_path,))."""
+    from contextlib import asynccontextmanager
+    from dataclasses import replace
+
+    @asynccontextmanager
+    async def make(**changes: Any) -> AsyncIterator[Client]:
+        async with Client(build_server(replace(settings, **changes))) as c:
+            yield c
+
+    return make
+
+
+@pytest.fixture
 async def state(settings: Settings) -> AsyncIterator[AppState]:
     """The core without MCP in between, for tests of core rules."""
     async with AppState.running(settings) as app:

@@ -13,7 +13,6 @@ is_valid_number(); the phone metadata (patterns, prefixes, lengths) is read from
 from __future__ import annotations
 
 import re
-import threading
 
 import email_validator as _ev
 import phonenumbers
@@ -184,7 +183,7 @@ class _Country:
 class _Home:
     """A default region: how parse() reads national forms there."""
 
-    __slots__ = ("cc", "cc_str", "idd_match", "np_match", "np_simple", "ok_lengths")
+    __slots__ = ("cc", "cc_str", "country", "idd_str", "idd_rx", "np_str", "np_rx", "ok_lengths")
 
     def __init__(self, region: str) -> None:
         m = PhoneMetadata.metadata_for_region(region, None)
@@ -192,16 +191,23 @@ class _Home:
             raise LookupError(region)
         self.cc = m.country_code
         self.cc_str = str(m.country_code)
-        self.idd_match = re.compile(m.international_prefix).match if m.international_prefix else None
+        self.country = _country(m.country_code)
+        if self.country is None:
+            raise LookupError(region)
+        # The international prefix (IDD) and the national prefix, as plain digit strings when they are
+        # (a startswith() check has the same verdict as the regex match, cheaper), else as regexes.
+        idd = m.international_prefix
+        self.idd_str = idd if idd and idd.isdigit() and idd.isascii() else None
+        self.idd_rx = re.compile(idd).match if idd and self.idd_str is None else None
         npfp = m.national_prefix_for_parsing
-        if npfp:
+        transform = m.national_prefix_transform_rule
+        self.np_str = npfp if npfp and npfp.isdigit() and npfp.isascii() and not transform else None
+        self.np_rx = None
+        if npfp and self.np_str is None:
             pattern = re.compile(npfp)
-            self.np_match = pattern.match
-            # Plain stripping only: no capture groups, no transform rule (else defer when it matches).
-            self.np_simple = pattern.groups == 0 and not m.national_prefix_transform_rule
-        else:
-            self.np_match = None
-            self.np_simple = False
+            # Plain stripping only: no capture group, no transform rule. Otherwise defer when it matches.
+            simple = pattern.groups == 0 and not transform
+            self.np_rx = (pattern.match, simple)
         # Lengths for which parse() keeps the number with its national prefix stripped: its
         # _test_number_length (which depends only on the length) is not TOO_SHORT / LOCAL_ONLY / INVALID.
         # Asked of phonenumbers itself (private helper: if it ever goes, the region is simply not fast).
@@ -212,38 +218,30 @@ class _Home:
 
 
 _CALLING_CODES = {str(cc): cc for cc in COUNTRY_CODE_TO_REGION_CODE}
-_lock = threading.Lock()
+# Built on first use; building twice in a race is harmless (same content), so no lock.
 _countries: dict[int, _Country | None] = {}
 _homes: dict[str, _Home | None] = {}
 
 
 def _country(cc: int) -> _Country | None:
-    try:
+    if cc in _countries:
         return _countries[cc]
-    except KeyError:
-        pass
-    with _lock:
-        try:
-            value: _Country | None = _Country(cc) if cc in SUPPORTED_COUNTRY_CODES else None
-        except Exception:  # metadata missing or unexpected: never fast
-            value = None
-        _countries[cc] = value
+    try:
+        value: _Country | None = _Country(cc) if cc in SUPPORTED_COUNTRY_CODES else None
+    except Exception:  # metadata missing or unexpected: never fast
+        value = None
+    _countries[cc] = value
     return value
 
 
 def _home(region: str) -> _Home | None:
-    try:
+    if region in _homes:
         return _homes[region]
-    except KeyError:
-        pass
-    with _lock:
-        try:
-            value: _Home | None = _Home(region) if region in SUPPORTED_REGIONS else None
-            if value is not None and value.cc not in SUPPORTED_COUNTRY_CODES:
-                value = None
-        except Exception:
-            value = None
-        _homes[region] = value
+    try:
+        value: _Home | None = _Home(region) if region in SUPPORTED_REGIONS else None
+    except Exception:
+        value = None
+    _homes[region] = value
     return value
 
 
@@ -303,31 +301,45 @@ def fast_phone(text: str, region: str) -> str | None:
                     return _international(rest)
             return None
 
-    home = _home(region)
+    home = _homes.get(region) or _home(region)
     if home is None:
         return None
-    if home.idd_match is not None:
-        m = home.idd_match(digits)
+    # parse() first tries the default region's IDD ("00", "011"...) unless a "0" follows it.
+    end = -1
+    if home.idd_str is not None:
+        if digits.startswith(home.idd_str):
+            end = len(home.idd_str)
+    elif home.idd_rx is not None:
+        m = home.idd_rx(digits)
         if m is not None:
-            rest = digits[m.end():]
-            if rest[:1] in ("", "0"):
-                return None  # parse keeps the IDD digits as part of a national number: unusual
-            return _international(rest)
+            end = m.end()
+    if end >= 0:
+        rest = digits[end:]
+        if rest[:1] in ("", "0"):
+            return None  # parse keeps the IDD digits as part of a national number: unusual
+        return _international(rest)
     if digits.startswith(home.cc_str):
         return None  # parse may read these first digits as the region's own calling code
     nsn = digits
-    if home.np_match is not None:
-        m = home.np_match(digits)
+    end = -1
+    if home.np_str is not None:
+        if digits.startswith(home.np_str):
+            end = len(home.np_str)
+    elif home.np_rx is not None:
+        match, simple = home.np_rx
+        m = match(digits)
         if m is not None:
-            if not home.np_simple:
+            if not simple:
                 return None
-            nsn = digits[m.end():]
-            # parse strips the prefix when the rest is viable (a valid number is) and of a kept length.
-            if len(nsn) not in home.ok_lengths:
-                return None
+            end = m.end()
+    if end >= 0:
+        nsn = digits[end:]
+        # parse strips the prefix when the rest is viable (a valid number is) and of a kept length.
+        if len(nsn) not in home.ok_lengths:
+            return None
     if not _MIN_NSN <= len(nsn) <= _MAX_NSN or nsn[0] == "0":
         return None
-    country = _country(home.cc)
-    if country is None or not country.valid(nsn):
+    country = home.country
+    if not country.valid(nsn):
         return None
-    return f"+{home.cc}{nsn}"
+    return country.prefix + nsn

@@ -7,7 +7,7 @@ from typing import Any, Literal, TypeVar
 
 from .errors import Conflict, InvalidInput, LimitExceeded, NotFound
 from .models import (
-    ChangeCount, ContactList, Folder, FolderPage, FoldersChange, ListPage, ListRef, ListsChange, ListStats,
+    ChangeCount, ContactList, Folder, FolderPage, FoldersChange, ListImport, ListPage, ListRef, ListsChange, ListStats,
 )
 from .normalize import clean_text, utc_now
 from .pagination import by_ids, decode_cursor, page
@@ -15,7 +15,8 @@ from ..storage.store import Reader, Writer
 from .scope import Scope
 
 T = TypeVar("T")
-ListProperty = Literal["DEFAULT", "id", "name", "description", "folder_id", "created_at", "updated_at", "stats"]
+ListProperty = Literal["DEFAULT", "id", "name", "description", "folder_id", "created_at", "updated_at", "stats",
+                       "import"]
 DEFAULT_PROPERTIES = ("id", "name", "description")
 MEMBERS_MAX = 3000
 IDS_MAX = 100
@@ -41,12 +42,17 @@ def _require_list(r: Reader, list_id: int) -> None:
 
 def _render(r: Reader, rows: list[dict[str, Any]], properties: set[str]) -> list[ContactList]:
     counts = r.subscriber_counts([row["id"] for row in rows]) if "stats" in properties else {}
+    imports = r.jobs_of_lists([row["id"] for row in rows]) if "import" in properties else {}
     out = []
     for row in rows:
         values = {k: row[k] for k in ("id", "name", "description", "folder_id", "created_at", "updated_at")
                   if k in properties or k == "id"}
         if "stats" in properties:
             values["stats"] = ListStats(subscribers=counts.get(row["id"], 0))
+        if (job := imports.get(row["id"])) is not None:
+            values["import_"] = ListImport(job_id=job["id"], status=job["status"], lines=job["total_lines"],
+                                           invalid=job["invalid"],
+                                           errors=f"contacts://imports/{job['id']}/errors" if job["invalid"] else None)
         out.append(ContactList(**values))
     return out
 
@@ -58,7 +64,7 @@ def _properties(requested: list[str] | None) -> set[str]:
     return props
 
 
-ALL_PROPERTIES = {"id", "name", "description", "folder_id", "created_at", "updated_at", "stats"}
+ALL_PROPERTIES = {"id", "name", "description", "folder_id", "created_at", "updated_at", "stats", "import"}
 
 
 async def _read_by_ids(scope: Scope, kind: str, ids: list[int], fetch: Callable[[Reader], list[dict[str, Any]]],

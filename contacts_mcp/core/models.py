@@ -163,12 +163,23 @@ class ChangeCount(Out):
     not_found: list[int | str] = Field(default_factory=list)
 
 
+class ListImport(Out):
+    """The import that created a list."""
+
+    job_id: str
+    status: str
+    lines: int | None = Field(None, description="Data lines of the source file.")
+    invalid: int
+    errors: str | None = Field(None, description="The error report resource.")
+
+
 class ListStats(Out):
     subscribers: int = Field(description="Members that are not deleted.")
 
 
 class ContactList(Out):
-    """A list: id, name, description, folder_id, created_at, updated_at, stats, as requested."""
+    """A list: id, name, description, folder_id, created_at, updated_at, stats, import (the import that
+    created it: status, lines, invalid, error report), as requested."""
 
     id: int
     name: str | None = None
@@ -177,6 +188,7 @@ class ContactList(Out):
     created_at: str | None = None
     updated_at: str | None = None
     stats: ListStats | None = None
+    import_: ListImport | None = Field(None, alias="import")
 
 
 class ListPage(Out):

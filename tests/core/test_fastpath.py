@@ -102,7 +102,8 @@ def test_fast_email_agrees_with_email_validator(text: str) -> None:
 @given(local=st.text(alphabet=_LOCAL_CHARS, min_size=1, max_size=70),
        domain=st.builds(lambda ls, tld: ".".join([*ls, tld]),
                         st.lists(st.text(alphabet=_LABEL_CHARS, min_size=1, max_size=64), min_size=1, max_size=5),
-                        st.text(alphabet="abcXYZ", min_size=1, max_size=64)))
+                        st.text(alphabet="abcXYZ", min_size=2, max_size=6)
+                        | st.text(alphabet="abcXYZ", min_size=1, max_size=64)))
 def test_fast_email_agrees_on_plain_shapes(local: str, domain: str) -> None:
     # Mostly well-formed ASCII addresses: exercises the accepting branch, lengths and hyphen rules.
     check_email(f"{local}@{domain}")
@@ -132,6 +133,21 @@ def test_fast_email_defers_unusual_or_invalid(text: str) -> None:
     assert fast_email(text) is None
 
 
+@pytest.mark.parametrize(("local", "domain", "fast_hits", "valid"), [
+    ("a" * 64, "example.com", True, True),
+    ("a" * 65, "example.com", False, True),        # email_validator only limits the local part in strict mode
+    ("a", "b" * 63 + ".com", True, True), ("a", "b" * 64 + ".com", False, False),   # label: 63
+    ("a" * 58, ("b" * 63 + ".") * 3 + "com", True, True),                           # 254 in all
+    ("a" * 59, ("b" * 63 + ".") * 3 + "com", False, False),                         # 255
+    ("a", ("b" * 62 + ".") * 4, False, False),                                      # trailing dot
+    ("a", "x." + "c" * 63, True, True), ("a", "x." + "c" * 64, False, False),       # TLD label: 63
+])
+def test_fast_email_length_limits(local: str, domain: str, fast_hits: bool, valid: bool) -> None:
+    text = f"{local}@{domain}"
+    assert (check_email(text) is not None) is fast_hits
+    assert (slow_email(text) is not None) is valid
+
+
 def test_fast_email_follows_special_use_list(monkeypatch: pytest.MonkeyPatch) -> None:
     assert fast_email("a@mail.corp") == "a@mail.corp"
     names = [*email_validator.SPECIAL_USE_DOMAIN_NAMES, "corp", "example.net"]
@@ -151,10 +167,14 @@ _ODD = ["ext", "x", "#", "*", ";ext=1", "a", "\t", "\u00a0", "+", "٣", "１", "
 
 
 def _example_nsns() -> list[str]:
+    """Example national numbers of every type, for the test regions and every region sharing a covered
+    calling code (GG/IM/JE with GB, VA with IT, the NANP islands with US/CA)."""
+    regions = set(PHONE_REGIONS)
+    for cc in SUPPORTED_COUNTRY_CODES:
+        regions.update(phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(cc, ()))
     out = set()
-    for region in PHONE_REGIONS:
-        for kind in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE,
-                     phonenumbers.PhoneNumberType.TOLL_FREE, phonenumbers.PhoneNumberType.VOIP):
+    for region in sorted(regions):
+        for kind in phonenumbers.PhoneNumberType.values():
             number = phonenumbers.example_number_for_type(region, kind)
             if number is not None:
                 out.add(phonenumbers.national_significant_number(number))

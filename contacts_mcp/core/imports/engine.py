@@ -54,7 +54,13 @@ class Chunk:
 
 
 def _row_values(mapping: Mapping, cells: list[str]) -> dict[str, str]:
-    return {f: cells[i] if i < len(cells) else "" for i, f in enumerate(mapping.fields) if f is not None}
+    values: dict[str, str] = {}
+    for i, f in enumerate(mapping.fields):
+        if f is not None:
+            cell = cells[i] if i < len(cells) else ""
+            if cell or f not in values:  # two keys for one field (JSON): the first non-empty wins
+                values[f] = cell
+    return values
 
 
 def read_chunks(spec: ReadSpec) -> Iterator[Chunk]:
@@ -63,13 +69,11 @@ def read_chunks(spec: ReadSpec) -> Iterator[Chunk]:
     wanted = " or ".join(dict.fromkeys(label[k] for k in spec.match_keys))
     with open_table(spec.path, format=spec.format, name_hint=spec.name_hint, encoding=spec.encoding,
                     delimiter=spec.delimiter, sheet=spec.sheet, limits=spec.limits) as table:
-        header_line = spec.mapping.has_header and not getattr(table, "header_from_keys", False)
+        # The header is the first non-blank row; resuming skips by line number (re-reading up to the
+        # checkpoint is cheap next to applying, and unlike a byte offset survives blank and multi-line rows).
+        header_line = table.first_row_line if spec.mapping.has_header and not table.header_from_keys else 0
         chunk = Chunk(checkpoint=spec.checkpoint)
-        for line, cells in table.rows():
-            # Resuming re-reads up to the checkpoint (cheap next to applying) rather than trusting a
-            # byte offset into a file whose blank and multi-line rows make offsets fragile.
-            if line <= spec.checkpoint or (header_line and line == 1):
-                continue
+        for line, cells in table.rows(skip=max(spec.checkpoint, header_line or 0)):
             chunk.checkpoint = line
             values = _row_values(spec.mapping, cells)
             chunk.lines.append(line)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import secrets
@@ -72,6 +73,12 @@ async def create_import(scope: Scope, source: Source, options: ImportOptions, *,
     """Validate everything that can be checked now, keep the source, queue the job. Returns at once."""
     if options.delimiter is not None and len(options.delimiter) != 1:
         raise InvalidInput("delimiter", f"must be one character such as ',' ';' or a tab, received {options.delimiter!r}")
+    if options.encoding is not None:
+        try:
+            codecs.lookup(options.encoding)
+        except LookupError:
+            raise InvalidInput("encoding", f"{options.encoding!r} is not a known encoding; use utf-8, cp1252 "
+                                           "(Windows-1252) or latin-1, or omit it to detect it") from None
     check_explicit(options.mapping, await registry(scope, fresh=True))
     list_name = clean_text("new_list_name", new_list_name) if new_list_name is not None else None
     if new_list_name is not None and not list_name:

@@ -70,7 +70,7 @@ def resolve(first_row: list[str], reg: Registry, *, has_header: bool | None, exp
             ignored.add(i)
     seen: dict[str, str] = {}
     for h, f in zip(headers, fields):
-        if f is None:
+        if f is None or keys_are_header:  # JSON objects may each name a field their own way
             continue
         if f in seen:
             raise InvalidInput("mapping", f"columns {seen[f]!r} and {h!r} both go to field '{f}'; map one of them "

@@ -134,10 +134,12 @@ class JobRunner:
 
     async def _finish(self, scope: Scope, job_id: str, status: str, error: str | None) -> None:
         def unit(w: Any) -> None:
-            if w.job(job_id)["status"] in ("queued", "running"):
+            job = w.job(job_id)
+            if job["status"] in ("queued", "running"):
                 values: dict[str, Any] = {"status": status, "error": error, "finished_at": utc_now()}
                 if status == "completed":
-                    values["percent"] = 100.0
+                    # A CSV's length is known only once read: then the lines read are the total.
+                    values.update(percent=100.0, total_lines=job["total_lines"] or job["lines_read"])
                 w.update_job(job_id, values)
 
         await scope.write(unit)
