@@ -139,7 +139,8 @@ class _Validity:
             types.append(_desc(metadata.mobile))
         types.extend(_desc(getattr(metadata, name)) for name in _TYPE_FIELDS)
         self.types = tuple(d for d in types if d is not None)
-        self.leading = re.compile(metadata.leading_digits).match if metadata.leading_digits is not None else None
+        leading = metadata.leading_digits
+        self.leading = re.compile(leading).match if leading is not None else None
 
     def valid(self, nsn: str) -> bool:
         if self.general is None or not _matches(self.general, nsn):

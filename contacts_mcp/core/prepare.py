@@ -40,6 +40,35 @@ class Prepared:
         return any(self.columns.get(c) for c in KEY_COLUMNS)
 
 
+def _email(cols: dict[str, Any], value: Any, region: str) -> None:
+    cols["email"] = normalize_email(value) if value is not None else None
+    cols["email_key"] = email_key(cols["email"])
+
+
+def _senders(cols: dict[str, Any], value: Any, region: str) -> None:
+    senders = [normalize_email(s, "blocked_senders") for s in value or []]
+    cols["blocked_senders"] = sorted({s.lower() for s in senders if s})
+
+
+def _phone(name: str) -> Any:
+    return lambda cols, value, region: cols.__setitem__(name, normalize_phone(value, region, name))
+
+
+def _text(name: str) -> Any:
+    return lambda cols, value, region: cols.__setitem__(name, clean_text(name, value))
+
+
+# Built-in attribute -> how to store it: one dictionary lookup per value on the import hot path.
+_COLUMN_SETTERS: dict[str, Any] = {
+    "email": _email,
+    "ext_id": lambda cols, value, region: cols.__setitem__("ext_id", normalize_ext_id(value)),
+    "birth_date": lambda cols, value, region: cols.__setitem__("birth_date", normalize_date(value)),
+    "blocked_senders": _senders,
+    **{name: _phone(name) for name in PHONE_FIELDS},
+    **{name: _text(name) for name in TEXT_FIELDS},
+}
+
+
 def prepare(values: dict[str, Any], region: str, reg: Registry) -> Prepared:
     """Normalise the sent values: built-in attributes by name, custom fields by name (import rows) or
     under 'attributes' (tool calls), blacklist flags and list ids. Raises InvalidInput naming the field."""
@@ -47,20 +76,9 @@ def prepare(values: dict[str, Any], region: str, reg: Registry) -> Prepared:
     cols = p.columns
     attributes: dict[str, Any] = {}
     for name, value in values.items():
-        if name == "email":
-            cols["email"] = normalize_email(value) if value is not None else None
-            cols["email_key"] = email_key(cols["email"])
-        elif name in PHONE_FIELDS:
-            cols[name] = normalize_phone(value, region, name)
-        elif name in TEXT_FIELDS:
-            cols[name] = clean_text(name, value)
-        elif name == "ext_id":
-            cols["ext_id"] = normalize_ext_id(value)
-        elif name == "birth_date":
-            cols["birth_date"] = normalize_date(value)
-        elif name == "blocked_senders":
-            senders = [normalize_email(s, "blocked_senders") for s in value or []]
-            cols["blocked_senders"] = sorted({s.lower() for s in senders if s})
+        setter = _COLUMN_SETTERS.get(name)
+        if setter is not None:
+            setter(cols, value, region)
         elif name == "attributes":
             if value is not None:
                 attributes.update(coerce_attributes(reg, normalize_attributes(value)))

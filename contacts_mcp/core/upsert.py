@@ -75,7 +75,8 @@ class _Batch:
 
     def apply(self, p: Prepared) -> ItemResult:
         opts = self.opts
-        present = {c: p.key(c) for c in KEY_COLUMNS if p.key(c)}
+        cols = p.columns
+        present = {c: cols[c] for c in KEY_COLUMNS if cols.get(c)}
         holders = {c: self.index[c][v] for c, v in present.items() if v in self.index[c]}
         if p.target_id is not None:
             if p.target_id not in self.rows:
@@ -189,6 +190,8 @@ class _Batch:
         return touched
 
     def _suppressed(self, *addresses: str | None) -> int:
+        if not self.suppressed:  # the usual case: no address of this batch was ever opted out
+            return 0
         return mask_of(set().union(*(self.suppressed.get(a, set()) for a in addresses if a)))
 
     def flush(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import operator
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,12 +22,24 @@ _JSON_COLUMNS = ("attributes", "blocked_senders")
 KEY_COLUMNS = ("ext_id", "email_key", "mobile")
 
 
+def _json(value: Any) -> str:
+    if not value:  # most contacts: skip the encoder for the empty shapes
+        return "[]" if isinstance(value, list) else "{}"
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
 def _encode(values: dict[str, Any]) -> dict[str, Any]:
     out = dict(values)
     for col in _JSON_COLUMNS:
         if col in out and not isinstance(out[col], str):
-            out[col] = json.dumps(out[col], ensure_ascii=False, separators=(",", ":"))
+            out[col] = _json(out[col])
     return out
+
+
+_INSERT_ORDER = ("id", *INSERT_COLUMNS, "deleted_at", "optout_mask", "last_import")
+_INSERT_TEMPLATE = dict.fromkeys(_INSERT_ORDER)
+_insert_values = operator.itemgetter(*_INSERT_ORDER)
+_update_values = operator.itemgetter(*ROW_COLUMNS)
 
 
 def _decode(row: dict[str, Any]) -> dict[str, Any]:
@@ -136,17 +149,29 @@ class ContactWrites(ContactReads):
 
     def insert_contacts(self, rows: Sequence[dict[str, Any]]) -> None:
         """Insert whole rows with their pre-allocated ids."""
-        cols = ("id", *INSERT_COLUMNS, "deleted_at", "optout_mask", "last_import")
+        account = self.account_id
+
+        def values(row: dict[str, Any]) -> tuple:
+            full = {**_INSERT_TEMPLATE, **row}  # missing columns are NULL; one C-level merge and lookup
+            full["attributes"] = _json(full["attributes"])
+            full["blocked_senders"] = _json(full["blocked_senders"])
+            return (account, *_insert_values(full))
+
         self._conn.executemany(
-            f"INSERT INTO contacts (account_id, {', '.join(cols)}) VALUES (?, {marks(len(cols))})",
-            [(self.account_id, *(enc.get(c) for c in cols)) for enc in map(_encode, rows)])
+            f"INSERT INTO contacts (account_id, {', '.join(_INSERT_ORDER)}) VALUES (?, {marks(len(_INSERT_ORDER))})",
+            [values(row) for row in rows])
 
     def update_contacts(self, rows: Sequence[dict[str, Any]]) -> None:
         """Write back whole rows (every mutable column) by id."""
         sets = ", ".join(f"{c} = ?" for c in ROW_COLUMNS)
-        self._conn.executemany(
-            f"UPDATE contacts SET {sets} WHERE account_id = ? AND id = ?",
-            [(*(enc.get(c) for c in ROW_COLUMNS), self.account_id, enc["id"]) for enc in map(_encode, rows)])
+        account = self.account_id
+
+        def values(row: dict[str, Any]) -> tuple:
+            full = {**row, "attributes": _json(row["attributes"]), "blocked_senders": _json(row["blocked_senders"])}
+            return (*_update_values(full), account, row["id"])
+
+        self._conn.executemany(f"UPDATE contacts SET {sets} WHERE account_id = ? AND id = ?",
+                               [values(row) for row in rows])
 
     def release_keys(self, ids: Sequence[int], columns: Sequence[str]) -> None:
         """Clear identity columns of rows about to take new values, so that identities moving between

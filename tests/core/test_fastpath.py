@@ -101,7 +101,8 @@ def test_fast_email_agrees_with_email_validator(text: str) -> None:
 @PROPERTY
 @given(local=st.text(alphabet=_LOCAL_CHARS, min_size=1, max_size=70),
        domain=st.builds(lambda ls, tld: ".".join([*ls, tld]),
-                        st.lists(st.text(alphabet=_LABEL_CHARS, min_size=1, max_size=64), min_size=1, max_size=5),
+                        st.lists(st.text(alphabet=_LABEL_CHARS, min_size=1, max_size=64),
+                                 min_size=1, max_size=5),
                         st.text(alphabet="abcXYZ", min_size=2, max_size=6)
                         | st.text(alphabet="abcXYZ", min_size=1, max_size=64)))
 def test_fast_email_agrees_on_plain_shapes(local: str, domain: str) -> None:
@@ -127,7 +128,8 @@ def test_fast_email_hits_typical_values(text: str, expected: str) -> None:
     "a@localhost", "a@com", "a@example.c0m", "a@xn--bcher-kva.ch", "a@ab--cd.com", "a..b@example.com",
     ".a@example.com", "a.@example.com", '"a b"@example.com', "Ann <a@example.com>", "a@[127.0.0.1]",
     "é@example.com", "a@bücher.ch", "a@-example.com", "a@example-.com", "a@example.com.",
-    "a" * 65 + "@example.com", "a@" + "b" * 64 + ".com", "a" * 10 + "@" + ("b" * 60 + ".") * 4 + "com",  # 258 > 254
+    "a" * 65 + "@example.com", "a@" + "b" * 64 + ".com",
+    "a" * 10 + "@" + ("b" * 60 + ".") * 4 + "com",  # 258 > 254
 ])
 def test_fast_email_defers_unusual_or_invalid(text: str) -> None:
     assert fast_email(text) is None
@@ -196,7 +198,8 @@ def phone_texts(draw: st.DrawFn) -> tuple[str, str]:
         for _ in range(draw(st.integers(0, 2))):
             digits[draw(st.integers(0, len(digits) - 1))] = draw(st.sampled_from("0123456789"))
         nsn = "".join(digits)
-        nsn = nsn[:draw(st.integers(max(1, len(nsn) - 2), len(nsn)))] + draw(st.text("0123456789", max_size=2))
+        nsn = nsn[:draw(st.integers(max(1, len(nsn) - 2), len(nsn)))]
+        nsn += draw(st.text("0123456789", max_size=2))
     else:
         nsn = draw(st.text("0123456789", min_size=1, max_size=17))
     cc = draw(st.sampled_from([own_cc, own_cc, *map(str, _CCS)]))
@@ -252,8 +255,9 @@ def test_fast_phone_agrees_on_example_numbers_in_all_forms() -> None:
                 digits = list(nsn)
                 digits[rng.randrange(len(digits))] = rng.choice("0123456789")
                 mutated = "".join(digits)
-                for text in (mutated, prefix + mutated, f"+{cc}{mutated}", f"+{cc} {mutated[:3]} {mutated[3:]}",
-                             f"00{cc}{mutated}", f"+{cc} (0){mutated}", f"({prefix}{mutated[:2]}) {mutated[2:]}"):
+                for text in (mutated, prefix + mutated, f"+{cc}{mutated}",
+                             f"+{cc} {mutated[:3]} {mutated[3:]}", f"00{cc}{mutated}", f"+{cc} (0){mutated}",
+                             f"({prefix}{mutated[:2]}) {mutated[2:]}"):
                     hits += check_phone(text, region) is not None
     assert hits > 1000  # the sweep does exercise the accepting branches
 

@@ -49,7 +49,7 @@ class Chunk:
     checkpoint: int                            # the last line this chunk covers
     lines: list[int] = field(default_factory=list)
     items: list[Prepared | ContactsError] = field(default_factory=list)
-    raw: list[dict[str, str]] = field(default_factory=list)
+    raw: list[list[str]] = field(default_factory=list)   # original cells, for the error report
     progress: float | None = None
 
 
@@ -77,7 +77,7 @@ def read_chunks(spec: ReadSpec) -> Iterator[Chunk]:
             chunk.checkpoint = line
             values = _row_values(spec.mapping, cells)
             chunk.lines.append(line)
-            chunk.raw.append({h: (cells[i] if i < len(cells) else "") for i, h in enumerate(spec.mapping.headers)})
+            chunk.raw.append(cells)
             try:
                 p = prepare(values, spec.region, spec.registry)
                 if not any(p.key(k) for k in spec.match_keys):
@@ -93,7 +93,7 @@ def read_chunks(spec: ReadSpec) -> Iterator[Chunk]:
         yield chunk  # possibly empty: it carries the final checkpoint
 
 
-def apply_chunk(w: Any, job_id: str, chunk: Chunk, opts: BatchOptions) -> dict[str, int]:
+def apply_chunk(w: Any, job_id: str, chunk: Chunk, opts: BatchOptions, headers: list[str]) -> dict[str, int]:
     """One batch in the caller's write transaction: contacts, rejected lines, checkpoint. Returns the counts."""
     results = apply_batch(w, chunk.items, opts) if chunk.items else []
     counts = {"created": 0, "updated": 0, "unchanged": 0, "invalid": 0, "duplicates": 0}
@@ -101,7 +101,7 @@ def apply_chunk(w: Any, job_id: str, chunk: Chunk, opts: BatchOptions) -> dict[s
     for line, raw, result in zip(chunk.lines, chunk.raw, results):
         if result.outcome == "failed":
             counts["invalid"] += 1
-            errors.append((line, raw, result.error))
+            errors.append((line, {h: (raw[i] if i < len(raw) else "") for i, h in enumerate(headers)}, result.error))
         elif result.outcome == "duplicate":
             counts["duplicates"] += 1
         else:

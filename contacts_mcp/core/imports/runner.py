@@ -123,7 +123,7 @@ class JobRunner:
                 # Checked inside the transaction: once a cancel has committed, no batch follows it.
                 if w.job(job_id)["status"] != "running":
                     return False
-                engine.apply_chunk(w, job_id, chunk, opts)
+                engine.apply_chunk(w, job_id, chunk, opts, columns.headers)
                 return True
 
             if not await scope.write(unit):
