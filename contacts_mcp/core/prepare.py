@@ -6,7 +6,8 @@ values are stored the same way.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from .errors import InvalidInput
@@ -22,16 +23,19 @@ TEXT_FIELDS = ("civility", "first_name", "last_name", "address_1", "address_2", 
 _FLAGS = {"email_blacklisted": "email", "sms_blacklisted": "sms"}
 
 
-@dataclass
+@dataclass(slots=True)
 class Prepared:
-    """A normalised contact: only the fields the caller sent (None means sent empty)."""
+    """A normalised contact: only the fields the caller sent (None means sent empty).
 
-    columns: dict[str, Any] = field(default_factory=dict)
+    Slotted, with immutable defaults: an import builds one per line, so construction cost counts."""
+
+    columns: dict[str, Any]
     attributes: dict[str, Any] | None = None
-    blacklist: list[str] = field(default_factory=list)
-    list_ids: list[int] = field(default_factory=list)
-    unlink_list_ids: list[int] = field(default_factory=list)
+    blacklist: Sequence[str] = ()
+    list_ids: Sequence[int] = ()
+    unlink_list_ids: Sequence[int] = ()
     target_id: int | None = None  # update this contact (update_contact) instead of matching
+    wire: tuple | None = None     # an import line's values as read (columns' values, then attributes)
 
     def key(self, column: str) -> str | None:
         return self.columns.get(column)
@@ -72,9 +76,10 @@ _COLUMN_SETTERS: dict[str, Any] = {
 def prepare(values: dict[str, Any], region: str, reg: Registry) -> Prepared:
     """Normalise the sent values: built-in attributes by name, custom fields by name (import rows) or
     under 'attributes' (tool calls), blacklist flags and list ids. Raises InvalidInput naming the field."""
-    p = Prepared()
+    p = Prepared({})
     cols = p.columns
     attributes: dict[str, Any] = {}
+    blacklist: list[str] = []
     for name, value in values.items():
         setter = _COLUMN_SETTERS.get(name)
         if setter is not None:
@@ -84,7 +89,7 @@ def prepare(values: dict[str, Any], region: str, reg: Registry) -> Prepared:
                 attributes.update(coerce_attributes(reg, normalize_attributes(value)))
         elif name in _FLAGS:
             if value:
-                p.blacklist.append(_FLAGS[name])
+                blacklist.append(_FLAGS[name])
         elif name == "list_ids":
             p.list_ids = list(dict.fromkeys(value or []))
         elif name == "unlink_list_ids":
@@ -95,4 +100,5 @@ def prepare(values: dict[str, Any], region: str, reg: Registry) -> Prepared:
             raise InvalidInput(name, "is not a contact field")
     if attributes or "attributes" in values:
         p.attributes = attributes
+    p.blacklist = blacklist
     return p

@@ -72,12 +72,17 @@ class _Batch:
     adds: list[tuple[int, int]] = field(default_factory=list)
     removes: list[tuple[int, int]] = field(default_factory=list)
     optouts: list[tuple[int, str | None, str, str, str]] = field(default_factory=list)
+    wire_names: tuple[str, ...] | None = None
+    fresh: list[tuple] = field(default_factory=list)
 
     def apply(self, p: Prepared) -> ItemResult:
         opts = self.opts
         cols = p.columns
         present = {c: cols[c] for c in KEY_COLUMNS if cols.get(c)}
         holders = {c: self.index[c][v] for c, v in present.items() if v in self.index[c]}
+        if not holders and p.wire is not None and self.wire_names is not None and opts.repeats == "skip" \
+                and not (p.list_ids or p.unlink_list_ids or p.blacklist or opts.optout):
+            return self._create_fresh(p, present)
         if p.target_id is not None:
             if p.target_id not in self.rows:
                 raise NotFound("contact id", [p.target_id], "Look contacts up with get_contacts.")
@@ -86,11 +91,11 @@ class _Batch:
             target = next((holders[c] for c in opts.match_keys if c in holders), None)
             if target is not None:
                 col = next(c for c in opts.match_keys if c in holders)
-                row = self.rows[target]
                 if opts.repeats == "skip" and (target in self.written or
-                                               (opts.job_id and row.get("last_import") == opts.job_id)):
+                                               (opts.job_id and self.rows[target].get("last_import") == opts.job_id)):
                     return ItemResult("duplicate", target, f"repeats an earlier line for {_LABEL[col]} "
                                                            f"{present[col]!r}")
+                row = self.rows[target]
                 if not opts.update_enabled:
                     raise Conflict(f"a contact with {_LABEL[col]} {present[col]!r} already exists (id {target}); "
                                    "pass update_enabled=true to update it, or update_contact with that id.")
@@ -126,6 +131,21 @@ class _Batch:
             self._mark(contact_id)
         self.written.add(contact_id)
         return ItemResult(outcome, contact_id)
+
+    def _create_fresh(self, p: Prepared, present: dict[str, str]) -> ItemResult:
+        """An import line that is nobody yet: no row dict, its values go to the insert as read. It cannot
+        be merged into later (a later line for it is a duplicate) nor conflict (nothing holds its keys)."""
+        contact_id = self.next_id
+        self.next_id += 1
+        for col, value in present.items():
+            self.index[col][value] = contact_id
+        mask = self._suppressed(present.get("email_key"), present.get("mobile"))
+        self.fresh.append((contact_id, p.wire, mask))
+        for list_id in self.opts.list_ids:
+            self.members.add((contact_id, list_id))
+            self.adds.append((contact_id, list_id))
+        self.written.add(contact_id)
+        return ItemResult("created", contact_id)
 
     def _mark(self, contact_id: int) -> None:
         if contact_id not in self.inserted:
@@ -205,6 +225,9 @@ class _Batch:
             w.update_contacts([self.rows[i] for i in sorted(self.dirty)])
         if self.inserted:
             w.insert_contacts(list(self.inserted.values()))
+        if self.fresh:
+            o = self.opts
+            w.insert_wire_rows(self.wire_names, self.fresh, source=o.source, now=o.now, last_import=o.job_id)
         if self.removes:
             w.remove_memberships(self.removes)
         if self.adds:
@@ -235,8 +258,10 @@ def _changes(row: dict[str, Any], p: Prepared, erase: bool) -> dict[str, Any]:
     return changes
 
 
-def apply_batch(w: Writer, items: list[Prepared | ContactsError], opts: BatchOptions) -> list[ItemResult]:
-    """Apply prepared contacts in order; an item given as an error is reported as failed."""
+def apply_batch(w: Writer, items: list[Prepared | ContactsError], opts: BatchOptions,
+                wire_names: tuple[str, ...] | None = None) -> list[ItemResult]:
+    """Apply prepared contacts in order; an item given as an error is reported as failed. Import lines
+    carry their values as read (`Prepared.wire`, in `wire_names` order) for the fresh-insert lane."""
     good = [p for p in items if isinstance(p, Prepared)]
     rows: dict[int, dict[str, Any]] = {}
     for col in KEY_COLUMNS:
@@ -252,7 +277,8 @@ def apply_batch(w: Writer, items: list[Prepared | ContactsError], opts: BatchOpt
     addresses = [a for p in good for a in (p.key("email_key"), p.key("mobile")) if a]
     batch = _Batch(w=w, opts=opts, rows=rows, index=index, known_lists=known_lists,
                    suppressed=w.optout_channels_by_address(addresses) if addresses else {},
-                   members=w.memberships_among(list(rows), list(list_ids)), next_id=w.next_contact_id())
+                   members=w.memberships_among(list(rows), list(list_ids)), next_id=w.next_contact_id(),
+                   wire_names=wire_names)
     results: list[ItemResult] = []
     for p in items:
         if not isinstance(p, Prepared):

@@ -161,6 +161,18 @@ class ContactWrites(ContactReads):
             f"INSERT INTO contacts (account_id, {', '.join(_INSERT_ORDER)}) VALUES (?, {marks(len(_INSERT_ORDER))})",
             [values(row) for row in rows])
 
+    def insert_wire_rows(self, names: Sequence[str], rows: Sequence[tuple[int, tuple, int]], *, source: str,
+                         now: str, last_import: str | None) -> None:
+        """New contacts from import lines as read: (id, values in `names` order + attributes, opt-out mask)."""
+        if set(names) - set(DATA_COLUMNS):
+            raise ValueError(f"unknown columns: {set(names) - set(DATA_COLUMNS)}")
+        cols = ("id", *names, "attributes", "source", "created_at", "updated_at", "optout_mask", "last_import")
+        account = self.account_id
+        tail = (source, now, now)
+        self._conn.executemany(
+            f"INSERT INTO contacts (account_id, {', '.join(cols)}) VALUES (?, {marks(len(cols))})",
+            [(account, cid, *values[:-1], _json(values[-1]), *tail, mask, last_import) for cid, values, mask in rows])
+
     def update_contacts(self, rows: Sequence[dict[str, Any]]) -> None:
         """Write back whole rows (every mutable column) by id."""
         sets = ", ".join(f"{c} = ?" for c in ROW_COLUMNS)

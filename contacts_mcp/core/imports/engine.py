@@ -46,11 +46,23 @@ class ReadSpec:
 
 @dataclass
 class Chunk:
-    checkpoint: int                            # the last line this chunk covers
-    lines: list[int] = field(default_factory=list)
-    items: list[Prepared | ContactsError] = field(default_factory=list)
-    raw: list[list[str]] = field(default_factory=list)   # original cells, for the error report
+    """A batch of prepared lines in a compact form that is cheap to send between processes: each line is
+    a tuple of values in `names` order plus its custom attributes, or the message of why it is invalid."""
+
+    checkpoint: int                              # the last line this chunk covers
     progress: float | None = None
+    names: tuple[str, ...] = ()                  # the prepared columns (the same for every line of a job)
+    lines: list[int] = field(default_factory=list)
+    rows: list[tuple | str] = field(default_factory=list)
+    raw: list[str] = field(default_factory=list)  # original cells joined by RAW_SEP, for the error report
+
+    def items(self) -> list[Prepared | ContactsError]:
+        names = self.names
+        return [Prepared(dict(zip(names, row)), row[-1], wire=row) if row.__class__ is tuple else ContactsError(row)
+                for row in self.rows]
+
+
+RAW_SEP = "\x1f"
 
 
 def _row_values(mapping: Mapping, cells: list[str]) -> dict[str, str]:
@@ -77,15 +89,17 @@ def read_chunks(spec: ReadSpec) -> Iterator[Chunk]:
             chunk.checkpoint = line
             values = _row_values(spec.mapping, cells)
             chunk.lines.append(line)
-            chunk.raw.append(cells)
+            chunk.raw.append(RAW_SEP.join(cells))
             try:
                 p = prepare(values, spec.region, spec.registry)
-                if not any(p.key(k) for k in spec.match_keys):
+                if not any(p.columns.get(k) for k in spec.match_keys):
                     raise InvalidInput("line", f"has no {wanted}, the identity this import deduplicates on")
-                chunk.items.append(p)
+                if not chunk.names:
+                    chunk.names = tuple(p.columns)
+                chunk.rows.append((*p.columns.values(), p.attributes))
             except ContactsError as exc:
-                chunk.items.append(exc)
-            if len(chunk.items) >= spec.batch_rows:
+                chunk.rows.append(str(exc))
+            if len(chunk.rows) >= spec.batch_rows:
                 chunk.progress = table.progress()
                 yield chunk
                 chunk = Chunk(checkpoint=line)
@@ -95,13 +109,14 @@ def read_chunks(spec: ReadSpec) -> Iterator[Chunk]:
 
 def apply_chunk(w: Any, job_id: str, chunk: Chunk, opts: BatchOptions, headers: list[str]) -> dict[str, int]:
     """One batch in the caller's write transaction: contacts, rejected lines, checkpoint. Returns the counts."""
-    results = apply_batch(w, chunk.items, opts) if chunk.items else []
+    results = apply_batch(w, chunk.items(), opts, wire_names=chunk.names) if chunk.rows else []
     counts = {"created": 0, "updated": 0, "unchanged": 0, "invalid": 0, "duplicates": 0}
     errors = []
     for line, raw, result in zip(chunk.lines, chunk.raw, results):
         if result.outcome == "failed":
             counts["invalid"] += 1
-            errors.append((line, {h: (raw[i] if i < len(raw) else "") for i, h in enumerate(headers)}, result.error))
+            cells = raw.split(RAW_SEP)
+            errors.append((line, {h: (cells[i] if i < len(cells) else "") for i, h in enumerate(headers)}, result.error))
         elif result.outcome == "duplicate":
             counts["duplicates"] += 1
         else:

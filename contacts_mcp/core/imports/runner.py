@@ -24,6 +24,7 @@ from . import engine, mapping
 from .jobs import FINISHED, ImportOptions, to_model
 from .readers import Limits, open_table
 from .sources import url_policy
+from .worker import ChunkSource
 
 log = logging.getLogger(__name__)
 
@@ -109,9 +110,18 @@ class JobRunner:
                                limits=limits, region=settings.default_region, registry=reg, mapping=columns,
                                checkpoint=job["checkpoint"], match_keys=match_keys)
         lists = tuple(dict.fromkeys([*options.list_ids, *([job["list_id"]] if job["list_id"] else [])]))
-        chunks = engine.read_chunks(spec)
+        chunks = ChunkSource(spec)
+        try:
+            await self._apply_all(scope, job_id, chunks, options, match_keys, lists, columns.headers)
+        finally:
+            chunks.close()
+        if job_id not in self._cancelled:
+            await self._finish(scope, job_id, "completed", None)
+
+    async def _apply_all(self, scope: Scope, job_id: str, chunks: ChunkSource, options: ImportOptions,
+                         match_keys: tuple[str, ...], lists: tuple[int, ...], headers: list[str]) -> None:
         while job_id not in self._cancelled:
-            chunk = await anyio.to_thread.run_sync(next, chunks, None)
+            chunk = await chunks.next()
             if chunk is None:
                 break
             opts = BatchOptions(match_keys=match_keys, update_enabled=options.update_existing,
@@ -123,14 +133,11 @@ class JobRunner:
                 # Checked inside the transaction: once a cancel has committed, no batch follows it.
                 if w.job(job_id)["status"] != "running":
                     return False
-                engine.apply_chunk(w, job_id, chunk, opts, columns.headers)
+                engine.apply_chunk(w, job_id, chunk, opts, headers)
                 return True
 
             if not await scope.write(unit):
                 break
-        chunks.close()
-        if job_id not in self._cancelled:
-            await self._finish(scope, job_id, "completed", None)
 
     async def _finish(self, scope: Scope, job_id: str, status: str, error: str | None) -> None:
         def unit(w: Any) -> None:
