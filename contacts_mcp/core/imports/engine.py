@@ -19,7 +19,7 @@ from ..errors import ContactsError, InvalidInput
 from ..fields import Registry
 from ..prepare import Prepared, prepare
 from ..upsert import BatchOptions, apply_batch
-from .mapping import Mapping
+from .mapping import Mapping, resolve
 from .readers import Limits, open_table
 
 BATCH_ROWS = 5000
@@ -38,10 +38,20 @@ class ReadSpec:
     limits: Limits
     region: str
     registry: Registry
-    mapping: Mapping
+    has_header: bool | None
+    explicit: dict[str, str] | None
     checkpoint: int              # the last line already applied (0: none)
     match_keys: tuple[str, ...]
     batch_rows: int = BATCH_ROWS
+
+
+@dataclass
+class Header:
+    """What reading the file told before its first chunk: how columns map to fields, and its size."""
+
+    mapping: Mapping
+    total_lines: int | None      # data lines, when the format tells them up front
+    format: str
 
 
 @dataclass
@@ -75,19 +85,29 @@ def _row_values(mapping: Mapping, cells: list[str]) -> dict[str, str]:
     return values
 
 
-def read_chunks(spec: ReadSpec) -> Iterator[Chunk]:
-    """Prepared rows in batches, from the checkpoint on."""
+def read_chunks(spec: ReadSpec) -> Iterator[Header | Chunk]:
+    """The file's Header, then its prepared rows in batches from the checkpoint on. A spreadsheet is
+    loaded once, by whichever process reads it."""
     label = {"ext_id": "ext_id", "email_key": "email", "mobile": "mobile"}
     wanted = " or ".join(dict.fromkeys(label[k] for k in spec.match_keys))
     with open_table(spec.path, format=spec.format, name_hint=spec.name_hint, encoding=spec.encoding,
                     delimiter=spec.delimiter, sheet=spec.sheet, limits=spec.limits) as table:
+        first_row = table.first_row()
+        if not first_row:
+            raise InvalidInput("file", "has no rows")
+        columns = resolve(first_row, spec.registry, has_header=spec.has_header, explicit=spec.explicit,
+                          keys_are_header=table.header_from_keys)
+        total = table.total_rows
+        if total is not None and columns.has_header and not table.header_from_keys:
+            total -= 1
+        yield Header(mapping=columns, total_lines=total, format=table.format)
         # The header is the first non-blank row; resuming skips by line number (re-reading up to the
         # checkpoint is cheap next to applying, and unlike a byte offset survives blank and multi-line rows).
-        header_line = table.first_row_line if spec.mapping.has_header and not table.header_from_keys else 0
+        header_line = table.first_row_line if columns.has_header and not table.header_from_keys else 0
         chunk = Chunk(checkpoint=spec.checkpoint)
         for line, cells in table.rows(skip=max(spec.checkpoint, header_line or 0)):
             chunk.checkpoint = line
-            values = _row_values(spec.mapping, cells)
+            values = _row_values(columns, cells)
             chunk.lines.append(line)
             chunk.raw.append(RAW_SEP.join(cells))
             try:

@@ -20,9 +20,9 @@ from ..normalize import utc_now
 from ..scope import AppState, Scope
 from ..upsert import BatchOptions
 from ..urls import download, post_json
-from . import engine, mapping
+from . import engine
 from .jobs import FINISHED, ImportOptions, to_model
-from .readers import Limits, open_table
+from .readers import Limits
 from .sources import url_policy
 from .worker import ChunkSource
 
@@ -86,33 +86,34 @@ class JobRunner:
             options.name_hint = options.name_hint or got.filename
             await scope.write(lambda w: w.update_job(job_id, {"file_path": str(path)}))
         reg = await registry(scope, fresh=True)
-        limits = Limits(max_file_bytes=settings.max_file_bytes)
-
-        def peek() -> tuple[list[str], int | None, str, bool]:
-            with open_table(path, format=options.format, name_hint=options.name_hint, encoding=options.encoding,
-                            delimiter=options.delimiter, sheet=options.sheet, limits=limits) as table:
-                return (table.first_row() or [], table.total_rows, table.format,
-                        bool(getattr(table, "header_from_keys", False)))
-
-        first_row, total, fmt, keys_are_header = await anyio.to_thread.run_sync(peek)
-        if not first_row:
-            raise ContactsError("the file has no rows")
-        columns = mapping.resolve(first_row, reg, has_header=options.has_header, explicit=options.mapping,
-                                  keys_are_header=keys_are_header)
-        data_lines = (total - (1 if columns.has_header and not keys_are_header else 0)) if total is not None else None
-        started = job["started_at"] or utc_now()
-        await scope.write(lambda w: w.update_job(job_id, {
-            "status": "running", "started_at": started, "format": fmt, "mapping": columns.described(),
-            "unknown_columns": columns.unknown, "total_lines": data_lines}))
+        # Spreadsheet XML inflates 10-20x: the uncompressed bound follows the file bound, while the per-entry
+        # compression ratio (100:1) still stops bombs.
+        limits = Limits(max_file_bytes=settings.max_file_bytes, max_zip_total_bytes=25 * settings.max_file_bytes)
         match_keys = match_order(options.dedupe_on)  # type: ignore[arg-type]
         spec = engine.ReadSpec(path=path, format=options.format, name_hint=options.name_hint,
                                encoding=options.encoding, delimiter=options.delimiter, sheet=options.sheet,
-                               limits=limits, region=settings.default_region, registry=reg, mapping=columns,
+                               limits=limits, region=settings.default_region, registry=reg,
+                               has_header=options.has_header, explicit=options.mapping,
                                checkpoint=job["checkpoint"], match_keys=match_keys)
-        lists = tuple(dict.fromkeys([*options.list_ids, *([job["list_id"]] if job["list_id"] else [])]))
         chunks = ChunkSource(spec)
         try:
-            await self._apply_all(scope, job_id, chunks, options, match_keys, lists, columns.headers)
+            header = await chunks.next()
+            if not isinstance(header, engine.Header):
+                raise RuntimeError("the reader sent no header")
+            started = job["started_at"] or utc_now()
+
+            def start(w: Any) -> bool:
+                if w.job(job_id)["status"] not in ("queued", "running"):
+                    return False  # cancelled while the file was being opened
+                w.update_job(job_id, {"status": "running", "started_at": started, "format": header.format,
+                                      "mapping": header.mapping.described(),
+                                      "unknown_columns": header.mapping.unknown, "total_lines": header.total_lines})
+                return True
+
+            if not await scope.write(start):
+                return
+            lists = tuple(dict.fromkeys([*options.list_ids, *([job["list_id"]] if job["list_id"] else [])]))
+            await self._apply_all(scope, job_id, chunks, options, match_keys, lists, header.mapping.headers)
         finally:
             chunks.close()
         if job_id not in self._cancelled:

@@ -18,7 +18,7 @@ from typing import Any
 import anyio
 
 from ..errors import ContactsError
-from .engine import Chunk, ReadSpec, read_chunks
+from .engine import Chunk, Header, ReadSpec, read_chunks
 
 PROCESS_MIN_BYTES = 2 * 1024 * 1024
 AHEAD = 3  # chunks prepared ahead of the one being applied
@@ -38,7 +38,7 @@ def _serve(spec: ReadSpec, out: Any) -> None:
 
 
 class ChunkSource:
-    """Chunks of a file from the checkpoint on, from a worker process or a thread."""
+    """A file's Header, then its chunks from the checkpoint on, from a worker process or a thread."""
 
     def __init__(self, spec: ReadSpec, *, use_process: bool | None = None) -> None:
         if use_process is None:
@@ -47,7 +47,7 @@ class ChunkSource:
             except OSError:
                 use_process = False
         self._proc: Any = None
-        self._iter: Iterator[Chunk] | None = None
+        self._iter: Iterator[Header | Chunk] | None = None
         if use_process:
             ctx = multiprocessing.get_context("spawn")  # never fork a process running threads and an event loop
             self._queue = ctx.Queue(maxsize=AHEAD)
@@ -56,7 +56,7 @@ class ChunkSource:
         else:
             self._iter = read_chunks(spec)
 
-    async def next(self) -> Chunk | None:
+    async def next(self) -> Header | Chunk | None:
         if self._iter is not None:
             return await anyio.to_thread.run_sync(next, self._iter, None)
         kind, payload = await anyio.to_thread.run_sync(self._receive, abandon_on_cancel=True)
