@@ -7,7 +7,6 @@ values are stored the same way.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from .errors import InvalidInput
@@ -23,25 +22,46 @@ TEXT_FIELDS = ("civility", "first_name", "last_name", "address_1", "address_2", 
 _FLAGS = {"email_blacklisted": "email", "sms_blacklisted": "sms"}
 
 
-@dataclass(slots=True)
 class Prepared:
     """A normalised contact: only the fields the caller sent (None means sent empty).
 
-    Slotted, with immutable defaults: an import builds one per line, so construction cost counts."""
+    Import lines arrive as `wire`, a tuple of values in `names` order (then the attributes), and their
+    `columns` dict is built only if a line needs more than its identity: most lines of a big import
+    are new contacts inserted as read. Slotted: an import builds one per line."""
 
-    columns: dict[str, Any]
-    attributes: dict[str, Any] | None = None
-    blacklist: Sequence[str] = ()
-    list_ids: Sequence[int] = ()
-    unlink_list_ids: Sequence[int] = ()
-    target_id: int | None = None  # update this contact (update_contact) instead of matching
-    wire: tuple | None = None     # an import line's values as read (columns' values, then attributes)
+    __slots__ = ("_columns", "attributes", "blacklist", "list_ids", "unlink_list_ids", "target_id", "wire",
+                 "_positions")
+
+    def __init__(self, columns: dict[str, Any] | None, attributes: dict[str, Any] | None = None, *,
+                 wire: tuple | None = None, positions: dict[str, int] | None = None) -> None:
+        self._columns = columns
+        self.attributes = attributes
+        self.blacklist: Sequence[str] = ()
+        self.list_ids: Sequence[int] = ()
+        self.unlink_list_ids: Sequence[int] = ()
+        self.target_id: int | None = None  # update this contact (update_contact) instead of matching
+        self.wire = wire
+        self._positions = positions  # column name -> index in wire
+
+    @classmethod
+    def from_wire(cls, wire: tuple, positions: dict[str, int]) -> Prepared:
+        return cls(None, wire[-1], wire=wire, positions=positions)
+
+    @property
+    def columns(self) -> dict[str, Any]:
+        if self._columns is None:
+            wire = self.wire
+            self._columns = {name: wire[i] for name, i in self._positions.items()}  # type: ignore[union-attr]
+        return self._columns
 
     def key(self, column: str) -> str | None:
-        return self.columns.get(column)
+        if self._columns is None:
+            i = self._positions.get(column)  # type: ignore[union-attr]
+            return self.wire[i] if i is not None else None  # type: ignore[index]
+        return self._columns.get(column)
 
     def has_identity(self) -> bool:
-        return any(self.columns.get(c) for c in KEY_COLUMNS)
+        return any(self.key(c) for c in KEY_COLUMNS)
 
 
 def _email(cols: dict[str, Any], value: Any, region: str) -> None:
@@ -77,7 +97,7 @@ def prepare(values: dict[str, Any], region: str, reg: Registry) -> Prepared:
     """Normalise the sent values: built-in attributes by name, custom fields by name (import rows) or
     under 'attributes' (tool calls), blacklist flags and list ids. Raises InvalidInput naming the field."""
     p = Prepared({})
-    cols = p.columns
+    cols = p._columns
     attributes: dict[str, Any] = {}
     blacklist: list[str] = []
     for name, value in values.items():

@@ -77,8 +77,7 @@ class _Batch:
 
     def apply(self, p: Prepared) -> ItemResult:
         opts = self.opts
-        cols = p.columns
-        present = {c: cols[c] for c in KEY_COLUMNS if cols.get(c)}
+        present = {c: v for c in KEY_COLUMNS if (v := p.key(c))}
         holders = {c: self.index[c][v] for c, v in present.items() if v in self.index[c]}
         if not holders and p.wire is not None and self.wire_names is not None and opts.repeats == "skip" \
                 and not (p.list_ids or p.unlink_list_ids or p.blacklist or opts.optout):

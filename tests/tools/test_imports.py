@@ -356,3 +356,18 @@ async def test_a_list_created_by_an_import_shows_its_import(client):
     assert got["lists"][0]["import"] == {"job_id": job["id"], "status": "completed", "lines": 3, "invalid": 1,
                                          "errors": job["error_report"]}
     assert got["lists"][0]["stats"] == {"subscribers": 2}
+
+
+async def test_waiting_on_a_job_sends_progress_notifications(client):
+    rows = "email\n" + "".join(f"p{i}@example.com\n" for i in range(12_000))
+    seen: list[tuple[float, float | None, str | None]] = []
+
+    async def on_progress(progress, total, message):
+        seen.append((progress, total, message))
+
+    result = await client.call_tool("import_file", {"csv_text": rows, "wait_seconds": 30},
+                                    progress_callback=on_progress)
+    assert result.structured_content["status"] == "completed"
+    assert seen and seen[-1][0] == 100 and seen[-1][1] == 100
+    assert "completed" in seen[-1][2] and "12000 lines read" in seen[-1][2]
+    assert [p for p, _, _ in seen] == sorted(p for p, _, _ in seen)

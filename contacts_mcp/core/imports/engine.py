@@ -67,9 +67,9 @@ class Chunk:
     raw: list[str] = field(default_factory=list)  # original cells joined by RAW_SEP, for the error report
 
     def items(self) -> list[Prepared | ContactsError]:
-        names = self.names
-        return [Prepared(dict(zip(names, row)), row[-1], wire=row) if row.__class__ is tuple else ContactsError(row)
-                for row in self.rows]
+        positions = {name: i for i, name in enumerate(self.names)}
+        from_wire = Prepared.from_wire
+        return [from_wire(row, positions) if row.__class__ is tuple else ContactsError(row) for row in self.rows]
 
 
 RAW_SEP = "\x1f"
