@@ -50,9 +50,10 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             updated_at TEXT NOT NULL,
             deleted_at TEXT
         )""",
-        "CREATE UNIQUE INDEX contacts_ext_id ON contacts (account_id, ext_id)",
-        "CREATE UNIQUE INDEX contacts_email_key ON contacts (account_id, email_key)",
-        "CREATE UNIQUE INDEX contacts_mobile ON contacts (account_id, mobile)",
+        # Partial: a contact without an ext_id (most of them) costs no entry in that index.
+        "CREATE UNIQUE INDEX contacts_ext_id ON contacts (account_id, ext_id) WHERE ext_id IS NOT NULL",
+        "CREATE UNIQUE INDEX contacts_email_key ON contacts (account_id, email_key) WHERE email_key IS NOT NULL",
+        "CREATE UNIQUE INDEX contacts_mobile ON contacts (account_id, mobile) WHERE mobile IS NOT NULL",
         "CREATE INDEX contacts_account ON contacts (account_id, id)",
         "CREATE INDEX contacts_updated ON contacts (account_id, updated_at)",
         """CREATE TABLE folders (
