@@ -33,7 +33,7 @@ import weakref
 import zipfile
 import zlib
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -351,7 +351,38 @@ def _csv_problem(name: str, physical_line: int, message: str) -> str:
     return f"{name} line {physical_line} could not be parsed as CSV ({message}); fix the quoting or the delimiter"
 
 
-class _SheetTable(Table):
+class _CountedTable(Table):
+    """A table whose rows are all known once it is open (a sheet, a JSON array): progress is rows done."""
+
+    _pos = 0
+    _done = False
+
+    def progress(self) -> float | None:
+        if self._done or not self.total_rows:
+            return 1.0 if self._done else 0.0
+        return min(self._pos / self.total_rows, 1.0)
+
+    def _emit(self, rows: Iterable[tuple[int, list[str]]], skip: int, track: bool,
+              wide: bool = False) -> Iterator[tuple[int, list[str]]]:
+        """Numbered rows as read, blank ones dropped (their numbers kept), over-long cells cut."""
+        max_chars = self._limits.max_cell_chars
+        if track:
+            self._pos, self._done = skip, False
+        for line, row in rows:
+            if track:
+                self._pos = line
+            if not any(row):
+                continue
+            if wide:
+                row = self._too_wide(line, row)
+            if max(map(len, row)) > max_chars:
+                row = _truncate(row, max_chars)
+            yield line, row
+        if track:
+            self._done = True
+
+
+class _SheetTable(_CountedTable):
     def __init__(self, fmt: str, name: str, workbook: Any, sheet: Any, limits: Limits) -> None:
         super().__init__(fmt, name, limits)
         self._workbook = workbook
@@ -365,33 +396,13 @@ class _SheetTable(Table):
         self._pos = 0
         self._done = False
 
-    def progress(self) -> float | None:
-        if self._done or not self.total_rows:
-            return 1.0 if self._done else 0.0
-        return min(self._pos / self.total_rows, 1.0)
-
     def _iter(self, skip: int, track: bool) -> Iterator[tuple[int, list[str]]]:
         it = self._sheet.iter_rows()
         if skip:
             it = islice(it, skip, None)
-        wide = self.width > self._limits.max_columns
-        max_chars = self._limits.max_cell_chars
-        if track:
-            self._pos, self._done = skip, False
         cell = _cell
-        for line, raw in enumerate(it, skip + 1):
-            row = [c if type(c) is str else cell(c) for c in raw]
-            if track:
-                self._pos = line
-            if not any(row):
-                continue
-            if wide:
-                row = self._too_wide(line, row)
-            if max(map(len, row)) > max_chars:
-                row = _truncate(row, max_chars)
-            yield line, row
-        if track:
-            self._done = True
+        rows = ((line, [c if type(c) is str else cell(c) for c in raw]) for line, raw in enumerate(it, skip + 1))
+        return self._emit(rows, skip, track, wide=self.width > self._limits.max_columns)
 
     def _close(self) -> None:
         try:
@@ -400,7 +411,7 @@ class _SheetTable(Table):
             pass
 
 
-class _JsonTable(Table):
+class _JsonTable(_CountedTable):
     header_from_keys = True
 
     def __init__(self, name: str, keys: list[str], items: list[dict], limits: Limits) -> None:
@@ -412,27 +423,11 @@ class _JsonTable(Table):
         self._done = False
         self._first, self._first_line = (list(keys) if keys else None), (0 if keys else None)
 
-    def progress(self) -> float | None:
-        if self._done or not self.total_rows:
-            return 1.0 if self._done else 0.0
-        return min(self._pos / self.total_rows, 1.0)
-
     def _iter(self, skip: int, track: bool) -> Iterator[tuple[int, list[str]]]:
         keys = self._keys
-        max_chars = self._limits.max_cell_chars
-        if track:
-            self._pos, self._done = skip, False
-        for line, item in enumerate(islice(self._items, skip, None), skip + 1):
-            row = [_cell(item.get(k)) for k in keys]
-            if track:
-                self._pos = line
-            if not any(row):
-                continue
-            if max(map(len, row)) > max_chars:
-                row = _truncate(row, max_chars)
-            yield line, row
-        if track:
-            self._done = True
+        rows = ((line, [_cell(item.get(k)) for k in keys])
+                for line, item in enumerate(islice(self._items, skip, None), skip + 1))
+        return self._emit(rows, skip, track)
 
     def _close(self) -> None:
         self._items = []
