@@ -187,10 +187,8 @@ async def _lookup(scope: Scope, ids: list[int], ext_ids: list[str], emails: list
                   mobiles: list[str]) -> ContactPage:
     region = scope.settings.default_region
     wanted: list[tuple[str, Any, Any]] = [("id", i, i) for i in ids] + [("ext_id", e, e.strip()) for e in ext_ids]
-    for raw in emails:
-        wanted.append(("email_key", raw, _quiet(lambda: email_key(normalize_email(raw)))))
-    for raw in mobiles:
-        wanted.append(("mobile", raw, _quiet(lambda: normalize_phone(raw, region))))
+    wanted += [("email_key", raw, _quiet(lambda v: email_key(normalize_email(v)), raw)) for raw in emails]
+    wanted += [("mobile", raw, _quiet(normalize_phone, raw, region)) for raw in mobiles]
 
     def unit(r: Reader) -> tuple[dict[int, Contact], dict[tuple[str, Any], int]]:
         rows: dict[int, dict[str, Any]] = {}
@@ -217,8 +215,9 @@ async def _lookup(scope: Scope, ids: list[int], ext_ids: list[str], emails: list
     return ContactPage(contacts=contacts, not_found=not_found, note=note)
 
 
-def _quiet(fn: Any) -> Any:
+def _quiet(fn: Any, *args: Any) -> Any:
+    """fn(*args), or None when the value is not valid (a lookup then reports it as not found)."""
     try:
-        return fn()
+        return fn(*args)
     except InvalidInput:
         return None

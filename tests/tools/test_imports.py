@@ -371,3 +371,16 @@ async def test_waiting_on_a_job_sends_progress_notifications(client):
     assert seen and seen[-1][0] == 100 and seen[-1][1] == 100
     assert "completed" in seen[-1][2] and "12000 lines read" in seen[-1][2]
     assert [p for p, _, _ in seen] == sorted(p for p, _, _ in seen)
+
+
+async def test_a_job_cancelled_before_it_starts_leaves_no_copy_of_its_file(state, settings):
+    from contacts_mcp.core.imports import jobs
+    from contacts_mcp.core.imports.sources import Source
+
+    scope = state.scope()  # a scope with no runner: the job stays queued
+    scope = type(scope)(scope.store, scope.settings, scope.account_id, scope.cache, None)
+    job = await jobs.create_import(scope, Source(csv_text="email\na@example.com\n"), jobs.ImportOptions(),
+                                   new_list_name=None, new_list_folder_id=None, notify_url=None, client_roots=[])
+    assert list(settings.jobs_dir.iterdir())
+    cancelled = await jobs.cancel_job(scope, job.id)
+    assert cancelled.status == "cancelled" and not list(settings.jobs_dir.iterdir())

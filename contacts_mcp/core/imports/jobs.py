@@ -18,7 +18,7 @@ from ..errors import InvalidInput, NotFound
 from ..fields import registry
 from ..models import ImportErrorLine, ImportErrorPage, ImportJob, ImportJobPage
 from ..normalize import clean_text, utc_now
-from ..pagination import decode_cursor, encode_cursor, page
+from ..pagination import decode_cursor, page
 from ..scope import Scope
 from .mapping import check_explicit
 from .sources import Source, store_source
@@ -162,6 +162,9 @@ async def cancel_job(scope: Scope, job_id: str) -> ImportJob:
             raise InvalidInput("job_id", f"job {job_id} has already {row['status']}; only queued or running jobs "
                                          "can be cancelled")
         w.update_job(job_id, {"status": "cancelled", "finished_at": utc_now()})
+        # A queued job never reaches the runner, which deletes a job's own copy of its file: do it here.
+        if row["status"] == "queued" and row["options"].get("owned") and row["file_path"]:
+            Path(row["file_path"]).unlink(missing_ok=True)
         return to_model(w.job(job_id))
 
     job = await scope.write(unit)

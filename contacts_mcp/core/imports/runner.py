@@ -73,7 +73,8 @@ class JobRunner:
     async def _process(self, scope: Scope, job: dict[str, Any]) -> None:
         job_id = job["id"]
         raw_options = dict(job["options"])
-        owned, url = raw_options.pop("owned", False), raw_options.pop("url", None)
+        raw_options.pop("owned", None)  # read again where the file is deleted
+        url = raw_options.pop("url", None)
         options = ImportOptions(**raw_options)
         settings = scope.settings
         path = Path(job["file_path"]) if job["file_path"] else None
