@@ -47,6 +47,36 @@ def start(db: Path, roots: Path, port: int) -> subprocess.Popen:
     raise RuntimeError("server did not start")
 
 
+def children(pid: int) -> set[int]:
+    """Processes whose parent is `pid` (read from /proc: this test runs on Linux)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Running, as opposed to exited (gone, or a zombie nobody has reaped yet)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def gone(pids: set[int], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while any(alive(p) for p in pids):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True
+
+
 def counts(job: dict) -> tuple:
     return tuple(job.get(k, 0) for k in ("lines_read", "created", "updated", "unchanged", "invalid", "duplicates"))
 
@@ -94,9 +124,12 @@ async def test_a_job_killed_mid_import_resumes_to_the_same_result_as_an_uninterr
     try:
         seen = await import_until(f"http://127.0.0.1:{port}/mcp", csv,
                                   lambda j: j["status"] == "running" and 0 < j["lines_read"] < ROWS // 2)
+        workers = children(proc.pid)
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
+    assert workers, "a file this size is read by a worker process"
+    assert gone(workers, 15), "the reader process outlived its killed server"
     port = free_port()
     proc = start(db, roots, port)
     try:

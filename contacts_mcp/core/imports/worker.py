@@ -27,14 +27,27 @@ AHEAD = 3  # chunks prepared ahead of the one being applied
 def _serve(spec: ReadSpec, out: Any) -> None:
     # stdout may be the MCP stdio channel of the parent: nothing from this process may land there.
     sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - for the life of the process
+    parent = os.getppid()
+
+    def send(message: tuple[str, Any]) -> None:
+        # A parent killed outright (SIGKILL, OOM) cannot stop us, and its queue would stay full for
+        # ever: notice the new parent pid and leave instead of lingering as an orphan.
+        while True:
+            try:
+                out.put(message, timeout=1.0)
+                return
+            except queue.Full:
+                if os.getppid() != parent:
+                    os._exit(0)
+
     try:
         for chunk in read_chunks(spec):
-            out.put(("chunk", chunk))
-        out.put(("end", None))
+            send(("chunk", chunk))
+        send(("end", None))
     except ContactsError as exc:
-        out.put(("error", str(exc)))
+        send(("error", str(exc)))
     except Exception as exc:  # reported to the job; the traceback would go nowhere useful
-        out.put(("crash", f"{type(exc).__name__}: {exc}"))
+        send(("crash", f"{type(exc).__name__}: {exc}"))
 
 
 class ChunkSource:
