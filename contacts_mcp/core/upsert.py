@@ -16,7 +16,7 @@ gain channels here; lifting one is a restore, an audited path of its own.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from ..storage.store import Writer
 from .errors import Conflict, ContactsError, NotFound
@@ -40,8 +40,7 @@ class BatchOptions:
     optout: tuple[str, ...] = ()                # channels every item is opted out of (a suppression list)
 
 
-@dataclass
-class ItemResult:
+class ItemResult(NamedTuple):  # one per import line: a tuple is cheaper to make than a dataclass
     outcome: Outcome
     id: int | None = None
     error: str | None = None
@@ -72,16 +71,18 @@ class _Batch:
     adds: list[tuple[int, int]] = field(default_factory=list)
     removes: list[tuple[int, int]] = field(default_factory=list)
     optouts: list[tuple[int, str | None, str, str, str]] = field(default_factory=list)
-    wire_names: tuple[str, ...] | None = None
+    positions: dict[str, int] | None = None
     fresh: list[tuple] = field(default_factory=list)
 
-    def apply(self, p: Prepared) -> ItemResult:
+    def apply(self, item: Prepared | tuple, present: dict[str, str]) -> ItemResult:
+        """One item: a Prepared contact, or an import line as read (a tuple in `positions` order)."""
         opts = self.opts
-        present = {c: v for c in KEY_COLUMNS if (v := p.key(c))}
         holders = {c: self.index[c][v] for c, v in present.items() if v in self.index[c]}
-        if not holders and p.wire is not None and self.wire_names is not None and opts.repeats == "skip" \
-                and not (p.list_ids or p.unlink_list_ids or p.blacklist or opts.optout):
-            return self._create_fresh(p, present)
+        if item.__class__ is tuple:
+            if not holders and opts.repeats == "skip" and not opts.optout:
+                return self._create_fresh(item, present)  # a new contact: no Prepared built at all
+            item = Prepared.from_wire(item, self.positions)  # type: ignore[arg-type]
+        p: Prepared = item  # type: ignore[assignment]
         if p.target_id is not None:
             if p.target_id not in self.rows:
                 raise NotFound("contact id", [p.target_id], "Look contacts up with get_contacts.")
@@ -131,7 +132,7 @@ class _Batch:
         self.written.add(contact_id)
         return ItemResult(outcome, contact_id)
 
-    def _create_fresh(self, p: Prepared, present: dict[str, str]) -> ItemResult:
+    def _create_fresh(self, wire: tuple, present: dict[str, str]) -> ItemResult:
         """An import line that is nobody yet: no row dict, its values go to the insert as read. It cannot
         be merged into later (a later line for it is a duplicate) nor conflict (nothing holds its keys)."""
         contact_id = self.next_id
@@ -139,7 +140,7 @@ class _Batch:
         for col, value in present.items():
             self.index[col][value] = contact_id
         mask = self._suppressed(present.get("email_key"), present.get("mobile"))
-        self.fresh.append((contact_id, p.wire, mask))
+        self.fresh.append((contact_id, wire, mask))
         for list_id in self.opts.list_ids:
             self.members.add((contact_id, list_id))
             self.adds.append((contact_id, list_id))
@@ -226,7 +227,7 @@ class _Batch:
             w.insert_contacts(list(self.inserted.values()))
         if self.fresh:
             o = self.opts
-            w.insert_wire_rows(self.wire_names, self.fresh, source=o.source, now=o.now, last_import=o.job_id)
+            w.insert_wire_rows(tuple(self.positions), self.fresh, source=o.source, now=o.now, last_import=o.job_id)
         if self.removes:
             w.remove_memberships(self.removes)
         if self.adds:
@@ -257,34 +258,46 @@ def _changes(row: dict[str, Any], p: Prepared, erase: bool) -> dict[str, Any]:
     return changes
 
 
-def apply_batch(w: Writer, items: list[Prepared | ContactsError], opts: BatchOptions,
-                wire_names: tuple[str, ...] | None = None) -> list[ItemResult]:
-    """Apply prepared contacts in order; an item given as an error is reported as failed. Import lines
-    carry their values as read (`Prepared.wire`, in `wire_names` order) for the fresh-insert lane."""
-    good = [p for p in items if isinstance(p, Prepared)]
+def apply_batch(w: Writer, items: list[Prepared | tuple | ContactsError], opts: BatchOptions,
+                wire_names: tuple[str, ...] = ()) -> list[ItemResult]:
+    """Apply contacts in order; an item given as an error is reported as failed. Import lines may come
+    as read: a tuple of values in `wire_names` order, then the attributes (the fresh-insert lane)."""
+    positions = {name: i for i, name in enumerate(wire_names)}
+    wire_keys = [(c, positions[c]) for c in KEY_COLUMNS if c in positions]
+
+    def identity(item: Prepared | tuple) -> dict[str, str]:
+        if item.__class__ is tuple:
+            return {c: v for c, i in wire_keys if (v := item[i])}  # type: ignore[index]
+        return {c: v for c in KEY_COLUMNS if (v := item.key(c))}  # type: ignore[union-attr]
+
+    keyed = [(item, identity(item)) for item in items if not isinstance(item, ContactsError)]
+    prepared = [item for item, _ in keyed if isinstance(item, Prepared)]
     rows: dict[int, dict[str, Any]] = {}
     for col in KEY_COLUMNS:
-        values = list({p.key(col) for p in good if p.key(col)})
+        values = list({v for _, keys in keyed if (v := keys.get(col))})
         for row in w.contacts_by_key(col, values) if values else []:
             rows[row["id"]] = row
-    targets = [p.target_id for p in good if p.target_id is not None]
+    targets = [p.target_id for p in prepared if p.target_id is not None]
     for row in w.contacts_by_ids(targets) if targets else []:
         rows[row["id"]] = row
     index = {col: {row[col]: i for i, row in rows.items() if row[col]} for col in KEY_COLUMNS}
-    list_ids = {*opts.list_ids, *(i for p in good for i in (*p.list_ids, *p.unlink_list_ids))}
+    list_ids = {*opts.list_ids, *(i for p in prepared for i in (*p.list_ids, *p.unlink_list_ids))}
     known_lists = w.existing_list_ids(list(list_ids)) if list_ids else set()
-    addresses = [a for p in good for a in (p.key("email_key"), p.key("mobile")) if a]
-    batch = _Batch(w=w, opts=opts, rows=rows, index=index, known_lists=known_lists,
-                   suppressed=w.optout_channels_by_address(addresses) if addresses else {},
+    addresses = [a for _, keys in keyed for c in ("email_key", "mobile") if (a := keys.get(c))]
+    # Most accounts have no opt-out recorded by address: one cheap probe spares a lookup per address.
+    suppressed = w.optout_channels_by_address(addresses) if addresses and w.has_address_optouts() else {}
+    batch = _Batch(w=w, opts=opts, rows=rows, index=index, known_lists=known_lists, suppressed=suppressed,
                    members=w.memberships_among(list(rows), list(list_ids)), next_id=w.next_contact_id(),
-                   wire_names=wire_names)
+                   positions=positions)
     results: list[ItemResult] = []
-    for p in items:
-        if not isinstance(p, Prepared):
-            results.append(ItemResult("failed", error=str(p), exception=p))
+    keys_of = iter(keyed)
+    for item in items:
+        if isinstance(item, ContactsError):
+            results.append(ItemResult("failed", error=str(item), exception=item))
             continue
+        _, present = next(keys_of)
         try:
-            results.append(batch.apply(p))
+            results.append(batch.apply(item, present))
         except (Conflict, NotFound) as exc:
             results.append(ItemResult("failed", error=str(exc), exception=exc))
     batch.flush()

@@ -121,6 +121,10 @@ class ContactReads(Session):
                 out.setdefault(r["contact_id"], []).append(r["list_id"])
         return out
 
+    def has_address_optouts(self) -> bool:
+        return bool(self._value("SELECT 1 FROM optouts WHERE account_id = ? AND address IS NOT NULL LIMIT 1",
+                                [self.account_id]))
+
     def optout_channels_by_address(self, addresses: Sequence[str]) -> dict[str, set[str]]:
         """Opted-out channels per normalised address (entries that outlive contacts)."""
         out: dict[str, set[str]] = {}

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..errors import ContactsError, InvalidInput
 from ..fields import Registry
-from ..prepare import Prepared, prepare
+from ..prepare import prepare
 from ..upsert import BatchOptions, apply_batch
 from .mapping import Mapping, resolve
 from .readers import Limits, open_table
@@ -66,10 +66,9 @@ class Chunk:
     rows: list[tuple | str] = field(default_factory=list)
     raw: list[str] = field(default_factory=list)  # original cells joined by RAW_SEP, for the error report
 
-    def items(self) -> list[Prepared | ContactsError]:
-        positions = {name: i for i, name in enumerate(self.names)}
-        from_wire = Prepared.from_wire
-        return [from_wire(row, positions) if row.__class__ is tuple else ContactsError(row) for row in self.rows]
+    def items(self) -> list[tuple | ContactsError]:
+        """Lines as read (apply_batch builds a Prepared only for a line that matches a contact)."""
+        return [row if row.__class__ is tuple else ContactsError(row) for row in self.rows]
 
 
 RAW_SEP = "\x1f"
