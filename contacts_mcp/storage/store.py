@@ -86,9 +86,9 @@ def _configure(conn: sqlite3.Connection, writer: bool) -> None:
     conn.execute("PRAGMA synchronous = NORMAL").fetchall()
     if writer:
         conn.execute("PRAGMA journal_mode = WAL").fetchall()
-        # 64 MB of page cache for the one connection that writes: a million contacts carry five indexes,
+        # 32 MB of page cache for the one connection that writes: a million contacts carry five indexes,
         # and inserts touch them at random; the default 2 MB makes every batch re-read them from disk.
-        conn.execute("PRAGMA cache_size = -65536").fetchall()
+        conn.execute("PRAGMA cache_size = -32768").fetchall()
         # Checkpoint the WAL every ~40 MB instead of every 4 MB: a big import would otherwise stop for a
         # checkpoint (and its fsync) every couple of batches.
         conn.execute("PRAGMA wal_autocheckpoint = 10000").fetchall()
