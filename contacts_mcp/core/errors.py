@@ -28,6 +28,15 @@ class InvalidInput(ContactsError):
         super().__init__(f"{field}: {problem}")
 
 
+def all_invalid(errors: list[InvalidInput]) -> InvalidInput:
+    """One error naming every invalid field, so all can be fixed in one go."""
+    if len(errors) == 1:
+        return errors[0]
+    combined = InvalidInput(errors[0].field, "")
+    combined.args = ("; ".join(str(e) for e in errors),)
+    return combined
+
+
 class NotFound(ContactsError):
     """Some ids are unknown."""
 

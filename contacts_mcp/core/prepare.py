@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .errors import InvalidInput
+from .errors import InvalidInput, all_invalid
 from .fields import Registry, coerce, coerce_attributes
 from .models import PHONE_FIELDS
 from .normalize import (
@@ -100,10 +100,14 @@ def prepare(values: dict[str, Any], region: str, reg: Registry) -> Prepared:
     cols = p._columns
     attributes: dict[str, Any] = {}
     blacklist: list[str] = []
+    errors: list[InvalidInput] = []
     for name, value in values.items():
         setter = _COLUMN_SETTERS.get(name)
         if setter is not None:
-            setter(cols, value, region)
+            try:
+                setter(cols, value, region)
+            except InvalidInput as exc:  # keep going: the caller hears of every bad field at once
+                errors.append(exc)
         elif name == "attributes":
             if value is not None:
                 attributes.update(coerce_attributes(reg, normalize_attributes(value)))
@@ -115,9 +119,14 @@ def prepare(values: dict[str, Any], region: str, reg: Registry) -> Prepared:
         elif name == "unlink_list_ids":
             p.unlink_list_ids = list(dict.fromkeys(value or []))
         elif name in reg.fields and not reg.fields[name].builtin:
-            attributes[name] = coerce(reg.fields[name], value, name)
+            try:
+                attributes[name] = coerce(reg.fields[name], value, name)
+            except InvalidInput as exc:
+                errors.append(exc)
         else:
-            raise InvalidInput(name, "is not a contact field")
+            errors.append(InvalidInput(name, "is not a contact field"))
+    if errors:
+        raise all_invalid(errors)
     if attributes or "attributes" in values:
         p.attributes = attributes
     p.blacklist = blacklist

@@ -250,3 +250,8 @@ async def test_bulk_upsert_can_leave_lists(client):
     await call(client, "upsert_contacts", {"contacts": [{"email": "a@example.com", "unlink_list_ids": [lst["id"]]}]})
     got = await call(client, "get_contacts", {"ids": [a["contact"]["id"]]})
     assert "list_ids" not in got["contacts"][0]
+
+
+async def test_every_invalid_field_is_named_in_one_error(client):
+    text = await fails(client, "create_contact", {"contact": {"email": "nope", "mobile": "12", "birth_date": "soon"}})
+    assert "email:" in text and "mobile:" in text and "birth_date:" in text

@@ -384,3 +384,10 @@ async def test_a_job_cancelled_before_it_starts_leaves_no_copy_of_its_file(state
     assert list(settings.jobs_dir.iterdir())
     cancelled = await jobs.cancel_job(scope, job.id)
     assert cancelled.status == "cancelled" and not list(settings.jobs_dir.iterdir())
+
+
+async def test_the_error_report_names_every_bad_value_of_a_line(client):
+    job = await run_import(client, csv_text="email,mobile\nnope,12\n")
+    page = json.loads((await client.read_resource(job["error_report"])).contents[0].text)
+    reason = page["errors"][0]["reason"]
+    assert "email:" in reason and "mobile:" in reason
