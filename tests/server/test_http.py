@@ -66,3 +66,12 @@ def test_the_http_server_prints_its_url(http_server):
     proc.terminate()
     proc.wait(timeout=10)
     assert f"http://127.0.0.1:{port}/mcp" in proc.stderr.read()
+
+
+async def test_an_inline_csv_above_the_sdks_default_body_limit_is_accepted_over_http(http_server):
+    port, _ = http_server
+    rows = "email,first_name\n" + "".join(f"big{i}@example.com,{'x' * 40}\n" for i in range(90_000))
+    assert 4 * 2**20 < len(rows) < 10 * 2**20
+    async with Client(f"http://127.0.0.1:{port}/mcp") as client:
+        job = await call(client, "import_file", {"csv_text": rows})
+        assert job["status"] in ("queued", "running", "completed")
