@@ -7,16 +7,19 @@ failures (ContactsError) become MCP tool errors the model can read and correct f
 import functools
 import inspect
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from ..core.errors import ContactsError
 from ..core.scope import AppState, Scope
 from .schema import compact_schema, summarise_output
+
+
+Cursor = Annotated[str | None, Field(description="next_cursor from the previous page.")]
 
 
 def scope_of(ctx: Context) -> Scope:

@@ -7,7 +7,7 @@ from pydantic import Field
 
 from ..core import contacts as core
 from ..core.models import ChangeCount, ContactInput, ContactPage, ContactResult, UpsertResult
-from .common import scope_of, tool
+from .common import Cursor, scope_of, tool
 
 ContactIds = Annotated[list[int], Field(description="Contact ids (1 to 1000).", min_length=1, max_length=1000)]
 Erase = Annotated[bool, Field(description="true: empty values ('' or null) clear stored values; false (default): "
@@ -50,7 +50,7 @@ def register(server: MCPServer) -> None:
         sort: Annotated[Literal["desc", "asc"], Field(description="By creation time; desc (newest first) "
                                                                   "by default.")] = "desc",
         limit: Annotated[int, Field(description="Page size.", ge=1, le=100)] = 25,
-        cursor: Annotated[str | None, Field(description="next_cursor from the previous page.")] = None,
+        cursor: Cursor = None,
     ) -> ContactPage:
         """Read contacts: look them up by ids/ext_ids/emails/mobiles (at most 100 identifiers, deleted ones
         included, unknown ones returned in not_found), or list them with filters, one page at a time

@@ -8,7 +8,7 @@ from pydantic import Field
 from ..core import fields as core
 from ..core.errors import InvalidInput
 from ..core.models import FieldPage, FieldsChange
-from .common import scope_of, tool
+from .common import Cursor, scope_of, tool
 
 
 def register(server: MCPServer) -> None:
@@ -50,7 +50,7 @@ def register(server: MCPServer) -> None:
         ctx: Context,
         names: Annotated[list[str] | None, Field(description="Only these fields.")] = None,
         limit: Annotated[int, Field(description="Page size.", ge=1, le=200)] = 100,
-        cursor: Annotated[str | None, Field(description="next_cursor from the previous page.")] = None,
+        cursor: Cursor = None,
     ) -> FieldPage:
         """List the contact fields: built-in ones (in the canonical column order of header-less imports) then
         custom ones, each with its type, choices and import aliases."""

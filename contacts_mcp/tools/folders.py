@@ -8,7 +8,7 @@ from pydantic import Field
 from ..core import lists as core
 from ..core.errors import InvalidInput
 from ..core.models import FolderPage, FoldersChange
-from .common import scope_of, tool
+from .common import Cursor, scope_of, tool
 
 
 def register(server: MCPServer) -> None:
@@ -37,7 +37,7 @@ def register(server: MCPServer) -> None:
         ctx: Context,
         ids: Annotated[list[int] | None, Field(description="Read these folders (at most 100).")] = None,
         limit: Annotated[int, Field(description="Page size.", ge=1, le=100)] = 50,
-        cursor: Annotated[str | None, Field(description="next_cursor from the previous page.")] = None,
+        cursor: Cursor = None,
     ) -> FolderPage:
         """Read folders by ids, or page through all of them: each with its number of lists and the first
         20 lists it holds (with subscriber counts)."""

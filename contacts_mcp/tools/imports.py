@@ -10,7 +10,7 @@ from pydantic import Field
 from ..core.imports import jobs as core
 from ..core.imports.sources import Source
 from ..core.models import ImportJob, ImportJobPage
-from .common import scope_of, tool
+from .common import Cursor, scope_of, tool
 
 Wait = Annotated[int, Field(description="Seconds to wait for the job to finish (0 to 60), with progress "
                                         "notifications meanwhile; it returns earlier when the job ends.", ge=0, le=60)]
@@ -98,7 +98,7 @@ def register(server: MCPServer) -> None:
                           Field(description="Only jobs in this state.")] = None,
         wait_seconds: Wait = 0,
         limit: Annotated[int, Field(description="Page size.", ge=1, le=50)] = 10,
-        cursor: Annotated[str | None, Field(description="next_cursor from the previous page.")] = None,
+        cursor: Cursor = None,
     ) -> ImportJobPage:
         """Read one import job (status, lines read, created, updated, unchanged, invalid, duplicates, percent,
         mapping, unknown columns, error report link), optionally waiting for it to finish; or page through jobs,

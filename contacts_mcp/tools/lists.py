@@ -8,7 +8,7 @@ from pydantic import Field
 from ..core import lists as core
 from ..core.errors import InvalidInput
 from ..core.models import ChangeCount, ListPage, ListsChange
-from .common import scope_of, tool
+from .common import Cursor, scope_of, tool
 
 
 def register(server: MCPServer) -> None:
@@ -49,7 +49,7 @@ def register(server: MCPServer) -> None:
             description="Properties to return; DEFAULT is id, name, description. stats adds subscriber "
                         "counts.")] = None,
         limit: Annotated[int, Field(description="Page size.", ge=1, le=100)] = 50,
-        cursor: Annotated[str | None, Field(description="next_cursor from the previous page.")] = None,
+        cursor: Cursor = None,
     ) -> ListPage:
         """Read lists by ids, or page through all lists (or a folder's) in creation order. Unknown ids are
         returned in not_found."""
