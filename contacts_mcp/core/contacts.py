@@ -14,7 +14,7 @@ from .fields import registry
 from .models import Contact, ContactInput, ContactPage, ContactResult, ChangeCount, UpsertItem, UpsertResult, channels_of
 from .normalize import email_key, normalize_email, normalize_phone, parse_ts, utc_now
 from .pagination import by_ids, decode_cursor, page
-from .prepare import Prepared, prepare
+from .prepare import Prepared, missing_identity, prepare
 from .scope import Scope
 from .upsert import BatchOptions, apply_batch
 
@@ -35,9 +35,7 @@ def match_order(dedupe_on: DedupeKey | None) -> tuple[str, ...]:
 
 async def _prepare(scope: Scope, data: ContactInput) -> Prepared:
     values = data.model_dump(exclude_unset=True)
-    reg = await registry(scope)
-    if any(name not in reg.fields for name in values.get("attributes") or {}):
-        reg = await registry(scope, fresh=True)  # a field may have been created by another process
+    reg = await registry(scope, names=values.get("attributes") or {})
     return prepare(values, scope.settings.default_region, reg)
 
 
@@ -103,16 +101,14 @@ async def upsert_contacts(scope: Scope, items: list[ContactInput], *, dedupe_on:
         raise LimitExceeded("contacts per call", f"1 to {BULK_MAX}", len(items),
                             "Split the contacts into several calls, or use import_file for big files.")
     region = scope.settings.default_region
-    reg = await registry(scope)
+    reg = await registry(scope, names={n for item in items for n in item.attributes or {}})
     match_keys = match_order(dedupe_on)
     prepared: list[Prepared | ContactsError] = []
     for index, data in enumerate(items):
         try:
             p = prepare(data.model_dump(exclude_unset=True), region, reg)
-            if not any(p.key(c) for c in match_keys):
-                raise InvalidInput(f"contacts[{index}]", f"has no {dedupe_on}"
-                                   + (" or ext_id" if dedupe_on != "ext_id" else "")
-                                   + f", the key chosen by dedupe_on='{dedupe_on}'")
+            if wanted := missing_identity(p, match_keys):
+                raise InvalidInput(f"contacts[{index}]", f"has no {wanted}, the key chosen by dedupe_on='{dedupe_on}'")
             prepared.append(p)
         except InvalidInput as exc:
             prepared.append(exc)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -116,11 +117,13 @@ def _seed(w: Writer) -> None:
         w.mark_aliases_seeded()
 
 
-async def registry(scope: Scope, fresh: bool = False) -> Registry:
-    """The account's fields (memoised per process), seeding the default aliases on first use."""
+async def registry(scope: Scope, fresh: bool = False, names: Iterable[str] = ()) -> Registry:
+    """The account's fields (memoised per process), seeding the default aliases on first use. A memo
+    that lacks one of `names` is read again: another process may have created that field since."""
     key = ("fields", scope.account_id)
-    if not fresh and key in scope.cache:
-        return scope.cache[key]
+    cached = scope.cache.get(key)
+    if not fresh and cached is not None and all(n in cached.fields for n in names):
+        return cached
 
     def unit(w: Writer) -> Registry:
         _seed(w)

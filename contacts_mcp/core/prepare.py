@@ -17,6 +17,7 @@ from .normalize import (
 )
 
 KEY_COLUMNS = ("ext_id", "email_key", "mobile")
+KEY_LABELS = {"ext_id": "ext_id", "email_key": "email", "mobile": "mobile"}  # as callers name them
 TEXT_FIELDS = ("civility", "first_name", "last_name", "address_1", "address_2", "postal_code", "city", "state",
                "country", "company", "reference")
 _FLAGS = {"email_blacklisted": "email", "sms_blacklisted": "sms"}
@@ -62,6 +63,14 @@ class Prepared:
 
     def has_identity(self) -> bool:
         return any(self.key(c) for c in KEY_COLUMNS)
+
+
+def missing_identity(p: Prepared, match_keys: tuple[str, ...]) -> str | None:
+    """None when the contact has one of the identities it is matched on; else those identities, named
+    for the error message (e.g. "ext_id or email")."""
+    if any(p.key(k) for k in match_keys):
+        return None
+    return " or ".join(dict.fromkeys(KEY_LABELS[k] for k in match_keys))
 
 
 def _email(cols: dict[str, Any], value: Any, region: str) -> None:

@@ -21,9 +21,8 @@ from typing import Any, Literal, NamedTuple
 from ..storage.store import Writer
 from .errors import Conflict, ContactsError, NotFound
 from .models import ALL_CHANNELS_MASK, CHANNEL_BITS
-from .prepare import KEY_COLUMNS, Prepared
+from .prepare import KEY_COLUMNS, KEY_LABELS, Prepared
 
-_LABEL = {"ext_id": "ext_id", "email_key": "email", "mobile": "mobile"}
 Outcome = Literal["created", "updated", "unchanged", "failed", "duplicate"]
 
 
@@ -93,21 +92,21 @@ class _Batch:
                 col = next(c for c in opts.match_keys if c in holders)
                 if opts.repeats == "skip" and (target in self.written or
                                                (opts.job_id and self.rows[target].get("last_import") == opts.job_id)):
-                    return ItemResult("duplicate", target, f"repeats an earlier line for {_LABEL[col]} "
+                    return ItemResult("duplicate", target, f"repeats an earlier line for {KEY_LABELS[col]} "
                                                            f"{present[col]!r}")
                 row = self.rows[target]
                 if not opts.update_enabled:
-                    raise Conflict(f"a contact with {_LABEL[col]} {present[col]!r} already exists (id {target}); "
+                    raise Conflict(f"a contact with {KEY_LABELS[col]} {present[col]!r} already exists (id {target}); "
                                    "pass update_enabled=true to update it, or update_contact with that id.")
                 if present.get("ext_id") and row["ext_id"] and row["ext_id"] != present["ext_id"]:
-                    raise Conflict(f"{_LABEL[col]} {present[col]!r} belongs to contact {target}, whose ext_id is "
+                    raise Conflict(f"{KEY_LABELS[col]} {present[col]!r} belongs to contact {target}, whose ext_id is "
                                    f"{row['ext_id']!r}, not {present['ext_id']!r}; fix the ext_id or the "
-                                   f"{_LABEL[col]}.")
+                                   f"{KEY_LABELS[col]}.")
         for col, holder in holders.items():
             if holder != target:
-                raise Conflict(f"{_LABEL[col]} {present[col]!r} already belongs to contact {holder}; each ext_id, "
+                raise Conflict(f"{KEY_LABELS[col]} {present[col]!r} already belongs to contact {holder}; each ext_id, "
                                "email and mobile identifies one contact. Update that contact instead, or leave "
-                               f"the {_LABEL[col]} out.")
+                               f"the {KEY_LABELS[col]} out.")
         wanted = [*p.list_ids, *p.unlink_list_ids]
         missing = sorted({i for i in wanted if i not in self.known_lists})
         if missing:

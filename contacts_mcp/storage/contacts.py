@@ -28,14 +28,6 @@ def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def _encode(values: dict[str, Any]) -> dict[str, Any]:
-    out = dict(values)
-    for col in _JSON_COLUMNS:
-        if col in out and not isinstance(out[col], str):
-            out[col] = _json(out[col])
-    return out
-
-
 _INSERT_ORDER = ("id", *INSERT_COLUMNS, "deleted_at", "optout_mask", "last_import")
 _INSERT_TEMPLATE = dict.fromkeys(_INSERT_ORDER)
 _insert_values = operator.itemgetter(*_INSERT_ORDER)

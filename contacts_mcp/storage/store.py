@@ -15,8 +15,7 @@ one after the other.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
@@ -39,18 +38,6 @@ class Reader(ContactReads, ListReads, FieldReads, ImportReads):
 
 class Writer(ContactWrites, ListWrites, FieldWrites, ImportWrites, Reader):
     """Read and write queries inside one write transaction, bound to one account."""
-
-    @contextmanager
-    def savepoint(self) -> Iterator[None]:
-        """Undo only this block's writes if it raises (per-item isolation in bulk calls)."""
-        self._conn.execute("SAVEPOINT item")
-        try:
-            yield
-        except BaseException:
-            self._conn.execute("ROLLBACK TO item")
-            self._conn.execute("RELEASE item")
-            raise
-        self._conn.execute("RELEASE item")
 
 
 def _write_transaction(conn: sqlite3.Connection, account_id: int, fn: Callable[[Writer], T]) -> T:

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..errors import ContactsError, InvalidInput
 from ..fields import Registry
-from ..prepare import prepare
+from ..prepare import missing_identity, prepare
 from ..upsert import BatchOptions, apply_batch
 from .mapping import Mapping, resolve
 from .readers import Limits, open_table
@@ -87,8 +87,6 @@ def _row_values(mapping: Mapping, cells: list[str]) -> dict[str, str]:
 def read_chunks(spec: ReadSpec) -> Iterator[Header | Chunk]:
     """The file's Header, then its prepared rows in batches from the checkpoint on. A spreadsheet is
     loaded once, by whichever process reads it."""
-    label = {"ext_id": "ext_id", "email_key": "email", "mobile": "mobile"}
-    wanted = " or ".join(dict.fromkeys(label[k] for k in spec.match_keys))
     with open_table(spec.path, format=spec.format, name_hint=spec.name_hint, encoding=spec.encoding,
                     delimiter=spec.delimiter, sheet=spec.sheet, limits=spec.limits) as table:
         first_row = table.first_row()
@@ -111,7 +109,7 @@ def read_chunks(spec: ReadSpec) -> Iterator[Header | Chunk]:
             chunk.raw.append(RAW_SEP.join(cells))
             try:
                 p = prepare(values, spec.region, spec.registry)
-                if not any(p.columns.get(k) for k in spec.match_keys):
+                if wanted := missing_identity(p, spec.match_keys):
                     raise InvalidInput("line", f"has no {wanted}, the identity this import deduplicates on")
                 if not chunk.names:
                     chunk.names = tuple(p.columns)

@@ -20,8 +20,9 @@ from ..models import ImportErrorLine, ImportErrorPage, ImportJob, ImportJobPage
 from ..normalize import clean_text, utc_now
 from ..pagination import decode_cursor, page
 from ..scope import Scope
+from ..urls import check_url
 from .mapping import check_explicit
-from .sources import Source, store_source
+from .sources import Source, store_source, url_policy
 
 FINISHED = ("completed", "failed", "cancelled")
 WAIT_MAX_SECONDS = 60
@@ -46,6 +47,13 @@ class ImportOptions:
     optout_channels: list[str] = field(default_factory=list)
     dedupe_on: str = "email"
     name_hint: str | None = None
+
+
+def _job(r: Reader, job_id: str) -> dict[str, Any]:
+    row = r.job(job_id)
+    if row is None:
+        raise NotFound("import job id", [job_id], "List jobs with get_import_jobs.")
+    return row
 
 
 def job_uri(job_id: str) -> str:
@@ -84,10 +92,7 @@ async def create_import(scope: Scope, source: Source, options: ImportOptions, *,
     if new_list_name is not None and not list_name:
         raise InvalidInput("new_list_name", "cannot be empty")
     if notify_url:
-        from ..urls import check_url  # noqa: PLC0415 - vetted now so a bad URL is refused at once
-        from .sources import url_policy
-
-        await check_url(notify_url, url_policy(scope.settings))
+        await check_url(notify_url, url_policy(scope.settings))  # refused now, not when the job ends
     job_id = "imp_" + secrets.token_urlsafe(16)
     stored = await store_source(source, job_id, scope.settings, client_roots)
     options.name_hint = stored.name_hint
@@ -120,10 +125,7 @@ async def create_import(scope: Scope, source: Source, options: ImportOptions, *,
 
 
 async def get_job(scope: Scope, job_id: str) -> ImportJob:
-    row = await scope.read(lambda r: r.job(job_id))
-    if row is None:
-        raise NotFound("import job id", [job_id], "List jobs with get_import_jobs.")
-    return to_model(row)
+    return to_model(await scope.read(lambda r: _job(r, job_id)))
 
 
 async def wait_for(scope: Scope, job_id: str, seconds: float,
@@ -155,9 +157,7 @@ async def list_jobs(scope: Scope, *, status: str | None, limit: int, cursor: str
 async def cancel_job(scope: Scope, job_id: str) -> ImportJob:
     """Stop a queued or running job; batches already applied stay (the counts say how many lines)."""
     def unit(w: Writer) -> ImportJob:
-        row = w.job(job_id)
-        if row is None:
-            raise NotFound("import job id", [job_id], "List jobs with get_import_jobs.")
+        row = _job(w, job_id)
         if row["status"] in FINISHED:
             raise InvalidInput("job_id", f"job {job_id} has already {row['status']}; only queued or running jobs "
                                          "can be cancelled")
@@ -178,8 +178,7 @@ async def error_page(scope: Scope, job_id: str, cursor: str | None, limit: int =
     after = decode_cursor(cursor, query) or 0
 
     def unit(r: Reader) -> list[dict[str, Any]]:
-        if r.job(job_id) is None:
-            raise NotFound("import job id", [job_id], "List jobs with get_import_jobs.")
+        _job(r, job_id)
         return r.errors(job_id, after_line=after, limit=limit + 1)
 
     lines = [ImportErrorLine(line=e["line"], values=e["data"], reason=e["reason"]) for e in await scope.read(unit)]
@@ -195,9 +194,7 @@ def neutralise(cell: str) -> str:
 async def errors_csv(scope: Scope, job_id: str) -> str:
     """The error report as CSV: line, reason, then the line's original columns."""
     def unit(r: Reader) -> str:
-        job = r.job(job_id)
-        if job is None:
-            raise NotFound("import job id", [job_id], "List jobs with get_import_jobs.")
+        job = _job(r, job_id)
         headers = list((job["mapping"] or {}).keys())
         rows = []
         for n, e in enumerate(r.iter_errors(job_id)):
