@@ -13,6 +13,7 @@ from .normalize import clean_text, utc_now
 from .pagination import by_ids, decode_cursor, page
 from ..storage.store import Reader, Writer
 from .scope import Scope
+from .stats import list_figures
 
 T = TypeVar("T")
 ListProperty = Literal["DEFAULT", "id", "name", "description", "folder_id", "created_at", "updated_at", "stats",
@@ -41,14 +42,14 @@ def _require_list(r: Reader, list_id: int) -> None:
 
 
 def _render(r: Reader, rows: list[dict[str, Any]], properties: set[str]) -> list[ContactList]:
-    counts = r.subscriber_counts([row["id"] for row in rows]) if "stats" in properties else {}
+    stats = list_figures(r, [row["id"] for row in rows]) if "stats" in properties else {}
     imports = r.jobs_of_lists([row["id"] for row in rows]) if "import" in properties else {}
     out = []
     for row in rows:
         values = {k: row[k] for k in ("id", "name", "description", "folder_id", "created_at", "updated_at")
                   if k in properties or k == "id"}
         if "stats" in properties:
-            values["stats"] = ListStats(subscribers=counts.get(row["id"], 0))
+            values["stats"] = stats[row["id"]]
         if (job := imports.get(row["id"])) is not None:
             values["import_"] = ListImport(job_id=job["id"], status=job["status"], lines=job["total_lines"],
                                            invalid=job["invalid"],

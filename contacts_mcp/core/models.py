@@ -173,8 +173,26 @@ class ListImport(Out):
     errors: str | None = Field(None, description="The error report resource.")
 
 
-class ListStats(Out):
-    subscribers: int = Field(description="Members that are not deleted.")
+class Reachable(Out):
+    email: int = Field(description="With an email, not opted out of email, not unconfirmed.")
+    sms: int = Field(description="With a mobile, not opted out of sms.")
+    voice: int = Field(description="With a mobile or fixed phone, not opted out of voice.")
+    voicemail: int = Field(description="With a mobile or fixed phone, not opted out of voicemail.")
+
+
+class Stats(Out):
+    """Exact figures at the moment they are read; deleted contacts count nowhere."""
+
+    subscribers: int = Field(description="Contacts (members, for a list) that are not deleted.")
+    reachable: Reachable
+    opted_out: dict[Channel, int] = Field(description="Contacts opted out of each channel.")
+    opted_out_by_reason: dict[str, int] = Field(description="Contacts with an opt-out of each reason.")
+    blacklisted: int = Field(description="Contacts opted out of at least one channel.")
+    unconfirmed: int = Field(description="Contacts awaiting double opt-in confirmation.")
+    missing_address: dict[Channel, int] = Field(description="Contacts without an address for the channel.")
+
+
+ListStats = Stats
 
 
 class ContactList(Out):
@@ -309,3 +327,63 @@ class ImportErrorPage(Out):
     job_id: str
     errors: list[ImportErrorLine]
     next_cursor: str | None = None
+
+
+class ListFigures(Out):
+    list_id: int
+    name: str
+    stats: Stats
+
+
+class StatsResult(Out):
+    """Statistics of the whole base, one list, or several lists (their union, each contact once)."""
+
+    stats: Stats
+    lists: list[ListFigures] = Field(default_factory=list, description="Each list's own figures, when "
+                                                                        "several lists were asked for.")
+    total_subscribers: int | None = Field(None, description="Sum of the lists' subscribers (a contact in "
+                                                             "two lists counts twice).")
+    unique_subscribers: int | None = Field(None, description="Contacts in at least one of the lists.")
+
+
+class OptOut(Out):
+    id: int
+    contact_id: int | None = Field(None, description="Absent for an address that is no contact yet.")
+    address: str | None = None
+    channel: Literal["email", "sms", "voice", "voicemail", "all"]
+    reason: str
+    source: str
+    created_at: str
+    restored_at: str | None = None
+    restored_by: str | None = None
+    restore_reason: str | None = None
+
+
+class OptOutPage(Out):
+    optouts: list[OptOut]
+    next_cursor: str | None = None
+
+
+class OptOutResult(Out):
+    opted_out: int = Field(description="Contacts newly blocked on at least one of the channels.")
+    already: int = Field(description="Contacts that were already blocked for these channels and reason.")
+    suppressed_count: int = Field(0, description="Addresses that are no contact yet, now blocked for when "
+                                                 "they become one.")
+    suppressed_addresses: list[str] = Field(default_factory=list, description="The first 200 of them.")
+
+
+class RestoreResult(Out):
+    restored: int = Field(description="Opt-out records lifted (each kept, marked restored, with who and why).")
+    contacts_changed: int = Field(description="Contacts whose opted-out channels changed.")
+
+
+class FieldStat(Out):
+    field: str
+    set: int = Field(description="Contacts with a value.")
+    share: float = Field(description="Percent of the contacts counted.")
+    max_length: int = Field(description="Longest value, in characters.")
+
+
+class FieldStats(Out):
+    contacts: int = Field(description="Contacts counted (not deleted; members of list_id if given).")
+    fields: list[FieldStat]

@@ -20,7 +20,7 @@ from typing import Any, Literal, NamedTuple
 
 from ..storage.store import Writer
 from .errors import Conflict, ContactsError, NotFound
-from .models import ALL_CHANNELS_MASK, CHANNEL_BITS
+from .optouts import block, suppression_bits
 from .prepare import KEY_COLUMNS, KEY_LABELS, Prepared
 
 Outcome = Literal["created", "updated", "unchanged", "failed", "duplicate"]
@@ -46,13 +46,6 @@ class ItemResult(NamedTuple):  # one per import line: a tuple is cheaper to make
     exception: ContactsError | None = None
 
 
-def mask_of(channels: set[str] | list[str]) -> int:
-    mask = 0
-    for channel in channels:
-        mask |= ALL_CHANNELS_MASK if channel == "all" else CHANNEL_BITS[channel]
-    return mask
-
-
 @dataclass
 class _Batch:
     w: Writer
@@ -60,7 +53,7 @@ class _Batch:
     rows: dict[int, dict[str, Any]]
     index: dict[str, dict[str, int]]
     known_lists: set[int]
-    suppressed: dict[str, set[str]]
+    suppressed: dict[str, list[tuple[str, str]]]
     members: set[tuple[int, int]]
     next_id: int
     inserted: dict[int, dict[str, Any]] = field(default_factory=dict)
@@ -69,7 +62,8 @@ class _Batch:
     written: set[int] = field(default_factory=set)
     adds: list[tuple[int, int]] = field(default_factory=list)
     removes: list[tuple[int, int]] = field(default_factory=list)
-    optouts: list[tuple[int, str | None, str, str, str]] = field(default_factory=list)
+    optouts: list[tuple[int | None, str | None, str, str, str]] = field(default_factory=list)
+    binds: list[tuple[int, str]] = field(default_factory=list)
     positions: dict[str, int] | None = None
     fresh: list[tuple] = field(default_factory=list)
 
@@ -138,8 +132,8 @@ class _Batch:
         self.next_id += 1
         for col, value in present.items():
             self.index[col][value] = contact_id
-        mask = self._suppressed(present.get("email_key"), present.get("mobile"))
-        self.fresh.append((contact_id, wire, mask))
+        mask, reasons = self._suppressed(contact_id, present.get("email_key"), present.get("mobile"))
+        self.fresh.append((contact_id, wire, mask, reasons))
         for list_id in self.opts.list_ids:
             self.members.add((contact_id, list_id))
             self.adds.append((contact_id, list_id))
@@ -156,8 +150,8 @@ class _Batch:
         row: dict[str, Any] = {c: v for c, v in p.columns.items() if v is not None}
         row.update(id=contact_id, attributes={k: v for k, v in (p.attributes or {}).items() if v is not None},
                    blocked_senders=row.get("blocked_senders", []), status="confirmed", source=self.opts.source,
-                   created_at=self.opts.now, updated_at=self.opts.now, deleted_at=None, last_import=None,
-                   optout_mask=self._suppressed(row.get("email_key"), row.get("mobile")))
+                   created_at=self.opts.now, updated_at=self.opts.now, deleted_at=None, last_import=None)
+        row["optout_mask"], row["optout_reasons"] = self._suppressed(contact_id, row.get("email_key"), row.get("mobile"))
         self.rows[contact_id] = self.inserted[contact_id] = row
         for col in KEY_COLUMNS:
             if row.get(col):
@@ -180,7 +174,9 @@ class _Batch:
                     self.index[col][changes[col]] = row["id"]
         row.update(changes, updated_at=self.opts.now)
         if "email_key" in changes or "mobile" in changes:
-            row["optout_mask"] |= self._suppressed(row["email_key"], row["mobile"])
+            mask, reasons = self._suppressed(row["id"], row["email_key"], row["mobile"])
+            row["optout_mask"] |= mask
+            row["optout_reasons"] |= reasons
         return True
 
     def _memberships(self, contact_id: int, p: Prepared) -> bool:
@@ -198,20 +194,22 @@ class _Batch:
         return touched
 
     def _optouts(self, row: dict[str, Any], p: Prepared) -> bool:
-        touched = False
-        for channel in dict.fromkeys([*p.blacklist, *self.opts.optout]):
-            address = row.get("email_key") if channel == "email" else row.get("mobile")
-            self.optouts.append((row["id"], address, channel, "owner_blocked", self.opts.source))
-            bit = CHANNEL_BITS[channel]
-            if not row["optout_mask"] & bit:
-                row["optout_mask"] |= bit
-                touched = True
-        return touched
+        """Blacklist flags and an import's "opt out all": owner_blocked opt-outs, the path optout_contact takes."""
+        channels = [*p.blacklist, *self.opts.optout]
+        records = block(row, channels, "owner_blocked", self.opts.source) if channels else []
+        self.optouts += records
+        return bool(records)
 
-    def _suppressed(self, *addresses: str | None) -> int:
+    def _suppressed(self, contact_id: int, *addresses: str | None) -> tuple[int, int]:
+        """(mask, reasons) of the opt-outs recorded for these addresses, which now bind to the contact."""
         if not self.suppressed:  # the usual case: no address of this batch was ever opted out
-            return 0
-        return mask_of(set().union(*(self.suppressed.get(a, set()) for a in addresses if a)))
+            return 0, 0
+        entries = []
+        for a in addresses:
+            if a and a in self.suppressed:
+                entries += self.suppressed[a]
+                self.binds.append((contact_id, a))
+        return suppression_bits(entries)
 
     def flush(self) -> None:
         w = self.w
@@ -233,6 +231,8 @@ class _Batch:
             w.add_memberships(self.adds, self.opts.now)
         if self.optouts:
             w.insert_optouts(self.optouts, self.opts.now)
+        if self.binds:
+            w.bind_optouts(self.binds)
 
 
 def _changes(row: dict[str, Any], p: Prepared, erase: bool) -> dict[str, Any]:
@@ -314,16 +314,19 @@ def _all_fresh(w: Writer, items: list[Prepared | tuple | ContactsError], opts: B
     no identity is held by a contact (or address opt-out) and none repeats within the batch. Returns
     None when that is not so, and the batch takes the line-by-line path, which handles every case."""
     lines = [item for item in items if item.__class__ is tuple]
+    addresses: list[str] = []
     for col, i in wire_keys:
         values = [v for line in lines if (v := line[i])]  # type: ignore[index]
         if len(set(values)) != len(values) or (values and w.contacts_by_key(col, values, ids_only=True)):
             return None
-    if w.has_address_optouts():
+        if col != "ext_id":
+            addresses += values
+    if addresses and w.has_address_optouts() and w.optout_channels_by_address(addresses):
         return None
     first = w.next_contact_id()
     ids = range(first, first + len(lines))
-    w.insert_wire_rows(tuple(positions), list(zip(ids, lines, [0] * len(lines))), source=opts.source,
-                       now=opts.now, last_import=opts.job_id)
+    w.insert_wire_rows(tuple(positions), [(cid, line, 0, 0) for cid, line in zip(ids, lines)],
+                       source=opts.source, now=opts.now, last_import=opts.job_id)
     if opts.list_ids:
         w.add_memberships([(cid, list_id) for list_id in opts.list_ids for cid in ids], opts.now)
     made = iter(ids)

@@ -17,7 +17,7 @@ DATA_COLUMNS = (
 )
 INSERT_COLUMNS = DATA_COLUMNS + ("source", "created_at", "updated_at")
 # Everything a batch may write back to an existing contact.
-ROW_COLUMNS = DATA_COLUMNS + ("updated_at", "deleted_at", "optout_mask", "last_import")
+ROW_COLUMNS = DATA_COLUMNS + ("updated_at", "deleted_at", "optout_mask", "optout_reasons", "last_import")
 _JSON_COLUMNS = ("attributes", "blocked_senders")
 KEY_COLUMNS = ("ext_id", "email_key", "mobile")
 
@@ -28,7 +28,7 @@ def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-_INSERT_ORDER = ("id", *INSERT_COLUMNS, "deleted_at", "optout_mask", "last_import")
+_INSERT_ORDER = ("id", *INSERT_COLUMNS, "deleted_at", "optout_mask", "optout_reasons", "last_import")
 _INSERT_TEMPLATE = dict.fromkeys(_INSERT_ORDER)
 _insert_values = operator.itemgetter(*_INSERT_ORDER)
 _update_values = operator.itemgetter(*ROW_COLUMNS)
@@ -115,17 +115,54 @@ class ContactReads(Session):
         return out
 
     def has_address_optouts(self) -> bool:
-        return bool(self._value("SELECT 1 FROM optouts WHERE account_id = ? AND address IS NOT NULL LIMIT 1",
-                                [self.account_id]))
+        return bool(self._value("SELECT 1 FROM optouts WHERE account_id = ? AND address IS NOT NULL "
+                                "AND restored_at IS NULL LIMIT 1", [self.account_id]))
 
-    def optout_channels_by_address(self, addresses: Sequence[str]) -> dict[str, set[str]]:
-        """Opted-out channels per normalised address (entries that outlive contacts)."""
-        out: dict[str, set[str]] = {}
+    def optout_channels_by_address(self, addresses: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
+        """Active opt-outs per normalised address, as (channel, reason) (entries that outlive contacts)."""
+        out: dict[str, list[tuple[str, str]]] = {}
         for part in chunks(list(dict.fromkeys(addresses))):
-            for r in self._all(f"SELECT address, channel FROM optouts WHERE account_id = ? "
-                               f"AND address IN ({marks(len(part))})", [self.account_id, *part]):
-                out.setdefault(r["address"], set()).add(r["channel"])
+            for r in self._all(f"SELECT address, channel, reason FROM optouts WHERE account_id = ? "
+                               f"AND restored_at IS NULL AND address IN ({marks(len(part))})",
+                               [self.account_id, *part]):
+                out.setdefault(r["address"], []).append((r["channel"], r["reason"]))
         return out
+
+    def active_optouts(self, contact_ids: Sequence[int], addresses: Sequence[str]) -> list[dict[str, Any]]:
+        """Active opt-out records of these contacts or addresses."""
+        found: dict[int, dict[str, Any]] = {}
+        for column, values in (("contact_id", contact_ids), ("address", addresses)):
+            for part in chunks(list(dict.fromkeys(values))):
+                for r in self._all(f"SELECT * FROM optouts WHERE account_id = ? AND restored_at IS NULL "
+                                   f"AND {column} IN ({marks(len(part))})", [self.account_id, *part]):
+                    found[r["id"]] = r
+        return list(found.values())
+
+    def list_optouts(self, *, reason: str | None, channel: str | None, since: str | None, until: str | None,
+                     list_id: int | None, contact_id: int | None, include_restored: bool,
+                     before_id: int | None, limit: int) -> list[dict[str, Any]]:
+        """Opt-out records, newest first."""
+        where, params = ["account_id = ?"], [self.account_id]
+        for column, value in (("reason", reason), ("channel", channel), ("contact_id", contact_id)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if since:
+            where.append("created_at >= ?")
+            params.append(since)
+        if until:
+            where.append("created_at < ?")
+            params.append(until)
+        if list_id is not None:
+            where.append("contact_id IN (SELECT contact_id FROM list_members WHERE list_id = ?)")
+            params.append(list_id)
+        if not include_restored:
+            where.append("restored_at IS NULL")
+        if before_id is not None:
+            where.append("id < ?")
+            params.append(before_id)
+        return self._all(f"SELECT * FROM optouts WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?",
+                         [*params, limit])
 
     def memberships_among(self, contact_ids: Sequence[int], list_ids: Sequence[int]) -> set[tuple[int, int]]:
         """(contact id, list id) pairs that exist among the given contacts and lists."""
@@ -140,12 +177,14 @@ class ContactReads(Session):
         return found
 
 class ContactWrites(ContactReads):
+    # Mixed into the Writer with StatsWrites, whose _touch each change calls first (maintained statistics).
     def next_contact_id(self) -> int:
         """The first free id. Safe to hand out in a write transaction: there is one writer."""
         return self._value("SELECT COALESCE(MAX(id), 0) + 1 FROM contacts")
 
     def insert_contacts(self, rows: Sequence[dict[str, Any]]) -> None:
         """Insert whole rows with their pre-allocated ids."""
+        self._touch(row["id"] for row in rows)
         account = self.account_id
 
         def values(row: dict[str, Any]) -> tuple:
@@ -158,20 +197,26 @@ class ContactWrites(ContactReads):
             f"INSERT INTO contacts (account_id, {', '.join(_INSERT_ORDER)}) VALUES (?, {marks(len(_INSERT_ORDER))})",
             [values(row) for row in rows])
 
-    def insert_wire_rows(self, names: Sequence[str], rows: Sequence[tuple[int, tuple, int]], *, source: str,
+    def insert_wire_rows(self, names: Sequence[str], rows: Sequence[tuple[int, tuple, int, int]], *, source: str,
                          now: str, last_import: str | None) -> None:
-        """New contacts from import lines as read: (id, values in `names` order + attributes, opt-out mask)."""
+        """New contacts from import lines as read: (id, values in `names` order + attributes, optout_mask,
+        optout_reasons)."""
         if set(names) - set(DATA_COLUMNS):
             raise ValueError(f"unknown columns: {set(names) - set(DATA_COLUMNS)}")
-        cols = ("id", *names, "attributes", "source", "created_at", "updated_at", "optout_mask", "last_import")
+        cols = ("id", *names, "attributes", "source", "created_at", "updated_at", "optout_mask", "optout_reasons",
+                "last_import")
+        if rows:
+            self._touch_new_range(rows[0][0], rows[-1][0])  # ids handed out in increasing order
         account = self.account_id
         tail = (source, now, now)
         self._conn.executemany(
             f"INSERT INTO contacts (account_id, {', '.join(cols)}) VALUES (?, {marks(len(cols))})",
-            [(account, cid, *values[:-1], _json(values[-1]), *tail, mask, last_import) for cid, values, mask in rows])
+            [(account, cid, *values[:-1], _json(values[-1]), *tail, mask, reasons, last_import)
+             for cid, values, mask, reasons in rows])
 
     def update_contacts(self, rows: Sequence[dict[str, Any]]) -> None:
         """Write back whole rows (every mutable column) by id."""
+        self._touch(row["id"] for row in rows)
         sets = ", ".join(f"{c} = ?" for c in ROW_COLUMNS)
         account = self.account_id
 
@@ -185,6 +230,7 @@ class ContactWrites(ContactReads):
     def release_keys(self, ids: Sequence[int], columns: Sequence[str]) -> None:
         """Clear identity columns of rows about to take new values, so that identities moving between
         contacts within one batch never collide on the unique indexes mid-way."""
+        self._touch(ids)
         for col in columns:
             if col not in KEY_COLUMNS:
                 raise ValueError(f"not a key column: {col}")
@@ -193,26 +239,49 @@ class ContactWrites(ContactReads):
 
     def add_memberships(self, pairs: Sequence[tuple[int, int]], now: str) -> None:
         """(contact id, list id) pairs; existing ones are left alone."""
+        self._touch(cid for cid, _ in pairs)
         self._conn.executemany(
             "INSERT INTO list_members (list_id, contact_id, account_id, added_at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (list_id, contact_id) DO NOTHING", [(lid, cid, self.account_id, now) for cid, lid in pairs])
 
     def remove_memberships(self, pairs: Sequence[tuple[int, int]]) -> None:
+        self._touch(cid for cid, _ in pairs)
         self._conn.executemany("DELETE FROM list_members WHERE account_id = ? AND list_id = ? AND contact_id = ?",
                                [(self.account_id, lid, cid) for cid, lid in pairs])
 
-    def insert_optouts(self, rows: Sequence[tuple[int, str | None, str, str, str]], now: str) -> None:
-        """(contact id, address, channel, reason, source) rows; one already recorded for the contact and
-        channel is not repeated."""
+    def insert_optouts(self, rows: Sequence[tuple[int | None, str | None, str, str, str]], now: str) -> None:
+        """(contact id or None, address, channel, reason, source) rows; one already active for the same
+        contact (or, without one, address), channel and reason is not repeated."""
         self._conn.executemany(
             "INSERT INTO optouts (account_id, contact_id, address, channel, reason, source, created_at) "
             "SELECT ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM optouts WHERE account_id = ? "
-            "AND contact_id = ? AND channel = ?)",
-            [(self.account_id, cid, addr, ch, reason, src, now, self.account_id, cid, ch)
+            "AND contact_id IS ? AND (contact_id IS NOT NULL OR address = ?) AND channel = ? AND reason = ? "
+            "AND restored_at IS NULL)",
+            [(self.account_id, cid, addr, ch, reason, src, now, self.account_id, cid, addr, ch, reason)
              for cid, addr, ch, reason, src in rows])
+
+    def bind_optouts(self, pairs: Sequence[tuple[int, str]]) -> None:
+        """(contact id, address): address-only opt-outs now belong to the contact that has the address."""
+        self._conn.executemany(
+            "UPDATE optouts SET contact_id = ? WHERE account_id = ? AND contact_id IS NULL AND address = ?",
+            [(cid, self.account_id, addr) for cid, addr in pairs])
+
+    def lift_optouts(self, ids: Sequence[int], *, now: str, by: str, reason: str) -> None:
+        """Mark opt-out records restored (they stay, as the audit trail of who lifted them and why)."""
+        self._conn.executemany(
+            "UPDATE optouts SET restored_at = ?, restored_by = ?, restore_reason = ? WHERE account_id = ? AND id = ?",
+            [(now, by, reason, self.account_id, i) for i in ids])
+
+    def set_optout_bits(self, rows: Sequence[tuple[int, int, int]], now: str) -> None:
+        """(contact id, optout_mask, optout_reasons) for each contact whose opt-outs changed."""
+        self._touch(cid for cid, _, _ in rows)
+        self._conn.executemany(
+            "UPDATE contacts SET optout_mask = ?, optout_reasons = ?, updated_at = ? WHERE account_id = ? AND id = ?",
+            [(mask, reasons, now, self.account_id, cid) for cid, mask, reasons in rows])
 
     def set_deleted(self, ids: Sequence[int], deleted_at: str | None, now: str) -> int:
         """Soft-delete (deleted_at set) or restore (None) the given contacts; returns how many changed."""
+        self._touch(ids)
         changed = 0
         state = "deleted_at IS NULL" if deleted_at else "deleted_at IS NOT NULL"
         for part in chunks(list(ids)):

@@ -33,14 +33,13 @@ class ListReads(Session):
                                [*params, limit])
 
     def subscriber_counts(self, list_ids: Sequence[int]) -> dict[int, int]:
-        """Members that are not deleted, per list."""
+        """Members that are not deleted, per list (from the maintained statistics)."""
         out = {i: 0 for i in list_ids}
         for part in chunks(list(list_ids)):
             rows = self._all(
-                f"SELECT m.list_id, COUNT(*) AS n FROM list_members m JOIN contacts c ON c.id = m.contact_id "
-                f"WHERE m.account_id = ? AND c.deleted_at IS NULL AND m.list_id IN ({marks(len(part))}) "
-                f"GROUP BY m.list_id", [self.account_id, *part])
-            out.update({r["list_id"]: r["n"] for r in rows})
+                f"SELECT group_id, SUM(n) AS n FROM group_counts WHERE account_id = ? AND kind = 'list' "
+                f"AND group_id IN ({marks(len(part))}) GROUP BY group_id", [self.account_id, *part])
+            out.update({r["group_id"]: r["n"] for r in rows})
         return out
 
     def existing_folder_ids(self, ids: Sequence[int]) -> set[int]:
@@ -79,6 +78,7 @@ class ListReads(Session):
 
 
 class ListWrites(ListReads):
+    # Mixed into the Writer with StatsWrites, whose _touch each change calls first (maintained statistics).
     def insert_list(self, *, name: str, description: str | None, folder_id: int | None, now: str) -> int:
         return self._value(
                 "INSERT INTO lists (account_id, name, description, folder_id, created_at, updated_at) "
@@ -93,6 +93,7 @@ class ListWrites(ListReads):
                         [*values.values(), self.account_id, list_id])
 
     def delete_lists(self, ids: Sequence[int]) -> int:
+        self.drop_group_counts("list", ids)
         deleted = 0
         for part in chunks(list(dict.fromkeys(ids))):
             deleted += self._run(f"DELETE FROM lists WHERE account_id = ? AND id IN ({marks(len(part))})",
@@ -101,6 +102,7 @@ class ListWrites(ListReads):
 
     def add_members(self, list_id: int, contact_ids: Sequence[int], now: str) -> int:
         """Add contacts (already checked to be this account's) to a list; returns how many were new."""
+        self._touch(contact_ids)
         added = 0
         for part in chunks(list(dict.fromkeys(contact_ids))):
             added += self._run(
@@ -110,6 +112,7 @@ class ListWrites(ListReads):
         return added
 
     def remove_members(self, list_id: int, contact_ids: Sequence[int]) -> int:
+        self._touch(contact_ids)
         removed = 0
         for part in chunks(list(dict.fromkeys(contact_ids))):
             removed += self._run(
@@ -128,6 +131,8 @@ class ListWrites(ListReads):
 
     def delete_folder(self, folder_id: int) -> int:
         """Delete a folder and the lists it holds; returns how many lists went with it."""
+        self.drop_group_counts("list", [r["id"] for r in self._all(
+            "SELECT id FROM lists WHERE account_id = ? AND folder_id = ?", [self.account_id, folder_id])])
         lists = self._run("DELETE FROM lists WHERE account_id = ? AND folder_id = ?",
                                 [self.account_id, folder_id])
         self._run("DELETE FROM folders WHERE account_id = ? AND id = ?", [self.account_id, folder_id])

@@ -12,6 +12,8 @@ from datetime import datetime, timezone
 
 import sqlite3
 
+from .stats import PROFILE_SQL
+
 MIGRATIONS: list[tuple[int, str, list[str]]] = [
     (1, "accounts, contacts, lists, folders, opt-outs", [
         """CREATE TABLE accounts (
@@ -166,6 +168,40 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         # duplicate within the file, told apart without holding every key of a million-line file in memory.
         "ALTER TABLE contacts ADD COLUMN last_import TEXT",
         "ALTER TABLE accounts ADD COLUMN aliases_seeded INTEGER NOT NULL DEFAULT 0",
+    ]),
+    (3, "opt-out reasons and restores, maintained statistics", [
+        # The reasons a contact is opted out for, as bits (unsubscribed=1, owner_blocked=2, hardbounce=4,
+        # complaint=8), kept with optout_mask so statistics by reason need no join either.
+        "ALTER TABLE contacts ADD COLUMN optout_reasons INTEGER NOT NULL DEFAULT 0",
+        """UPDATE contacts SET optout_reasons =
+            (CASE WHEN EXISTS (SELECT 1 FROM optouts o WHERE o.contact_id = contacts.id AND o.reason = 'unsubscribed')
+                  THEN 1 ELSE 0 END) +
+            (CASE WHEN EXISTS (SELECT 1 FROM optouts o WHERE o.contact_id = contacts.id AND o.reason = 'owner_blocked')
+                  THEN 2 ELSE 0 END) +
+            (CASE WHEN EXISTS (SELECT 1 FROM optouts o WHERE o.contact_id = contacts.id AND o.reason = 'hardbounce')
+                  THEN 4 ELSE 0 END) +
+            (CASE WHEN EXISTS (SELECT 1 FROM optouts o WHERE o.contact_id = contacts.id AND o.reason = 'complaint')
+                  THEN 8 ELSE 0 END)
+           WHERE optout_mask != 0""",
+        # An opt-out is never deleted: a restore marks it lifted, with who and why (the audit trail).
+        "ALTER TABLE optouts ADD COLUMN restored_at TEXT",
+        "ALTER TABLE optouts ADD COLUMN restored_by TEXT",
+        "ALTER TABLE optouts ADD COLUMN restore_reason TEXT",
+        "CREATE INDEX optouts_created ON optouts (account_id, created_at)",
+        """CREATE TABLE group_counts (
+            account_id INTEGER NOT NULL REFERENCES accounts(id),
+            kind TEXT NOT NULL,
+            group_id INTEGER NOT NULL,
+            profile INTEGER NOT NULL,
+            n INTEGER NOT NULL,
+            PRIMARY KEY (account_id, kind, group_id, profile)
+        )""",
+        f"""INSERT INTO group_counts (account_id, kind, group_id, profile, n)
+            SELECT c.account_id, 'base', 0, {PROFILE_SQL}, COUNT(*) FROM contacts c WHERE c.deleted_at IS NULL
+            GROUP BY 1, 4""",
+        f"""INSERT INTO group_counts (account_id, kind, group_id, profile, n)
+            SELECT c.account_id, 'list', m.list_id, {PROFILE_SQL}, COUNT(*) FROM contacts c
+            JOIN list_members m ON m.contact_id = c.id WHERE c.deleted_at IS NULL GROUP BY 1, 3, 4""",
     ]),
 ]
 

@@ -27,23 +27,26 @@ from .fields import FieldReads, FieldWrites
 from .imports import ImportReads, ImportWrites, pending_jobs
 from .lists import ListReads, ListWrites
 from .migrations import migrate
+from .stats import StatsReads, StatsWrites
 
 T = TypeVar("T")
 READERS = 3
 
 
-class Reader(ContactReads, ListReads, FieldReads, ImportReads):
+class Reader(ContactReads, ListReads, FieldReads, ImportReads, StatsReads):
     """Read queries, bound to one account."""
 
 
-class Writer(ContactWrites, ListWrites, FieldWrites, ImportWrites, Reader):
+class Writer(ContactWrites, ListWrites, FieldWrites, ImportWrites, StatsWrites, Reader):
     """Read and write queries inside one write transaction, bound to one account."""
 
 
 def _write_transaction(conn: sqlite3.Connection, account_id: int, fn: Callable[[Writer], T]) -> T:
     conn.execute("BEGIN IMMEDIATE")
     try:
-        result = fn(Writer(conn, account_id))
+        w = Writer(conn, account_id)
+        result = fn(w)
+        w.settle()  # the maintained statistics, in the same transaction as the changes they count
     except BaseException:
         conn.execute("ROLLBACK")
         raise

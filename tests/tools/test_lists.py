@@ -15,7 +15,7 @@ async def new_contacts(client, n):
 async def test_a_created_list_comes_back_with_its_properties_and_empty_stats(client):
     lst = await new_list(client, "Newsletter", description="Monthly")
     assert lst["name"] == "Newsletter" and lst["description"] == "Monthly"
-    assert lst["stats"] == {"subscribers": 0} and lst["created_at"]
+    assert lst["stats"]["subscribers"] == 0 and lst["created_at"]
 
 
 async def test_a_list_needs_a_name(client):
@@ -105,7 +105,7 @@ async def test_list_stats_leave_out_deleted_members(client):
     await call(client, "update_list_members", {"list_id": lst["id"], "action": "add", "contact_ids": ids})
     await call(client, "delete_contacts", {"ids": [ids[0]]})
     got = await call(client, "get_lists", {"ids": [lst["id"]], "properties": ["stats"]})
-    assert got["lists"][0]["stats"] == {"subscribers": 2}
+    assert got["lists"][0]["stats"]["subscribers"] == 2
 
 
 async def test_a_list_can_be_created_in_a_folder_and_moved_out(client):

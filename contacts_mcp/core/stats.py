@@ -1,0 +1,119 @@
+"""Statistics of the base, a list, or several lists; field statistics; the reachability chart.
+
+The storage keeps, per group, how many contacts share each *profile* (opted-out channels, reasons,
+addresses held, unconfirmed; see storage/stats.py). Every figure here is a sum over those few rows,
+so reading a million-member list's statistics costs the same as reading a ten-member one's. Several
+lists at once also need their union (a contact in two lists counts once), which is counted from the
+rows at read time.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from ..storage.stats import HAS_EMAIL, HAS_FIXED, HAS_MOBILE, REASON_SHIFT, UNCONFIRMED
+from ..storage.store import Reader
+from .chart import bar_chart_png
+from .errors import LimitExceeded, NotFound
+from .fields import registry
+from .models import CHANNEL_BITS, CHANNELS, FieldStat, FieldStats, ListFigures, Reachable, Stats, StatsResult
+from .optouts import REASON_BITS
+from .scope import Scope
+
+LISTS_MAX = 100
+_ADDRESS = {"email": HAS_EMAIL, "sms": HAS_MOBILE, "voice": HAS_MOBILE | HAS_FIXED, "voicemail": HAS_MOBILE | HAS_FIXED}
+
+
+def has_address(profile: int, channel: str) -> bool:
+    return bool(profile & _ADDRESS[channel])
+
+
+def reachable_on(profile: int, channel: str) -> bool:
+    """The spec's definition (§7): an address for the channel, no opt-out of it, and for email, confirmed."""
+    if not has_address(profile, channel) or profile & CHANNEL_BITS[channel]:
+        return False
+    return not (channel == "email" and profile & UNCONFIRMED)
+
+
+def figures(profiles: Counter[int]) -> Stats:
+    reach = dict.fromkeys(CHANNELS, 0)
+    opted = dict.fromkeys(CHANNELS, 0)
+    missing = dict.fromkeys(CHANNELS, 0)
+    reasons = dict.fromkeys(REASON_BITS, 0)
+    total = blacklisted = unconfirmed = 0
+    for profile, n in profiles.items():
+        if n == 0:
+            continue
+        total += n
+        for channel in CHANNELS:
+            if reachable_on(profile, channel):
+                reach[channel] += n
+            if profile & CHANNEL_BITS[channel]:
+                opted[channel] += n
+            if not has_address(profile, channel):
+                missing[channel] += n
+        for reason, bit in REASON_BITS.items():
+            if profile >> REASON_SHIFT & bit:
+                reasons[reason] += n
+        if profile & 15:
+            blacklisted += n
+        if profile & UNCONFIRMED:
+            unconfirmed += n
+    return Stats(subscribers=total, reachable=Reachable(**reach), opted_out=opted, opted_out_by_reason=reasons,
+                 blacklisted=blacklisted, unconfirmed=unconfirmed, missing_address=missing)
+
+
+def list_figures(r: Reader, list_ids: list[int]) -> dict[int, Stats]:
+    return {list_id: figures(profiles) for list_id, profiles in r.group_profiles("list", list_ids).items()}
+
+
+async def get_stats(scope: Scope, list_ids: list[int] | None) -> StatsResult:
+    ids = list(dict.fromkeys(list_ids or []))
+    if len(ids) > LISTS_MAX:
+        raise LimitExceeded("list_ids", LISTS_MAX, len(ids))
+
+    def unit(r: Reader) -> StatsResult:
+        if not ids:
+            return StatsResult(stats=figures(r.group_profiles("base", [0])[0]))
+        lists = {row["id"]: row for row in r.lists_by_ids(ids)}
+        missing = [i for i in ids if i not in lists]
+        if missing:
+            raise NotFound("list id", missing, "Find lists with get_lists.")
+        each = list_figures(r, ids)
+        if len(ids) == 1:
+            return StatsResult(stats=each[ids[0]])
+        union = figures(r.union_profiles(ids))
+        return StatsResult(stats=union, lists=[ListFigures(list_id=i, name=lists[i]["name"], stats=each[i]) for i in ids],
+                           total_subscribers=sum(s.subscribers for s in each.values()),
+                           unique_subscribers=union.subscribers)
+
+    return await scope.read(unit)
+
+
+async def get_field_stats(scope: Scope, list_id: int | None) -> FieldStats:
+    reg = await registry(scope)
+    custom = [f.name for f in reg.custom]
+
+    def unit(r: Reader) -> FieldStats:
+        if list_id is not None and not r.existing_list_ids([list_id]):
+            raise NotFound("list id", [list_id], "Find lists with get_lists.")
+        total, rows = r.field_fill(custom, list_id)
+        return FieldStats(contacts=total, fields=[
+            FieldStat(field=name, set=n, share=round(100.0 * n / total, 2) if total else 0.0, max_length=longest or 0)
+            for name, (n, longest) in rows.items()])
+
+    return await scope.read(unit)
+
+
+_CHART_SERIES = [("reachable", (46, 160, 67)), ("opted out", (214, 39, 40)), ("no address", (150, 150, 150))]
+
+
+async def chart(scope: Scope, list_id: int | None) -> bytes:
+    """A PNG bar chart of reachability per channel: reachable, opted out, without an address."""
+    result = await get_stats(scope, [list_id] if list_id is not None else None)
+    s = result.stats
+    reach = s.reachable.model_dump()
+    groups = [(label, [reach[ch], s.opted_out[ch], s.missing_address[ch]])
+              for ch, label in (("sms", "SMS"), ("email", "Email"), ("voice", "Voice"), ("voicemail", "Voicemail"))]
+    title = f"Reachability of {s.subscribers:,} contacts" + (f" in list {list_id}" if list_id is not None else "")
+    return bar_chart_png(title, groups, _CHART_SERIES)

@@ -1,0 +1,157 @@
+"""Maintained statistics: how many contacts of each *profile* the base and each list hold.
+
+A contact's profile is a small integer that says everything the statistics need about it: which
+channels it is opted out of, for which reasons, which addresses it has, and whether it is unconfirmed
+(deleted contacts have none and count nowhere). `group_counts` keeps, per group (the whole base, a
+list, a segment) and profile, how many contacts there are; statistics for one group are then a sum
+over a few dozen rows, whatever the group's size, instead of a join over its members.
+
+The counts are kept exact without any write path having to think about them: every Writer method that
+changes a contact or a membership first *touches* the contacts concerned (their profile counts per group
+are read before the change), and `settle()`, run just before COMMIT, reads them again and adds the
+difference. Contacts inserted by id range (the import lane) are counted by range, in one grouped query.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from .session import Session, chunks, marks
+
+# Profile bits: 0-3 opted-out channels (the contact's optout_mask), 4-7 opt-out reasons, then addresses.
+REASON_SHIFT = 4
+HAS_EMAIL = 1 << 8
+HAS_MOBILE = 1 << 9
+HAS_FIXED = 1 << 10
+UNCONFIRMED = 1 << 11
+
+PROFILE_SQL = (f"(c.optout_mask | (c.optout_reasons << {REASON_SHIFT}) | "
+               f"(CASE WHEN c.email_key IS NOT NULL THEN {HAS_EMAIL} ELSE 0 END) | "
+               f"(CASE WHEN c.mobile IS NOT NULL THEN {HAS_MOBILE} ELSE 0 END) | "
+               f"(CASE WHEN c.fixed_phone IS NOT NULL THEN {HAS_FIXED} ELSE 0 END) | "
+               f"(CASE WHEN c.status = 'unconfirmed' THEN {UNCONFIRMED} ELSE 0 END))")
+
+# Built-in columns whose fill rate field statistics report.
+FILL_COLUMNS = ("ext_id", "civility", "first_name", "last_name", "email", "fixed_phone", "mobile", "fax", "address_1",
+                "address_2", "postal_code", "city", "state", "country", "birth_date", "company", "reference")
+
+GroupKey = tuple[str, int, int]  # (kind, group id, profile); kind 'base' has group id 0
+
+# The contacts in question come in as a condition on `c` ("c.id IN (...)", "c.id BETWEEN ? AND ?").
+_GROUP_QUERIES = (
+    f"SELECT 'base' AS kind, 0 AS gid, {PROFILE_SQL} AS profile, COUNT(*) AS n FROM contacts c "
+    "WHERE c.account_id = ? AND c.deleted_at IS NULL AND {where} GROUP BY 3",
+    f"SELECT 'list' AS kind, m.list_id AS gid, {PROFILE_SQL} AS profile, COUNT(*) AS n "
+    "FROM contacts c JOIN list_members m ON m.contact_id = c.id "
+    "WHERE c.account_id = ? AND c.deleted_at IS NULL AND {where} GROUP BY 2, 3",
+)
+
+
+class StatsReads(Session):
+    def group_profiles(self, kind: str, group_ids: Sequence[int]) -> dict[int, Counter[int]]:
+        """Maintained profile counts per group."""
+        out: dict[int, Counter[int]] = {g: Counter() for g in group_ids}
+        for part in chunks(list(dict.fromkeys(group_ids))):
+            for r in self._conn.execute(
+                    f"SELECT group_id, profile, n FROM group_counts WHERE account_id = ? AND kind = ? "
+                    f"AND group_id IN ({marks(len(part))}) AND n != 0", [self.account_id, kind, *part]):
+                out[r[0]][r[1]] += r[2]
+        return out
+
+    def union_profiles(self, list_ids: Sequence[int]) -> Counter[int]:
+        """Profile counts of the contacts in any of the lists, each counted once (computed, not kept)."""
+        out: Counter[int] = Counter()
+        sql = (f"SELECT {PROFILE_SQL}, COUNT(*) FROM contacts c WHERE c.account_id = ? AND c.deleted_at IS NULL "
+               f"AND c.id IN (SELECT contact_id FROM list_members WHERE list_id IN ({marks(len(list_ids))})) GROUP BY 1")
+        for profile, n in self._conn.execute(sql, [self.account_id, *list_ids]):
+            out[profile] += n
+        return out
+
+    def field_fill(self, custom: Sequence[str], list_id: int | None) -> tuple[int, dict[str, tuple[int, int]]]:
+        """Contacts counted, and per field how many have a value and the longest value's length."""
+        exprs: list[tuple[str, str]] = [(c, f"c.{c}") for c in FILL_COLUMNS]
+        params: list[object] = []
+        for name in custom:  # a custom field lives in the attributes JSON; its path is bound, never spliced
+            exprs.append((name, "json_extract(c.attributes, ?)"))
+        select = ", ".join(f"COUNT({e}), MAX(LENGTH({e}))" for _, e in exprs)
+        for name in custom:
+            path = '$."' + name.replace('"', '') + '"'
+            params += [path, path]
+        where, tail = "c.account_id = ? AND c.deleted_at IS NULL", [self.account_id]
+        if list_id is not None:
+            where += " AND c.id IN (SELECT contact_id FROM list_members WHERE list_id = ?)"
+            tail.append(list_id)
+        row = self._conn.execute(f"SELECT COUNT(*), {select} FROM contacts c WHERE {where}", [*params, *tail]).fetchall()[0]
+        return row[0], {name: (row[1 + 2 * i], row[2 + 2 * i]) for i, (name, _) in enumerate(exprs)}
+
+    def recount_profiles(self, kind: str, group_id: int) -> Counter[int]:
+        """The same figures as `group_profiles`, counted from the rows themselves (checks and repairs)."""
+        query = _GROUP_QUERIES[0] if kind == "base" else _GROUP_QUERIES[1]
+        where, params = ("1 = 1", []) if kind == "base" else ("m.list_id = ?", [group_id])
+        return Counter({r["profile"]: r["n"] for r in self._all(query.format(where=where), [self.account_id, *params])})
+
+
+class StatsWrites(StatsReads):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._touched: set[int] = set()
+        self._ranges: list[tuple[int, int]] = []
+        self._before: Counter[GroupKey] = Counter()
+
+    def _in_range(self, i: int) -> bool:
+        return any(lo <= i <= hi for lo, hi in self._ranges)
+
+    def _touch(self, ids: Iterable[int]) -> None:
+        """Call before changing contacts or their memberships: remembers what they counted for."""
+        new = [i for i in dict.fromkeys(ids) if i not in self._touched and not self._in_range(i)]
+        if new:
+            self._touched.update(new)
+            self._before.update(self._count_ids(new))
+
+    def _touch_new_range(self, lo: int, hi: int) -> None:
+        """Contacts about to be inserted with ids lo..hi (all above any existing id): they counted for
+        nothing before, and are counted by range afterwards."""
+        self._ranges.append((lo, hi))
+
+    def _count_ids(self, ids: Sequence[int]) -> Counter[GroupKey]:
+        counts: Counter[GroupKey] = Counter()
+        for part in chunks(list(ids)):
+            where = f"c.id IN ({marks(len(part))})"
+            for query in _GROUP_QUERIES:
+                for kind, gid, profile, n in self._conn.execute(query.format(where=where), [self.account_id, *part]):
+                    counts[(kind, gid, profile)] += n
+        return counts
+
+    def _count_range(self, lo: int, hi: int) -> Counter[GroupKey]:
+        counts: Counter[GroupKey] = Counter()
+        for query in _GROUP_QUERIES:
+            for kind, gid, profile, n in self._conn.execute(query.format(where="c.id BETWEEN ? AND ?"),
+                                                            [self.account_id, lo, hi]):
+                counts[(kind, gid, profile)] += n
+        return counts
+
+    def settle(self) -> None:
+        """Add to the maintained counts what the transaction's changes made of them (before COMMIT)."""
+        if not self._touched and not self._ranges:
+            return
+        after = self._count_ids([i for i in self._touched if not self._in_range(i)])
+        for lo, hi in self._ranges:
+            after.update(self._count_range(lo, hi))
+        delta = {k: after[k] - self._before[k] for k in after.keys() | self._before.keys()
+                 if after[k] != self._before[k]}
+        # A list deleted in this transaction took its counts with it: nothing to add for it.
+        lists = {gid for kind, gid, _ in delta if kind == "list"}
+        gone = lists - self._ids_in("lists", list(lists)) if lists else set()
+        self._conn.executemany(
+            "INSERT INTO group_counts (account_id, kind, group_id, profile, n) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (account_id, kind, group_id, profile) DO UPDATE SET n = n + excluded.n",
+            [(self.account_id, kind, gid, profile, d) for (kind, gid, profile), d in delta.items()
+             if not (kind == "list" and gid in gone)])
+        self._touched, self._ranges, self._before = set(), [], Counter()
+
+    def drop_group_counts(self, kind: str, group_ids: Sequence[int]) -> None:
+        for part in chunks(list(group_ids)):
+            self._run(f"DELETE FROM group_counts WHERE account_id = ? AND kind = ? AND group_id IN ({marks(len(part))})",
+                      [self.account_id, kind, *part])
