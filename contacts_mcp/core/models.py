@@ -268,10 +268,6 @@ class FieldInfo(Out):
     aliases: list[str] = Field(default_factory=list, description="Other column headers matched to this field.")
 
 
-class FieldPage(Out):
-    fields: list[FieldInfo]
-    next_cursor: str | None = None
-    not_found: list[str] = Field(default_factory=list)
 
 
 class FieldsChange(Out):
@@ -387,3 +383,10 @@ class FieldStat(Out):
 class FieldStats(Out):
     contacts: int = Field(description="Contacts counted (not deleted; members of list_id if given).")
     fields: list[FieldStat]
+
+
+class FieldPage(Out):
+    fields: list[FieldInfo]
+    next_cursor: str | None = None
+    not_found: list[str] = Field(default_factory=list)
+    stats: FieldStats | None = Field(None, description="With with_stats: how filled each field is.")

@@ -7,11 +7,11 @@ from mcp.server.mcpserver import MCPServer
 from .. import __version__
 from ..core.scope import AppState
 from ..core.settings import Settings
-from ..tools import contacts, fields, folders, imports, lists
+from ..tools import contacts, fields, folders, imports, lists, optouts
 from . import resources
 from .instructions import INSTRUCTIONS
 
-TOOL_MODULES = (contacts, lists, folders, fields, imports)
+TOOL_MODULES = (contacts, lists, folders, fields, imports, optouts)
 
 
 def build_server(settings: Settings) -> MCPServer:

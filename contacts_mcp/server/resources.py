@@ -3,7 +3,7 @@
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError
 
-from ..core import contacts, lists
+from ..core import contacts, lists, stats
 from ..core.imports import jobs
 from ..core.errors import ContactsError
 from ..tools.common import scope_of
@@ -35,6 +35,15 @@ def register(server: MCPServer) -> None:
         if not found.lists:
             raise ResourceNotFoundError(f"unknown list id: {id}")
         return found.lists[0].model_dump_json()
+
+    @server.resource("contacts://stats/{target}/chart.png", name="reachability_chart", mime_type="image/png",
+                     description="Reachability per channel (reachable, opted out, no address) as a PNG bar chart; "
+                                 "target is 'all' for the whole base or a list id.")
+    async def chart_resource(target: str, ctx: Context) -> bytes:
+        try:
+            return await stats.chart(scope_of(ctx), None if target == "all" else _id(target, "list"))
+        except ContactsError as exc:
+            raise ResourceNotFoundError(str(exc)) from None
 
     @server.resource("contacts://imports/{job_id}", name="import_job", mime_type="application/json",
                      description="One import job: status, counts, percent, mapping, error report link.")

@@ -6,6 +6,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from pydantic import Field
 
 from ..core import fields as core
+from ..core import stats
 from ..core.errors import InvalidInput
 from ..core.models import FieldPage, FieldsChange
 from .common import Cursor, scope_of, tool
@@ -49,9 +50,18 @@ def register(server: MCPServer) -> None:
     async def get_fields(
         ctx: Context,
         names: Annotated[list[str] | None, Field(description="Only these fields.")] = None,
+        with_stats: Annotated[bool, Field(description="Add fill statistics: per field, contacts with a value, "
+                                                      "share and longest value (a full scan: slower).")] = False,
+        list_id: Annotated[int | None, Field(description="with_stats: count only this list's members.")] = None,
         limit: Annotated[int, Field(description="Page size.", ge=1, le=200)] = 100,
         cursor: Cursor = None,
     ) -> FieldPage:
         """List the contact fields: built-in ones (in the canonical column order of header-less imports) then
         custom ones, each with its type, choices and import aliases."""
-        return await core.get_fields(scope_of(ctx), names=names, limit=limit, cursor=cursor)
+        scope = scope_of(ctx)
+        found = await core.get_fields(scope, names=names, limit=limit, cursor=cursor)
+        if with_stats:
+            figures = await stats.get_field_stats(scope, list_id)
+            shown = {f.name for f in found.fields}
+            found.stats = figures.model_copy(update={"fields": [f for f in figures.fields if f.field in shown]})
+        return found

@@ -1,0 +1,196 @@
+"""get_stats, field statistics and the reachability chart; maintained counts equal a recount."""
+
+from __future__ import annotations
+
+import base64
+import struct
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+import anyio
+from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+
+from contacts_mcp.core import contacts, lists, optouts
+from contacts_mcp.core.models import ContactInput
+from contacts_mcp.core.scope import AppState
+from contacts_mcp.core.settings import Settings
+from contacts_mcp.core.stats import figures
+from tests.conftest import call, fails
+
+
+async def _base(client) -> tuple[int, int, list[int]]:
+    a = (await call(client, "manage_lists", {"action": "create", "name": "A"}))["list"]["id"]
+    b = (await call(client, "manage_lists", {"action": "create", "name": "B"}))["list"]["id"]
+    people = [
+        {"email": "e1@example.com", "mobile": "0611111111", "list_ids": [a, b]},
+        {"email": "e2@example.com", "list_ids": [a]},
+        {"mobile": "0622222222", "list_ids": [a]},
+        {"fixed_phone": "0144444444", "ext_id": "F1", "list_ids": [b]},
+        {"email": "e5@example.com", "mobile": "0655555555", "list_ids": [b]},
+    ]
+    ids = [(await call(client, "create_contact", {"contact": p}))["contact"]["id"] for p in people]
+    return a, b, ids
+
+
+async def test_the_whole_base_is_counted_per_channel(client):
+    _, _, ids = await _base(client)
+    await call(client, "optout_contact", {"contact_ids": [ids[4]], "channels": ["sms"], "reason": "unsubscribed"})
+    await call(client, "optout_contact", {"contact_ids": [ids[1]], "channels": ["email"], "reason": "hardbounce"})
+    stats = (await call(client, "get_stats"))["stats"]
+    assert stats["subscribers"] == 5
+    assert stats["reachable"] == {"email": 2, "sms": 2, "voice": 4, "voicemail": 4}
+    assert stats["opted_out"] == {"email": 1, "sms": 1, "voice": 0, "voicemail": 0}
+    assert stats["opted_out_by_reason"] == {"unsubscribed": 1, "owner_blocked": 0, "hardbounce": 1, "complaint": 0}
+    assert stats["blacklisted"] == 2
+    assert stats["missing_address"] == {"email": 2, "sms": 2, "voice": 1, "voicemail": 1}
+
+
+async def test_a_list_and_several_lists_give_their_own_and_unique_figures(client):
+    a, b, ids = await _base(client)
+    await call(client, "delete_contacts", {"ids": [ids[2]]})  # a deleted contact counts nowhere
+    one = await call(client, "get_stats", {"list_ids": [a]})
+    assert one["stats"]["subscribers"] == 2 and "lists" not in one
+    both = await call(client, "get_stats", {"list_ids": [a, b]})
+    assert both["total_subscribers"] == 5 and both["unique_subscribers"] == 4
+    assert [x["stats"]["subscribers"] for x in both["lists"]] == [2, 3]
+    assert both["stats"]["reachable"]["email"] == 3
+    listed = await call(client, "get_lists", {"ids": [b], "properties": ["stats"]})
+    assert listed["lists"][0]["stats"] == both["lists"][1]["stats"]
+    text = await fails(client, "get_stats", {"list_ids": [a, 9991, 9992]})
+    assert "9991" in text and "9992" in text
+
+
+async def test_a_deleted_list_and_removed_members_leave_the_counts(client):
+    a, b, ids = await _base(client)
+    await call(client, "update_list_members", {"list_id": b, "action": "remove", "contact_ids": [ids[0]]})
+    assert (await call(client, "get_stats", {"list_ids": [b]}))["stats"]["subscribers"] == 2
+    await call(client, "manage_lists", {"action": "delete", "list_ids": [a]})
+    assert "list id" in await fails(client, "get_stats", {"list_ids": [a]})
+    assert (await call(client, "get_stats"))["stats"]["subscribers"] == 5
+
+
+async def test_field_statistics_tell_how_filled_each_field_is(client):
+    a, _, _ = await _base(client)
+    await call(client, "manage_fields", {"action": "create", "name": "tier", "type": "text"})
+    await call(client, "create_contact", {"contact": {"email": "t@example.com", "attributes": {"tier": "gold"},
+                                                      "first_name": "Anne-Sophie"}})
+    got = await call(client, "get_fields", {"with_stats": True, "limit": 200})
+    by_name = {f["field"]: f for f in got["stats"]["fields"]}
+    assert got["stats"]["contacts"] == 6
+    assert by_name["email"]["set"] == 4 and by_name["email"]["max_length"] == len("e1@example.com")
+    assert by_name["first_name"] == {"field": "first_name", "set": 1, "share": round(100 / 6, 2), "max_length": 11}
+    assert by_name["tier"]["set"] == 1 and by_name["tier"]["max_length"] == 4
+    in_list = await call(client, "get_fields", {"with_stats": True, "list_id": a, "names": ["mobile"]})
+    assert in_list["stats"]["contacts"] == 3 and in_list["stats"]["fields"] == [
+        {"field": "mobile", "set": 2, "share": 66.67, "max_length": 12}]
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", data[16:24])
+
+
+async def test_reachability_is_readable_as_a_png_chart(client):
+    a, _, _ = await _base(client)
+    for target in ("all", str(a)):
+        got = await client.read_resource(f"contacts://stats/{target}/chart.png")
+        content = got.contents[0]
+        assert content.mime_type == "image/png"
+        assert _png_size(base64.b64decode(content.blob)) == (640, 360)
+    import pytest
+    from mcp.shared.exceptions import MCPError
+
+    with pytest.raises(MCPError, match="list id"):
+        await client.read_resource("contacts://stats/777/chart.png")
+
+
+# ---------------------------------------------------------------- invariants
+
+_op = st.one_of(
+    st.tuples(st.just("create"), st.integers(0, 5), st.sampled_from(["email", "mobile", "both", "fixed"]),
+              st.lists(st.integers(0, 1), max_size=2)),
+    st.tuples(st.just("update"), st.integers(0, 5), st.sampled_from(["email", "mobile", "fixed", "none"])),
+    st.tuples(st.just("optout"), st.integers(0, 5), st.sampled_from(["email", "sms", "voice", "all"]),
+              st.sampled_from(list(optouts.REASONS))),
+    st.tuples(st.just("restore"), st.integers(0, 5), st.sampled_from(["email", "sms", "all"])),
+    st.tuples(st.just("delete"), st.integers(0, 5)),
+    st.tuples(st.just("undelete"), st.integers(0, 5)),
+    st.tuples(st.just("add"), st.integers(0, 5), st.integers(0, 1)),
+    st.tuples(st.just("remove"), st.integers(0, 5), st.integers(0, 1)),
+    st.tuples(st.just("upsert"), st.lists(st.integers(0, 5), min_size=1, max_size=4, unique=True)),
+    st.tuples(st.just("drop_list"), st.integers(0, 1)),
+)
+
+
+def _fields(n: int, kind: str) -> dict:
+    return {"email": {"email": f"p{n}@example.com"}, "mobile": {"mobile": f"+336{n:08d}"},
+            "both": {"email": f"p{n}@example.com", "mobile": f"+336{n:08d}"},
+            "fixed": {"email": f"p{n}@example.com", "fixed_phone": f"+3314{n:07d}"}, "none": {}}[kind]
+
+
+async def _play(ops: list[tuple], db: Path) -> None:
+    async with AppState.running(Settings(db_path=db), jobs=False) as app:
+        scope = app.scope()
+        list_ids = [(await lists.create_list(scope, f"L{i}", None, None)).list_.id for i in range(2)]
+        ids: dict[int, int] = {}
+        # Four contacts to start with, so that most operations act on someone.
+        for n, kind in enumerate(("email", "both", "mobile", "fixed")):
+            made = await contacts.create_contact(scope, ContactInput(**_fields(n, kind), list_ids=list_ids[: n % 3]))
+            ids[n] = made.contact.id
+        for op in ops:
+            kind, n = op[0], op[1]
+            cid = ids.get(n) if isinstance(n, int) else None
+            if kind == "create":
+                joined = [list_ids[i] for i in op[3] if list_ids[i] is not None]
+                made = await contacts.create_contact(scope, ContactInput(**_fields(n, op[2]), list_ids=joined))
+                ids[n] = made.contact.id
+            elif cid is None and kind != "upsert" and kind != "drop_list":
+                continue
+            elif kind == "update":
+                await contacts.update_contact(scope, cid, ContactInput(**_fields(n + 100, op[2])))
+            elif kind == "optout":
+                await optouts.optout(scope, contact_ids=[cid], emails=[], mobiles=[], channels=[op[2]], reason=op[3],
+                                     source="test")
+            elif kind == "restore":
+                await optouts.restore(scope, contact_ids=[cid], emails=[], mobiles=[], channels=[op[2]],
+                                      reason="test restore", restored_by="test")
+            elif kind in ("delete", "undelete"):
+                await contacts.set_deleted(scope, [cid], restore=kind == "undelete")
+            elif kind in ("add", "remove") and list_ids[op[2]] is not None:
+                await lists.change_members(scope, list_ids[op[2]], [cid], kind)
+            elif kind == "upsert":
+                await contacts.upsert_contacts(scope, [ContactInput(email=f"p{m}@example.com", sms_blacklisted=m % 3 == 0)
+                                                       for m in n])
+            elif kind == "drop_list" and list_ids[n] is not None:
+                await lists.delete_lists(scope, [list_ids[n]])
+                list_ids[n] = None
+
+        def check(r) -> None:
+            kept = r.group_profiles("base", [0])[0]
+            assert +kept == r.recount_profiles("base", 0)
+            for list_id in [i for i in list_ids if i is not None]:
+                assert +r.group_profiles("list", [list_id])[list_id] == r.recount_profiles("list", list_id)
+            # And the figures agree with a contact-by-contact count of the spec's definitions.
+            rows = r._all("SELECT * FROM contacts WHERE deleted_at IS NULL")
+            s = figures(kept)
+            assert s.subscribers == len(rows)
+            assert s.reachable.email == sum(1 for c in rows if c["email"] and not c["optout_mask"] & 1
+                                            and c["status"] == "confirmed")
+            assert s.reachable.sms == sum(1 for c in rows if c["mobile"] and not c["optout_mask"] & 2)
+            assert s.reachable.voice == sum(1 for c in rows if (c["mobile"] or c["fixed_phone"])
+                                            and not c["optout_mask"] & 4)
+
+        await scope.read(check)
+
+
+@hsettings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_op, min_size=1, max_size=25))
+def test_maintained_statistics_always_equal_a_recount(ops):
+    with tempfile.TemporaryDirectory() as tmp:
+        anyio.run(_play, ops, Path(tmp) / "c.db")
+
+
+def test_figures_of_no_contacts_are_all_zero():
+    s = figures(Counter())
+    assert s.subscribers == 0 and s.reachable.email == 0 and s.blacklisted == 0
