@@ -70,6 +70,11 @@ def missing_identity(p: Prepared, match_keys: tuple[str, ...]) -> str | None:
     for the error message (e.g. "ext_id or email")."""
     if any(p.key(k) for k in match_keys):
         return None
+    return identity_wanted(match_keys)
+
+
+def identity_wanted(match_keys: tuple[str, ...]) -> str:
+    """The identities matched on, named for an error message ("" when none: nothing is required)."""
     return " or ".join(dict.fromkeys(KEY_LABELS[k] for k in match_keys))
 
 

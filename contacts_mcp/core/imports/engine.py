@@ -17,8 +17,8 @@ from typing import Any
 
 from ..errors import ContactsError, InvalidInput
 from ..fields import Registry
-from ..prepare import missing_identity, prepare
 from ..upsert import BatchOptions, apply_batch
+from .lineplan import line_plan
 from .mapping import Mapping, resolve
 from .readers import Limits, open_table
 
@@ -74,16 +74,6 @@ class Chunk:
 RAW_SEP = "\x1f"
 
 
-def _row_values(mapping: Mapping, cells: list[str]) -> dict[str, str]:
-    values: dict[str, str] = {}
-    for i, f in enumerate(mapping.fields):
-        if f is not None:
-            cell = cells[i] if i < len(cells) else ""
-            if cell or f not in values:  # two keys for one field (JSON): the first non-empty wins
-                values[f] = cell
-    return values
-
-
 def read_chunks(spec: ReadSpec) -> Iterator[Header | Chunk]:
     """The file's Header, then its prepared rows in batches from the checkpoint on. A spreadsheet is
     loaded once, by whichever process reads it."""
@@ -101,19 +91,18 @@ def read_chunks(spec: ReadSpec) -> Iterator[Header | Chunk]:
         # The header is the first non-blank row; resuming skips by line number (re-reading up to the
         # checkpoint is cheap next to applying, and unlike a byte offset survives blank and multi-line rows).
         header_line = table.first_row_line if columns.has_header and not table.header_from_keys else 0
+        plan = line_plan(columns, spec.region, spec.registry, spec.match_keys)
+        prepare_line = plan.prepare
         chunk = Chunk(checkpoint=spec.checkpoint)
         for line, cells in table.rows(skip=max(spec.checkpoint, header_line or 0)):
             chunk.checkpoint = line
-            values = _row_values(columns, cells)
             chunk.lines.append(line)
             chunk.raw.append(RAW_SEP.join(cells))
             try:
-                p = prepare(values, spec.region, spec.registry)
-                if wanted := missing_identity(p, spec.match_keys):
-                    raise InvalidInput("line", f"has no {wanted}, the identity this import deduplicates on")
-                if not chunk.names:
-                    chunk.names = tuple(p.columns)
-                chunk.rows.append((*p.columns.values(), p.attributes))
+                row = prepare_line(cells)
+                if not chunk.names:  # set by a chunk's first valid line, as apply_batch expects
+                    chunk.names = plan.names
+                chunk.rows.append(row)
             except ContactsError as exc:
                 chunk.rows.append(str(exc))
             if len(chunk.rows) >= spec.batch_rows:
