@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from ..storage.store import Reader, Writer
 from .errors import ContactsError, InvalidInput, LimitExceeded, NotFound
+from .events import check_event_key
 from .fields import registry
 from .models import Contact, ContactInput, ContactPage, ContactResult, ChangeCount, UpsertItem, UpsertResult, channels_of
 from .normalize import email_key, normalize_email, normalize_phone, parse_ts, utc_now
@@ -95,7 +96,8 @@ async def update_contact(scope: Scope, contact_id: int, data: ContactInput, *,
 
 
 async def upsert_contacts(scope: Scope, items: list[ContactInput], *, dedupe_on: DedupeKey = "email",
-                          update_enabled: bool = True, empty_values_erase: bool = False) -> UpsertResult:
+                          update_enabled: bool = True, empty_values_erase: bool = False,
+                          event_key: str | None = None) -> UpsertResult:
     """Create or update up to 3,000 contacts; one bad contact never fails the others."""
     if not 1 <= len(items) <= BULK_MAX:
         raise LimitExceeded("contacts per call", f"1 to {BULK_MAX}", len(items),
@@ -113,8 +115,10 @@ async def upsert_contacts(scope: Scope, items: list[ContactInput], *, dedupe_on:
         except InvalidInput as exc:
             prepared.append(exc)
     opts = BatchOptions(match_keys=match_keys, update_enabled=update_enabled, erase=empty_values_erase,
-                        source="bulk", now=utc_now())
+                        source="bulk", now=utc_now(), event_key=check_event_key(event_key))
     batch = await scope.write(lambda w: apply_batch(w, prepared, opts))
+    if event_key:
+        scope.wake_sender()
     results = [UpsertItem(index=i, outcome=r.outcome, id=r.id, error=r.error) for i, r in enumerate(batch)]
     counts = {k: sum(r.outcome == k for r in results) for k in ("created", "updated", "unchanged", "failed")}
     shown = results if len(results) <= ITEMS_SHOWN_MAX else [r for r in results if r.outcome == "failed"]
@@ -141,7 +145,8 @@ async def set_deleted(scope: Scope, ids: list[int], *, restore: bool) -> ChangeC
 
 async def get_contacts(scope: Scope, *, ids: list[int] | None = None, ext_ids: list[str] | None = None,
                        emails: list[str] | None = None, mobiles: list[str] | None = None,
-                       list_id: int | None = None, search: str | None = None, created_since: str | None = None,
+                       list_id: int | None = None, segment_id: int | None = None, search: str | None = None,
+                       created_since: str | None = None,
                        modified_since: str | None = None, deleted: str = "exclude", sort: str = "desc",
                        limit: int = 25, cursor: str | None = None) -> ContactPage:
     identifiers = [*(ids or []), *(ext_ids or []), *(emails or []), *(mobiles or [])]
@@ -149,7 +154,7 @@ async def get_contacts(scope: Scope, *, ids: list[int] | None = None, ext_ids: l
         if len(identifiers) > LOOKUP_MAX:
             raise LimitExceeded("identifiers per lookup", LOOKUP_MAX, len(identifiers))
         return await _lookup(scope, ids or [], ext_ids or [], emails or [], mobiles or [])
-    query = {"list_id": list_id, "search": search, "created_since": created_since,
+    query = {"list_id": list_id, "segment_id": segment_id, "search": search, "created_since": created_since,
              "modified_since": modified_since, "deleted": deleted, "sort": sort}
     after = decode_cursor(cursor, query)
     terms = _search_terms(search, scope.settings.default_region) if search else []
@@ -159,7 +164,9 @@ async def get_contacts(scope: Scope, *, ids: list[int] | None = None, ext_ids: l
     def unit(r: Reader) -> list[Contact]:
         if list_id is not None and not r.existing_list_ids([list_id]):
             raise NotFound("list id", [list_id], "Find list ids with get_lists.")
-        rows = r.list_contacts(list_id=list_id, search=terms, deleted=deleted, descending=sort == "desc",
+        if segment_id is not None and not r.existing_segment_ids([segment_id]):
+            raise NotFound("segment id", [segment_id], "Find segment ids with get_segments.")
+        rows = r.list_contacts(list_id=list_id, segment_id=segment_id, search=terms, deleted=deleted, descending=sort == "desc",
                                after_id=after, created_since=created, modified_since=modified, limit=limit + 1)
         memberships = r.memberships([row["id"] for row in rows])
         return [to_contact(row, memberships.get(row["id"], [])) for row in rows]

@@ -12,6 +12,7 @@ from .models import (
 from .normalize import clean_text, utc_now
 from .pagination import by_ids, decode_cursor, page
 from ..storage.store import Reader, Writer
+from .optouts import channel_bits
 from .scope import Scope
 from .stats import list_figures
 
@@ -117,6 +118,35 @@ async def update_list(scope: Scope, list_id: int, *, name: str | None, descripti
         _check_folder(w, values.get("folder_id"))
         w.update_list(list_id, values)
         return _one_list(w, list_id)
+
+    return await scope.write(unit)
+
+
+MERGE_MAX = 50
+
+
+async def merge_lists(scope: Scope, list_ids: list[int], name: str | None, description: str | None,
+                      folder_id: int | None, exclude_optout: list[str]) -> ListsChange:
+    """A new list holding the members of two or more lists once each, optionally without the contacts
+    opted out of some channels. Nothing is created unless every list id exists."""
+    sources = list(dict.fromkeys(list_ids))
+    if not 2 <= len(sources) <= MERGE_MAX:
+        raise LimitExceeded("distinct list ids to merge", f"2 to {MERGE_MAX}", len(sources))
+    name = _name(name)
+    description = clean_text("description", description, 1000)
+    mask = 0
+    for channel in exclude_optout:
+        mask |= channel_bits(channel)
+    now = utc_now()
+
+    def unit(w: Writer) -> ListsChange:
+        known = w.existing_list_ids(sources)
+        if missing := [i for i in sources if i not in known]:
+            raise NotFound("list id", missing, "Nothing was created. Find list ids with get_lists.")
+        _check_folder(w, folder_id)
+        new_id = w.insert_list(name=name, description=description, folder_id=folder_id, now=now)
+        w.merge_members(new_id, sources, mask, now)
+        return _one_list(w, new_id)
 
     return await scope.write(unit)
 

@@ -280,11 +280,8 @@ JobStatus = Literal["queued", "running", "completed", "failed", "cancelled"]
 
 
 class ImportJob(Out):
-    """An import job: status (queued, running, completed, failed, cancelled); lines_read of total_lines;
-    created / updated / unchanged contacts; invalid lines (see error_report, a resource; add .csv for a
-    file); duplicates (lines repeating an earlier line of the file, skipped); percent; mapping (column ->
-    field); unknown_columns (ignored: map them or add aliases); error (why it failed); list_id (the list
-    it created); notify (notify_url outcome)."""
+    """An import job: status; counts; invalid lines are in error_report (a resource; .csv for a file);
+    duplicates are repeated lines, skipped; unknown_columns were ignored (map them or add aliases)."""
 
     id: str
     status: JobStatus
@@ -390,3 +387,79 @@ class FieldPage(Out):
     next_cursor: str | None = None
     not_found: list[str] = Field(default_factory=list)
     stats: FieldStats | None = Field(None, description="With with_stats: how filled each field is.")
+
+
+class SubscribeInput(BaseModel):
+    """The sign-up form's fields."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    email: str | None = None
+    mobile: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    attributes: dict[str, Any] | None = Field(None, description="Custom fields.")
+    list_ids: list[int] | None = Field(None, max_length=20, description="Lists to join.")
+
+
+class Segment(Out):
+    id: int
+    name: str
+    description: str | None = None
+    size: int = Field(description="Members that are not deleted.")
+    created_at: str
+    updated_at: str
+
+
+class SegmentPage(Out):
+    segments: list[Segment]
+    next_cursor: str | None = None
+    not_found: list[int] = Field(default_factory=list)
+
+
+class SegmentsChange(Out):
+    segment: Segment | None = None
+    deleted: int | None = None
+    not_found: list[int] = Field(default_factory=list)
+
+
+class MembershipChange(Out):
+    changed: int = Field(description="Memberships added or removed.")
+    not_found: list[int | str] = Field(default_factory=list, description="Ids or ext_ids that match no contact.")
+
+
+class SubscribeResult(Out):
+    contact: Contact
+    outcome: Literal["created", "updated"]
+    token: str = Field(description="Single-use; pass to confirm_subscription before expires_at.")
+    expires_at: str
+    event: str = Field(description="The event recorded, e.g. subscribeFromApi-newsletter.")
+
+
+class Event(Out):
+    id: int
+    type: str
+    contact_id: int | None = None
+    email: str | None = None
+    data: dict[str, Any] = Field(default_factory=dict)
+    created_at: str
+
+
+class EventPage(Out):
+    events: list[Event]
+    next_cursor: str | None = None
+
+
+class Webhook(Out):
+    id: int
+    url: str
+    event_types: list[str]
+    created_at: str
+    deliveries: dict[str, int] = Field(default_factory=dict, description="Counts by status: pending, delivered, "
+                                                                          "failed.")
+    recent: list[dict[str, Any]] = Field(default_factory=list, description="Latest deliveries with their outcome.")
+
+
+class WebhooksResult(Out):
+    webhooks: list[Webhook] = Field(default_factory=list)
+    deleted: int | None = None

@@ -25,6 +25,12 @@ class Scope:
     # (what, account id). Writers of the underlying data drop their entry.
     cache: dict = field(default_factory=dict, compare=False)
     runner: Any = field(default=None, compare=False)  # the import job runner, when the app runs one
+    sender: Any = field(default=None, compare=False)  # the webhook sender, likewise
+
+    def wake_sender(self) -> None:
+        """New deliveries are due: the sender need not wait for its next look."""
+        if self.sender is not None:
+            self.sender.wake()
 
     async def read(self, fn: Callable[[Reader], T]) -> T:
         """Run a read unit of work (a plain function of a Reader) on one snapshot."""
@@ -43,15 +49,17 @@ class AppState:
     settings: Settings
     cache: dict = field(default_factory=dict)
     runner: Any = None
+    sender: Any = None
 
     def scope(self, account_id: int = LOCAL_ACCOUNT) -> Scope:
-        return Scope(self.store, self.settings, account_id, self.cache, self.runner)
+        return Scope(self.store, self.settings, account_id, self.cache, self.runner, self.sender)
 
     @classmethod
     @asynccontextmanager
     async def running(cls, settings: Settings, *, jobs: bool = True) -> AsyncIterator[AppState]:
         """The store opened (and migrated), and the import job runner going, for as long as the block runs."""
-        from .imports.runner import JobRunner  # noqa: PLC0415 - the runner builds on most of core
+        from .events import WebhookSender  # noqa: PLC0415 - both build on most of core
+        from .imports.runner import JobRunner  # noqa: PLC0415
 
         store = await Store.open(settings.db_path)
         try:
@@ -61,7 +69,9 @@ class AppState:
                 return
             async with anyio.create_task_group() as tg:
                 state.runner = JobRunner(state, tg)
+                state.sender = WebhookSender(state, settings.webhook_first_delay)
                 tg.start_soon(state.runner.run)
+                tg.start_soon(state.sender.run)
                 try:
                     yield state
                 finally:

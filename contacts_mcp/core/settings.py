@@ -25,6 +25,7 @@ class Settings:
     allow_private_urls: bool = False
     max_file_bytes: int = 20 * MB
     max_inline_bytes: int = 10 * MB
+    webhook_first_delay: float = 2.0  # seconds before a failed webhook delivery's 2nd attempt; doubles after
 
     @property
     def jobs_dir(self) -> Path:

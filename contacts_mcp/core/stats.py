@@ -14,7 +14,7 @@ from collections import Counter
 from ..storage.stats import HAS_EMAIL, HAS_FIXED, HAS_MOBILE, REASON_SHIFT, UNCONFIRMED
 from ..storage.store import Reader
 from .chart import bar_chart_png
-from .errors import LimitExceeded, NotFound
+from .errors import InvalidInput, LimitExceeded, NotFound
 from .fields import registry
 from .models import CHANNEL_BITS, CHANNELS, FieldStat, FieldStats, ListFigures, Reachable, Stats, StatsResult
 from .optouts import REASON_BITS
@@ -67,23 +67,26 @@ def list_figures(r: Reader, list_ids: list[int]) -> dict[int, Stats]:
     return {list_id: figures(profiles) for list_id, profiles in r.group_profiles("list", list_ids).items()}
 
 
-async def get_stats(scope: Scope, list_ids: list[int] | None) -> StatsResult:
-    ids = list(dict.fromkeys(list_ids or []))
+async def get_stats(scope: Scope, list_ids: list[int] | None, segment_ids: list[int] | None = None) -> StatsResult:
+    if list_ids and segment_ids:
+        raise InvalidInput("segment_ids", "give list_ids or segment_ids, not both; call twice for both")
+    kind = "segment" if segment_ids else "list"
+    ids = list(dict.fromkeys(segment_ids or list_ids or []))
     if len(ids) > LISTS_MAX:
-        raise LimitExceeded("list_ids", LISTS_MAX, len(ids))
+        raise LimitExceeded(f"{kind}_ids", LISTS_MAX, len(ids))
 
     def unit(r: Reader) -> StatsResult:
         if not ids:
             return StatsResult(stats=figures(r.group_profiles("base", [0])[0]))
-        lists = {row["id"]: row for row in r.lists_by_ids(ids)}
-        missing = [i for i in ids if i not in lists]
+        groups = {row["id"]: row for row in (r.segments_by_ids(ids) if kind == "segment" else r.lists_by_ids(ids))}
+        missing = [i for i in ids if i not in groups]
         if missing:
-            raise NotFound("list id", missing, "Find lists with get_lists.")
-        each = list_figures(r, ids)
+            raise NotFound(f"{kind} id", missing, f"Find them with get_{kind}s.")
+        each = {i: figures(p) for i, p in r.group_profiles(kind, ids).items()}
         if len(ids) == 1:
             return StatsResult(stats=each[ids[0]])
-        union = figures(r.union_profiles(ids))
-        return StatsResult(stats=union, lists=[ListFigures(list_id=i, name=lists[i]["name"], stats=each[i]) for i in ids],
+        union = figures(r.union_profiles(kind, ids))
+        return StatsResult(stats=union, lists=[ListFigures(list_id=i, name=groups[i]["name"], stats=each[i]) for i in ids],
                            total_subscribers=sum(s.subscribers for s in each.values()),
                            unique_subscribers=union.subscribers)
 

@@ -37,6 +37,8 @@ class BatchOptions:
     job_id: str | None = None                   # marks contacts, so repeats are found across batches of a job
     list_ids: tuple[int, ...] = ()              # lists every item joins
     optout: tuple[str, ...] = ()                # channels every item is opted out of (a suppression list)
+    new_status: str = "confirmed"               # of contacts created (a sign-up form's are unconfirmed)
+    event_key: str | None = None                # an event of this type for each contact created
 
 
 class ItemResult(NamedTuple):  # one per import line: a tuple is cheaper to make than a dataclass
@@ -149,7 +151,7 @@ class _Batch:
         self.next_id += 1
         row: dict[str, Any] = {c: v for c, v in p.columns.items() if v is not None}
         row.update(id=contact_id, attributes={k: v for k, v in (p.attributes or {}).items() if v is not None},
-                   blocked_senders=row.get("blocked_senders", []), status="confirmed", source=self.opts.source,
+                   blocked_senders=row.get("blocked_senders", []), status=self.opts.new_status, source=self.opts.source,
                    created_at=self.opts.now, updated_at=self.opts.now, deleted_at=None, last_import=None)
         row["optout_mask"], row["optout_reasons"] = self._suppressed(contact_id, row.get("email_key"), row.get("mobile"))
         self.rows[contact_id] = self.inserted[contact_id] = row
@@ -305,7 +307,13 @@ def apply_batch(w: Writer, items: list[Prepared | tuple | ContactsError], opts: 
         except (Conflict, NotFound) as exc:
             results.append(ItemResult("failed", error=str(exc), exception=exc))
     batch.flush()
+    _events(w, opts, results)
     return results
+
+
+def _events(w: Writer, opts: BatchOptions, results: list[ItemResult]) -> None:
+    if opts.event_key:
+        w.insert_contact_events(opts.event_key, [r.id for r in results if r.outcome == "created"], opts.now)
 
 
 def _all_fresh(w: Writer, items: list[Prepared | tuple | ContactsError], opts: BatchOptions,
@@ -330,5 +338,7 @@ def _all_fresh(w: Writer, items: list[Prepared | tuple | ContactsError], opts: B
     if opts.list_ids:
         w.add_memberships([(cid, list_id) for list_id in opts.list_ids for cid in ids], opts.now)
     made = iter(ids)
-    return [ItemResult("failed", error=str(item), exception=item) if isinstance(item, ContactsError)
-            else ItemResult("created", next(made)) for item in items]
+    results = [ItemResult("failed", error=str(item), exception=item) if isinstance(item, ContactsError)
+               else ItemResult("created", next(made)) for item in items]
+    _events(w, opts, results)
+    return results

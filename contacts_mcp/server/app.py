@@ -7,11 +7,11 @@ from mcp.server.mcpserver import MCPServer
 from .. import __version__
 from ..core.scope import AppState
 from ..core.settings import Settings
-from ..tools import contacts, fields, folders, imports, lists, optouts
-from . import resources
+from ..tools import contacts, events, fields, folders, imports, lists, optouts, segments
+from . import prompts, resources
 from .instructions import INSTRUCTIONS
 
-TOOL_MODULES = (contacts, lists, folders, fields, imports, optouts)
+TOOL_MODULES = (contacts, lists, folders, fields, imports, optouts, segments, events)
 
 
 def build_server(settings: Settings) -> MCPServer:
@@ -23,4 +23,5 @@ def build_server(settings: Settings) -> MCPServer:
     for module in TOOL_MODULES:
         module.register(server)
     resources.register(server)
+    prompts.register(server)
     return server

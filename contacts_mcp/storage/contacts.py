@@ -62,7 +62,7 @@ class ContactReads(Session):
                 [self.account_id, *part])
         return [_decode(r) for r in rows]
 
-    def list_contacts(self, *, list_id: int | None, created_since: str | None,
+    def list_contacts(self, *, list_id: int | None, segment_id: int | None, created_since: str | None,
                             modified_since: str | None, search: Sequence[str], deleted: str,
                             descending: bool, after_id: int | None, limit: int) -> list[dict[str, Any]]:
         where = ["c.account_id = ?"]
@@ -74,6 +74,9 @@ class ContactReads(Session):
             source = "list_members m JOIN contacts c ON c.id = m.contact_id"
             where.append("m.list_id = ?")
             params.append(list_id)
+        if segment_id is not None:
+            where.append("c.id IN (SELECT contact_id FROM segment_members WHERE segment_id = ?)")
+            params.append(segment_id)
         if created_since:
             where.append("c.created_at >= ?")
             params.append(created_since)

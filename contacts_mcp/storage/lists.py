@@ -120,6 +120,20 @@ class ListWrites(ListReads):
                 f"AND contact_id IN ({marks(len(part))})", [self.account_id, list_id, *part])
         return removed
 
+    def merge_members(self, list_id: int, sources: Sequence[int], exclude_mask: int, now: str) -> int:
+        """Fill a new list with the members of `sources`, each once, leaving out contacts opted out of any
+        channel in `exclude_mask`; its statistics are counted in the same go (nothing else has touched a
+        list created in this transaction)."""
+        exclude = "" if not exclude_mask else "AND c.optout_mask & ? = 0"
+        added = self._run(
+            f"INSERT INTO list_members (list_id, contact_id, account_id, added_at) "
+            f"SELECT ?, c.id, c.account_id, ? FROM contacts c WHERE c.account_id = ? AND c.deleted_at IS NULL {exclude} "
+            f"AND c.id IN "
+            f"(SELECT contact_id FROM list_members WHERE list_id IN ({marks(len(sources))}))",
+            [list_id, now, self.account_id, *([exclude_mask] if exclude_mask else []), *sources])
+        self.count_new_group("list", list_id)
+        return added
+
     def insert_folder(self, name: str, now: str) -> int:
         return self._value(
                 "INSERT INTO folders (account_id, name, created_at, updated_at) VALUES (?, ?, ?, ?) RETURNING id",

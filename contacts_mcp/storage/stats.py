@@ -46,7 +46,11 @@ _GROUP_QUERIES = (
     f"SELECT 'list' AS kind, m.list_id AS gid, {PROFILE_SQL} AS profile, COUNT(*) AS n "
     "FROM contacts c JOIN list_members m ON m.contact_id = c.id "
     "WHERE c.account_id = ? AND c.deleted_at IS NULL AND {where} GROUP BY 2, 3",
+    f"SELECT 'segment' AS kind, m.segment_id AS gid, {PROFILE_SQL} AS profile, COUNT(*) AS n "
+    "FROM contacts c JOIN segment_members m ON m.contact_id = c.id "
+    "WHERE c.account_id = ? AND c.deleted_at IS NULL AND {where} GROUP BY 2, 3",
 )
+_GROUP_TABLES = {"list": ("lists", "list_members", "list_id"), "segment": ("segments", "segment_members", "segment_id")}
 
 
 class StatsReads(Session):
@@ -60,12 +64,15 @@ class StatsReads(Session):
                 out[r[0]][r[1]] += r[2]
         return out
 
-    def union_profiles(self, list_ids: Sequence[int]) -> Counter[int]:
-        """Profile counts of the contacts in any of the lists, each counted once (computed, not kept)."""
+    def union_profiles(self, kind: str, group_ids: Sequence[int]) -> Counter[int]:
+        """Profile counts of the contacts in any of the lists (or segments), each counted once (computed,
+        not kept)."""
+        _, members, column = _GROUP_TABLES[kind]
         out: Counter[int] = Counter()
         sql = (f"SELECT {PROFILE_SQL}, COUNT(*) FROM contacts c WHERE c.account_id = ? AND c.deleted_at IS NULL "
-               f"AND c.id IN (SELECT contact_id FROM list_members WHERE list_id IN ({marks(len(list_ids))})) GROUP BY 1")
-        for profile, n in self._conn.execute(sql, [self.account_id, *list_ids]):
+               f"AND c.id IN (SELECT contact_id FROM {members} WHERE {column} IN ({marks(len(group_ids))})) "
+               "GROUP BY 1")
+        for profile, n in self._conn.execute(sql, [self.account_id, *group_ids]):
             out[profile] += n
         return out
 
@@ -88,8 +95,8 @@ class StatsReads(Session):
 
     def recount_profiles(self, kind: str, group_id: int) -> Counter[int]:
         """The same figures as `group_profiles`, counted from the rows themselves (checks and repairs)."""
-        query = _GROUP_QUERIES[0] if kind == "base" else _GROUP_QUERIES[1]
-        where, params = ("1 = 1", []) if kind == "base" else ("m.list_id = ?", [group_id])
+        query = _GROUP_QUERIES[("base", "list", "segment").index(kind)]
+        where, params = ("1 = 1", []) if kind == "base" else (f"m.{_GROUP_TABLES[kind][2]} = ?", [group_id])
         return Counter({r["profile"]: r["n"] for r in self._all(query.format(where=where), [self.account_id, *params])})
 
 
@@ -141,15 +148,24 @@ class StatsWrites(StatsReads):
             after.update(self._count_range(lo, hi))
         delta = {k: after[k] - self._before[k] for k in after.keys() | self._before.keys()
                  if after[k] != self._before[k]}
-        # A list deleted in this transaction took its counts with it: nothing to add for it.
-        lists = {gid for kind, gid, _ in delta if kind == "list"}
-        gone = lists - self._ids_in("lists", list(lists)) if lists else set()
+        # A group deleted in this transaction took its counts with it: nothing to add for it.
+        gone: set[tuple[str, int]] = set()
+        for kind, (table, _, _) in _GROUP_TABLES.items():
+            ids = {gid for k, gid, _ in delta if k == kind}
+            gone |= {(kind, gid) for gid in ids - self._ids_in(table, list(ids))} if ids else set()
         self._conn.executemany(
             "INSERT INTO group_counts (account_id, kind, group_id, profile, n) VALUES (?, ?, ?, ?, ?) "
             "ON CONFLICT (account_id, kind, group_id, profile) DO UPDATE SET n = n + excluded.n",
             [(self.account_id, kind, gid, profile, d) for (kind, gid, profile), d in delta.items()
-             if not (kind == "list" and gid in gone)])
+             if (kind, gid) not in gone])
         self._touched, self._ranges, self._before = set(), [], Counter()
+
+    def count_new_group(self, kind: str, group_id: int) -> None:
+        """Counts for a group filled in one statement by its creator, straight from its rows."""
+        counts = self.recount_profiles(kind, group_id)
+        self._conn.executemany(
+            "INSERT INTO group_counts (account_id, kind, group_id, profile, n) VALUES (?, ?, ?, ?, ?)",
+            [(self.account_id, kind, group_id, profile, n) for profile, n in counts.items()])
 
     def drop_group_counts(self, kind: str, group_ids: Sequence[int]) -> None:
         for part in chunks(list(group_ids)):

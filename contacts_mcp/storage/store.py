@@ -23,21 +23,23 @@ import aiosqlite
 import anyio
 
 from .contacts import ContactReads, ContactWrites
+from .events import EventReads, EventWrites, due_deliveries
 from .fields import FieldReads, FieldWrites
 from .imports import ImportReads, ImportWrites, pending_jobs
 from .lists import ListReads, ListWrites
 from .migrations import migrate
+from .segments import SegmentReads, SegmentWrites
 from .stats import StatsReads, StatsWrites
 
 T = TypeVar("T")
 READERS = 3
 
 
-class Reader(ContactReads, ListReads, FieldReads, ImportReads, StatsReads):
+class Reader(ContactReads, ListReads, FieldReads, ImportReads, SegmentReads, EventReads, StatsReads):
     """Read queries, bound to one account."""
 
 
-class Writer(ContactWrites, ListWrites, FieldWrites, ImportWrites, StatsWrites, Reader):
+class Writer(ContactWrites, ListWrites, FieldWrites, ImportWrites, SegmentWrites, EventWrites, StatsWrites, Reader):
     """Read and write queries inside one write transaction, bound to one account."""
 
 
@@ -120,6 +122,10 @@ class Store:
     async def pending_jobs(self) -> list[tuple[int, str]]:
         """(account id, job id) of the import jobs to run, across accounts (the job runner's query)."""
         return await _on_thread(self._writer, pending_jobs)
+
+    async def due_deliveries(self, now: str) -> list[dict]:
+        """Webhook deliveries to attempt now, across accounts (the webhook sender's query)."""
+        return await _on_thread(self._writer, due_deliveries, now)
 
     async def read(self, account_id: int, fn: Callable[[Reader], T]) -> T:
         """Run `fn` against one consistent snapshot."""

@@ -41,6 +41,7 @@ def register(server: MCPServer) -> None:
         emails: Annotated[list[str] | None, Field(description="Look up these emails (any case).")] = None,
         mobiles: Annotated[list[str] | None, Field(description="Look up these mobile numbers (any format).")] = None,
         list_id: Annotated[int | None, Field(description="Only members of this list.")] = None,
+        segment_id: Annotated[int | None, Field(description="Only members of this segment.")] = None,
         search: Annotated[str | None, Field(description="Text found in email, phone, first/last name or company.",
                                             max_length=200)] = None,
         created_since: Annotated[str | None, Field(description="ISO 8601; only contacts created at or after.")] = None,
@@ -57,7 +58,7 @@ def register(server: MCPServer) -> None:
         (follow next_cursor until it is absent)."""
         return await core.get_contacts(
             scope_of(ctx), ids=ids, ext_ids=ext_ids, emails=emails, mobiles=mobiles, list_id=list_id,
-            search=search, created_since=created_since, modified_since=modified_since, deleted=deleted,
+            segment_id=segment_id, search=search, created_since=created_since, modified_since=modified_since, deleted=deleted,
             sort=sort, limit=limit, cursor=cursor)
 
     @tool(server, read_only=False, idempotent=True, title="Update a contact")
@@ -80,12 +81,14 @@ def register(server: MCPServer) -> None:
                                                "contact has one, is tried first.")] = "email",
         update_enabled: UpdateEnabled = True,
         empty_values_erase: Erase = False,
+        event_key: Annotated[str | None, Field(description="Event type (letters, digits) per new contact.")] = None,
     ) -> UpsertResult:
         """Create or update up to 3,000 contacts in one call. Each contact succeeds or fails alone (a failure
         never stops the others) and may join (list_ids) or leave (unlink_list_ids) lists. Returns counts and
         per-contact outcomes with the reason of each failure."""
         return await core.upsert_contacts(scope_of(ctx), contacts, dedupe_on=dedupe_on,
-                                              update_enabled=update_enabled, empty_values_erase=empty_values_erase)
+                                              update_enabled=update_enabled, empty_values_erase=empty_values_erase,
+                                          event_key=event_key)
 
     @tool(server, read_only=False, destructive=True, idempotent=True, title="Delete or restore contacts")
     async def delete_contacts(

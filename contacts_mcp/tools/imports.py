@@ -37,38 +37,33 @@ def register(server: MCPServer) -> None:
     @tool(server, read_only=False, title="Import a contact file")
     async def import_file(
         ctx: Context,
-        path: Annotated[str | None, Field(description="A file on the server, inside an allowed import folder.")] = None,
-        url: Annotated[str | None, Field(description="An http(s) URL the server downloads.")] = None,
-        csv_text: Annotated[str | None, Field(description="The CSV itself (at most 10 MB).")] = None,
+        path: Annotated[str | None, Field(description="A server file inside an import folder.")] = None,
+        url: Annotated[str | None, Field(description="An http(s) URL to download.")] = None,
+        csv_text: Annotated[str | None, Field(description="The CSV itself (max 10 MB).")] = None,
         json_rows: Annotated[list[dict[str, str | int | float | bool | None]] | None,
-                             Field(description="Rows as objects, keys as column headers (at most 10 MB).")] = None,
-        file_base64: Annotated[str | None, Field(description="A file's bytes in base64 (at most 20 MB).")] = None,
-        filename: Annotated[str | None, Field(description="file_base64/url: the file name; its extension tells "
-                                                          "the format.")] = None,
+                             Field(description="Rows as objects keyed by header (max 10 MB).")] = None,
+        file_base64: Annotated[str | None, Field(description="File bytes, base64 (max 20 MB).")] = None,
+        filename: Annotated[str | None, Field(description="Its extension tells the format.")] = None,
         format: Annotated[Literal["csv", "xlsx", "xls", "ods", "json", "zip"] | None,
-                          Field(description="Default: from the name or the content.")] = None,
-        has_header: Annotated[bool | None, Field(description="true: the first line names the columns; false: "
-                                                             "columns follow get_fields order. Default: "
+                          Field(description="Default: from name or content.")] = None,
+        has_header: Annotated[bool | None, Field(description="false: columns in get_fields order. Default: "
                                                              "sniffed.")] = None,
-        mapping: Annotated[dict[str, str] | None, Field(description="Column (header or number from 1) -> field "
-                                                                    "name or 'ignore'; wins over aliases.")] = None,
+        mapping: Annotated[dict[str, str] | None, Field(description="Column (header or 1-based number) -> field "
+                                                                    "or 'ignore'.")] = None,
         delimiter: Annotated[str | None, Field(description="CSV delimiter; default sniffed.")] = None,
-        encoding: Annotated[str | None, Field(description="CSV encoding (e.g. utf-8, cp1252); default "
-                                                          "detected.")] = None,
-        sheet: Annotated[str | None, Field(description="Spreadsheet sheet name; default the first.")] = None,
-        list_ids: Annotated[list[int] | None, Field(description="Existing lists every contact joins.")] = None,
-        new_list_name: Annotated[str | None, Field(description="Create a list for the imported contacts.")] = None,
+        encoding: Annotated[str | None, Field(description="e.g. utf-8, cp1252; default detected.")] = None,
+        sheet: Annotated[str | None, Field(description="Sheet name; default the first.")] = None,
+        list_ids: Annotated[list[int] | None, Field(description="Lists every contact joins.")] = None,
+        new_list_name: Annotated[str | None, Field(description="Create a list of the contacts.")] = None,
         new_list_folder_id: Annotated[int | None, Field(description="Folder of the new list.")] = None,
-        update_existing: Annotated[bool, Field(description="Update contacts that already exist (default "
-                                                           "true); false only creates new ones.")] = True,
-        empty_values_erase: Annotated[bool, Field(description="Empty cells clear stored values (default "
-                                                              "false).")] = False,
+        update_existing: Annotated[bool, Field(description="false: only create new contacts.")] = True,
+        empty_values_erase: Annotated[bool, Field(description="Empty cells clear stored values.")] = False,
         optout_channels: Annotated[list[Literal["email", "sms"]] | None,
-                                   Field(description="Opt every imported contact out of these channels "
-                                                     "(importing a suppression list).")] = None,
+                                   Field(description="Opt every contact out (a suppression list).")] = None,
         dedupe_on: Annotated[Literal["email", "mobile", "ext_id"],
-                             Field(description="Identity matching existing contacts (ext_id first).")] = "email",
-        notify_url: Annotated[str | None, Field(description="URL POSTed the job summary when it ends.")] = None,
+                             Field(description="Key matching existing contacts.")] = "email",
+        notify_url: Annotated[str | None, Field(description="POSTed the summary at the end.")] = None,
+        event_key: Annotated[str | None, Field(description="Event type (letters, digits) per new contact.")] = None,
         wait_seconds: Wait = 0,
     ) -> ImportJob:
         """Import contacts from a CSV, XLSX, XLS, ODS or JSON file (or one inside a ZIP), given as a path, a
@@ -81,7 +76,8 @@ def register(server: MCPServer) -> None:
         options = core.ImportOptions(format=format, has_header=has_header, mapping=mapping, delimiter=delimiter,
                                      encoding=encoding, sheet=sheet, list_ids=list_ids or [],
                                      update_existing=update_existing, empty_values_erase=empty_values_erase,
-                                     optout_channels=list(optout_channels or []), dedupe_on=dedupe_on)
+                                     optout_channels=list(optout_channels or []), dedupe_on=dedupe_on,
+                                     event_key=event_key)
         roots = await _client_roots(ctx) if path is not None else []
         job = await core.create_import(scope, source, options, new_list_name=new_list_name,
                                        new_list_folder_id=new_list_folder_id, notify_url=notify_url,

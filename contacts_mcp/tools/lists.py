@@ -40,6 +40,21 @@ def register(server: MCPServer) -> None:
             raise InvalidInput("list_ids", "is required for action 'delete' (1 to 100 list ids)")
         return await core.delete_lists(scope, list_ids)
 
+    @tool(server, read_only=False, title="Merge lists into a new list")
+    async def merge_lists(
+        ctx: Context,
+        list_ids: Annotated[list[int], Field(min_length=2, max_length=50, description="The lists to merge.")],
+        name: Annotated[str, Field(description="The new list's name.")],
+        description: Annotated[str | None, Field(description="The new list's description.")] = None,
+        folder_id: Annotated[int | None, Field(description="The new list's folder.")] = None,
+        exclude_optout_channel: Annotated[Literal["email", "sms", "voice", "voicemail", "all"] | None, Field(
+            description="Leave out contacts opted out of this channel ('all': of any).")] = None,
+    ) -> ListsChange:
+        """Create a new list with every member of the lists once (deleted contacts left out); returns it with
+        its stats. If any list id is unknown nothing is created and all bad ids are named."""
+        return await core.merge_lists(scope_of(ctx), list_ids, name, description, folder_id,
+                                      [exclude_optout_channel] if exclude_optout_channel else [])
+
     @tool(server, read_only=True, idempotent=True, title="Read lists")
     async def get_lists(
         ctx: Context,

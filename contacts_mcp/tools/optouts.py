@@ -73,8 +73,9 @@ def register(server: MCPServer) -> None:
         ctx: Context,
         list_ids: Annotated[list[int] | None, Field(max_length=100,
                                                     description="Lists; none means the whole base.")] = None,
+        segment_ids: Annotated[list[int] | None, Field(max_length=100, description="Or segments.")] = None,
     ) -> StatsResult:
         """Exact counts now, for the whole base or lists: subscribers, reachable by email/sms/voice/voicemail,
         opted out by channel and reason, blacklisted, unconfirmed, missing addresses. Several lists also give
         each list's figures and unique subscribers. PNG chart: contacts://stats/{all|list id}/chart.png."""
-        return await stats.get_stats(scope_of(ctx), list_ids)
+        return await stats.get_stats(scope_of(ctx), list_ids, segment_ids)

@@ -15,6 +15,7 @@ import anyio
 
 from ...storage.store import Reader, Writer
 from ..errors import InvalidInput, NotFound
+from ..events import check_event_key
 from ..fields import registry
 from ..models import ImportErrorLine, ImportErrorPage, ImportJob, ImportJobPage
 from ..normalize import clean_text, utc_now
@@ -47,6 +48,7 @@ class ImportOptions:
     optout_channels: list[str] = field(default_factory=list)
     dedupe_on: str = "email"
     name_hint: str | None = None
+    event_key: str | None = None
 
 
 def _job(r: Reader, job_id: str) -> dict[str, Any]:
@@ -79,6 +81,7 @@ async def create_import(scope: Scope, source: Source, options: ImportOptions, *,
                         new_list_folder_id: int | None, notify_url: str | None,
                         client_roots: list[Path]) -> ImportJob:
     """Validate everything that can be checked now, keep the source, queue the job. Returns at once."""
+    check_event_key(options.event_key)
     if options.delimiter is not None and len(options.delimiter) != 1:
         raise InvalidInput("delimiter", f"must be one character such as ',' ';' or a tab, received {options.delimiter!r}")
     if options.encoding is not None:

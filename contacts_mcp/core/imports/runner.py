@@ -129,7 +129,7 @@ class JobRunner:
             opts = BatchOptions(match_keys=match_keys, update_enabled=options.update_existing,
                                 erase=options.empty_values_erase, source=f"import:{job_id}", now=utc_now(),
                                 repeats="skip", job_id=job_id, list_ids=lists,
-                                optout=tuple(options.optout_channels))
+                                optout=tuple(options.optout_channels), event_key=options.event_key)
 
             def unit(w: Any, chunk: engine.Chunk = chunk, opts: BatchOptions = opts) -> bool:
                 # Checked inside the transaction: once a cancel has committed, no batch follows it.

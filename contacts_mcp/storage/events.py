@@ -1,0 +1,124 @@
+"""Events, webhook subscriptions and their deliveries, and double opt-in confirmations."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from .session import Session, chunks, marks
+
+
+class EventReads(Session):
+    def list_events(self, *, type: str | None, contact_id: int | None, since: str | None, until: str | None,
+                    after_id: int | None, limit: int) -> list[dict[str, Any]]:
+        where, params = ["account_id = ?"], [self.account_id]
+        for sql, value in (("type = ?", type), ("contact_id = ?", contact_id), ("created_at >= ?", since),
+                           ("created_at < ?", until), ("id > ?", after_id)):
+            if value is not None:
+                where.append(sql)
+                params.append(value)
+        rows = self._all(f"SELECT * FROM events WHERE {' AND '.join(where)} ORDER BY id LIMIT ?", [*params, limit])
+        for r in rows:
+            r["data"] = json.loads(r["data"])
+        return rows
+
+    def webhooks(self, ids: Sequence[int] | None = None) -> list[dict[str, Any]]:
+        rows = self._all("SELECT * FROM webhooks WHERE account_id = ? ORDER BY id", [self.account_id])
+        rows = [r for r in rows if ids is None or r["id"] in ids]
+        for r in rows:
+            r["event_types"] = json.loads(r["event_types"])
+        return rows
+
+    def delivery_counts(self, webhook_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+        out: dict[int, dict[str, int]] = {i: {} for i in webhook_ids}
+        for part in chunks(list(webhook_ids)):
+            for r in self._all(f"SELECT webhook_id, status, COUNT(*) AS n FROM webhook_deliveries WHERE account_id = ? "
+                               f"AND webhook_id IN ({marks(len(part))}) GROUP BY 1, 2", [self.account_id, *part]):
+                out[r["webhook_id"]][r["status"]] = r["n"]
+        return out
+
+    def recent_deliveries(self, webhook_id: int, limit: int) -> list[dict[str, Any]]:
+        return self._all("SELECT d.*, e.type FROM webhook_deliveries d JOIN events e ON e.id = d.event_id "
+                         "WHERE d.account_id = ? AND d.webhook_id = ? ORDER BY d.id DESC LIMIT ?",
+                         [self.account_id, webhook_id, limit])
+
+    def confirmation(self, token_hash: str) -> dict[str, Any] | None:
+        return self._one("SELECT * FROM confirmations WHERE account_id = ? AND token_hash = ?",
+                         [self.account_id, token_hash])
+
+
+class EventWrites(EventReads):
+    def insert_events(self, rows: Sequence[tuple[str, int | None, str | None, dict]], now: str) -> None:
+        """(type, contact id, email, data) events, and a pending delivery for each webhook wanting the type."""
+        if not rows:
+            return
+        first = self._next_event_id()
+        self._conn.executemany(
+            "INSERT INTO events (id, account_id, type, contact_id, email, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(first + i, self.account_id, t, cid, email, json.dumps(data, separators=(",", ":")), now)
+             for i, (t, cid, email, data) in enumerate(rows)])
+        self._queue_deliveries(first, now)
+
+    def insert_contact_events(self, type: str, contact_ids: Sequence[int], now: str) -> None:
+        """One `type` event per contact, with its id and email (an event key on an import or bulk upsert)."""
+        if not contact_ids:
+            return
+        first = self._next_event_id()
+        for part in chunks(list(contact_ids)):
+            self._run(f"INSERT INTO events (account_id, type, contact_id, email, created_at) "
+                      f"SELECT account_id, ?, id, email, ? FROM contacts WHERE account_id = ? "
+                      f"AND id IN ({marks(len(part))}) ORDER BY id", [type, now, self.account_id, *part])
+        self._queue_deliveries(first, now)
+
+    def _next_event_id(self) -> int:
+        return self._value("SELECT COALESCE(MAX(id), 0) + 1 FROM events")
+
+    def _queue_deliveries(self, first: int, now: str) -> None:
+        # One set-based insert per webhook: a million-line import with an event key stays a few statements.
+        for hook in self.webhooks():
+            types = hook["event_types"]
+            self._run(
+                f"INSERT INTO webhook_deliveries (account_id, webhook_id, event_id, status, next_attempt_at) "
+                f"SELECT account_id, ?, id, 'pending', ? FROM events WHERE account_id = ? AND id >= ? "
+                f"AND ({'1 = 1' if '*' in types else f'type IN ({marks(len(types))})'})",
+                [hook["id"], now, self.account_id, first, *([] if "*" in types else types)])
+
+    def insert_webhook(self, url: str, event_types: list[str], now: str) -> int:
+        return self._value("INSERT INTO webhooks (account_id, url, event_types, created_at) VALUES (?, ?, ?, ?) "
+                           "RETURNING id", [self.account_id, url, json.dumps(event_types), now])
+
+    def delete_webhook(self, webhook_id: int) -> int:
+        return self._run("DELETE FROM webhooks WHERE account_id = ? AND id = ?", [self.account_id, webhook_id])
+
+    def record_attempt(self, delivery_id: int, *, ok: bool, final: bool, status: int | None, error: str | None,
+                       now: str, next_at: str) -> None:
+        state = "delivered" if ok else ("failed" if final else "pending")
+        self._run("UPDATE webhook_deliveries SET status = ?, attempts = attempts + 1, last_status = ?, last_error = ?, "
+                  "next_attempt_at = ?, delivered_at = ? WHERE account_id = ? AND id = ?",
+                  [state, status, error, next_at, now if ok else None, self.account_id, delivery_id])
+
+    def insert_confirmation(self, token_hash: str, contact_id: int, form_type: str | None, now: str,
+                            expires_at: str) -> None:
+        self._run("INSERT INTO confirmations (token_hash, account_id, contact_id, form_type, created_at, expires_at) "
+                  "VALUES (?, ?, ?, ?, ?, ?)", [token_hash, self.account_id, contact_id, form_type, now, expires_at])
+
+    def use_confirmation(self, token_hash: str, now: str) -> int:
+        """Marks the token used; 0 when it was already used (single use, even under races)."""
+        return self._run("UPDATE confirmations SET used_at = ? WHERE account_id = ? AND token_hash = ? "
+                         "AND used_at IS NULL", [now, self.account_id, token_hash])
+
+    def set_status(self, contact_id: int, status: str, now: str) -> None:
+        self._touch([contact_id])
+        self._run("UPDATE contacts SET status = ?, updated_at = ? WHERE account_id = ? AND id = ?",
+                  [status, now, self.account_id, contact_id])
+
+
+def due_deliveries(conn: Any, now: str, limit: int = 50) -> list[dict[str, Any]]:
+    """Deliveries to attempt now, across accounts (the webhook sender's query), with their URL and event."""
+    rows = conn.execute(
+        "SELECT d.id, d.account_id, d.attempts, w.url, e.id AS event_id, e.type, e.contact_id, e.email, e.data, "
+        "e.created_at FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id "
+        "JOIN events e ON e.id = d.event_id WHERE d.status = 'pending' AND d.next_attempt_at <= ? "
+        "ORDER BY d.next_attempt_at, d.id LIMIT ?", [now, limit]).fetchall()
+    return [dict(r) for r in rows]

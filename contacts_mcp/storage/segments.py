@@ -1,0 +1,77 @@
+"""Static segments and their members."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from .session import Session, chunks, marks
+
+
+class SegmentReads(Session):
+    def segments_by_ids(self, ids: Sequence[int]) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        for part in chunks(list(dict.fromkeys(ids))):
+            rows += self._all(f"SELECT * FROM segments WHERE account_id = ? AND id IN ({marks(len(part))})",
+                              [self.account_id, *part])
+        return rows
+
+    def segment_by_name(self, name: str) -> dict[str, Any] | None:
+        return self._one("SELECT * FROM segments WHERE account_id = ? AND name = ?", [self.account_id, name])
+
+    def list_segments(self, *, after_id: int | None, limit: int) -> list[dict[str, Any]]:
+        return self._all("SELECT * FROM segments WHERE account_id = ? AND id > ? ORDER BY id LIMIT ?",
+                         [self.account_id, after_id or 0, limit])
+
+    def existing_segment_ids(self, ids: Sequence[int]) -> set[int]:
+        return self._ids_in("segments", ids)
+
+    def segment_sizes(self, ids: Sequence[int]) -> dict[int, int]:
+        """Members that are not deleted, per segment (from the maintained statistics)."""
+        out = {i: 0 for i in ids}
+        for part in chunks(list(ids)):
+            rows = self._all(
+                f"SELECT group_id, SUM(n) AS n FROM group_counts WHERE account_id = ? AND kind = 'segment' "
+                f"AND group_id IN ({marks(len(part))}) GROUP BY group_id", [self.account_id, *part])
+            out.update({r["group_id"]: r["n"] for r in rows})
+        return out
+
+
+class SegmentWrites(SegmentReads):
+    # Mixed into the Writer with StatsWrites, whose _touch each change calls first (maintained statistics).
+    def insert_segment(self, name: str, description: str | None, now: str) -> int:
+        return self._value("INSERT INTO segments (account_id, name, description, created_at, updated_at) "
+                           "VALUES (?, ?, ?, ?, ?) RETURNING id", [self.account_id, name, description, now, now])
+
+    def update_segment(self, segment_id: int, name: str | None, description: str | None, now: str) -> None:
+        self._run("UPDATE segments SET name = COALESCE(?, name), description = COALESCE(?, description), "
+                  "updated_at = ? WHERE account_id = ? AND id = ?",
+                  [name, description, now, self.account_id, segment_id])
+
+    def delete_segments(self, ids: Sequence[int]) -> int:
+        self.drop_group_counts("segment", ids)
+        deleted = 0
+        for part in chunks(list(dict.fromkeys(ids))):
+            deleted += self._run(f"DELETE FROM segments WHERE account_id = ? AND id IN ({marks(len(part))})",
+                                 [self.account_id, *part])
+        return deleted
+
+    def attach(self, segment_id: int, contact_ids: Sequence[int], now: str) -> int:
+        self._touch(contact_ids)
+        return sum(self._run(
+            f"INSERT INTO segment_members (segment_id, contact_id, account_id, added_at) "
+            f"SELECT ?, id, account_id, ? FROM contacts WHERE account_id = ? AND id IN ({marks(len(part))}) "
+            f"ON CONFLICT (segment_id, contact_id) DO NOTHING", [segment_id, now, self.account_id, *part])
+            for part in chunks(list(dict.fromkeys(contact_ids))))
+
+    def detach(self, segment_id: int, contact_ids: Sequence[int] | None) -> int:
+        """Remove these contacts from the segment; None empties it."""
+        if contact_ids is None:
+            self._touch(r[0] for r in self._conn.execute(
+                "SELECT contact_id FROM segment_members WHERE segment_id = ?", [segment_id]).fetchall())
+            return self._run("DELETE FROM segment_members WHERE account_id = ? AND segment_id = ?",
+                             [self.account_id, segment_id])
+        self._touch(contact_ids)
+        return sum(self._run(
+            f"DELETE FROM segment_members WHERE account_id = ? AND segment_id = ? AND contact_id IN ({marks(len(part))})",
+            [self.account_id, segment_id, *part]) for part in chunks(list(dict.fromkeys(contact_ids))))
