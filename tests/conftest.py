@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import inspect
+import json
+import threading
 from collections.abc import AsyncIterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -76,3 +79,38 @@ async def fails(client: Client, name: str, args: dict[str, Any] | None = None) -
     result = await client.call_tool(name, args or {})
     assert result.is_error, f"{name} should have failed but returned {result.structured_content}"
     return result.content[0].text
+
+
+@pytest.fixture
+def http_files():
+    """A loopback HTTP server: GET /contacts.csv serves a file; POST /hook records notifications."""
+    received: list[dict] = []
+    failures = {"left": 0}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = b"email\nweb@example.com\n"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/csv")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_POST(self):
+            data = self.rfile.read(int(self.headers["Content-Length"]))
+            if failures["left"]:
+                failures["left"] -= 1
+                self.send_response(500)
+                self.end_headers()
+                return
+            received.append(json.loads(data))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", received, failures
+    server.shutdown()

@@ -3,12 +3,9 @@
 import base64
 import io
 import json
-import threading
 import zipfile
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import openpyxl
-import pytest
 
 from ..conftest import call, fails
 
@@ -229,41 +226,6 @@ async def test_a_path_is_read_only_inside_the_import_roots(client_with, tmp_path
         for bad in (tmp_path / "secret.csv", inside / ".." / "secret.csv", inside / "link.csv"):
             assert "outside" in await fails(client, "import_file", {"path": str(bad)})
         assert "does not exist" in await fails(client, "import_file", {"path": str(inside / "nope.csv")})
-
-
-@pytest.fixture
-def http_files():
-    """A loopback HTTP server: GET /contacts.csv serves a file; POST /hook records notifications."""
-    received: list[dict] = []
-    failures = {"left": 0}
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):
-            body = b"email\nweb@example.com\n"
-            self.send_response(200)
-            self.send_header("Content-Type", "text/csv")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def do_POST(self):
-            data = self.rfile.read(int(self.headers["Content-Length"]))
-            if failures["left"]:
-                failures["left"] -= 1
-                self.send_response(500)
-                self.end_headers()
-                return
-            received.append(json.loads(data))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", received, failures
-    server.shutdown()
 
 
 async def test_a_url_on_loopback_is_refused_by_default(client, http_files):

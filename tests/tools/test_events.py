@@ -1,0 +1,107 @@
+"""subscribe_contact / confirm_subscription, events and webhooks, through an MCP client."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import anyio
+
+from tests.conftest import call, fails
+
+
+async def test_a_new_subscriber_is_unconfirmed_and_not_emailable_until_confirmed(client):
+    lst = (await call(client, "manage_lists", {"action": "create", "name": "News"}))["list"]["id"]
+    got = await call(client, "subscribe_contact", {"contact": {"email": "new@example.com", "list_ids": [lst]},
+                                                   "form_type": "newsletter"})
+    assert got["outcome"] == "created" and got["contact"]["status"] == "unconfirmed"
+    assert got["contact"]["source"] == "subscribe:newsletter" and got["event"] == "subscribeFromApi-newsletter"
+    stats = (await call(client, "get_stats", {"list_ids": [lst]}))["stats"]
+    assert stats["reachable"]["email"] == 0 and stats["unconfirmed"] == 1
+    confirmed = await call(client, "confirm_subscription", {"token": got["token"]})
+    assert confirmed["contact"]["status"] == "confirmed"
+    assert (await call(client, "get_stats", {"list_ids": [lst]}))["stats"]["reachable"]["email"] == 1
+    assert "already used" in await fails(client, "confirm_subscription", {"token": got["token"]})
+    assert "token" in await fails(client, "confirm_subscription", {"token": "made-up"})
+
+
+async def test_an_existing_contact_is_updated_keeps_its_status_and_opt_outs(client):
+    cid = (await call(client, "create_contact", {"contact": {"email": "old@example.com"}}))["contact"]["id"]
+    await call(client, "optout_contact", {"contact_ids": [cid], "channels": ["email"], "reason": "unsubscribed"})
+    got = await call(client, "subscribe_contact", {"contact": {"email": "OLD@example.com", "first_name": "Ann"}})
+    assert got["outcome"] == "updated" and got["event"] == "subscribeUpdateFromApi"
+    assert got["contact"]["status"] == "confirmed" and got["contact"]["opted_out"] == ["email"]
+    await call(client, "confirm_subscription", {"token": got["token"]})
+    after = await call(client, "get_contacts", {"ids": [cid]})
+    assert after["contacts"][0]["opted_out"] == ["email"] and after["contacts"][0]["first_name"] == "Ann"
+
+
+async def test_an_expired_token_is_refused(client, settings):
+    got = await call(client, "subscribe_contact", {"contact": {"mobile": "0612121212"}, "expires_hours": 1})
+    conn = sqlite3.connect(settings.db_path)  # time travel: the token's expiry moved into the past
+    conn.execute("UPDATE confirmations SET expires_at = '2000-01-01T00:00:00.000000Z'")
+    conn.commit()
+    conn.close()
+    assert "expired" in await fails(client, "confirm_subscription", {"token": got["token"]})
+
+
+async def test_subscribing_joins_segments_and_needs_an_address(client):
+    seg = (await call(client, "manage_segments", {"action": "create", "name": "Fair"}))["segment"]["id"]
+    got = await call(client, "subscribe_contact", {"contact": {"email": "f@example.com"}, "segment_ids": [seg]})
+    assert (await call(client, "get_segments", {"ids": [seg]}))["segments"][0]["size"] == 1
+    assert got["contact"]["id"]
+    assert "email or a mobile" in await fails(client, "subscribe_contact", {"contact": {"first_name": "X"}})
+    assert "segment id" in await fails(client, "subscribe_contact", {"contact": {"email": "g@example.com"},
+                                                                     "segment_ids": [999]})
+
+
+async def test_events_are_recorded_for_subscriptions_and_event_keys(client):
+    await call(client, "subscribe_contact", {"contact": {"email": "e1@example.com"}, "form_type": "fair"})
+    bulk = await call(client, "upsert_contacts", {"contacts": [{"email": "e1@example.com"}, {"email": "e2@example.com"}],
+                                                  "event_key": "springFair2026"})
+    assert bulk["created"] == 1
+    keyed = await call(client, "get_events", {"type": "springFair2026"})
+    assert [(e["email"], e["contact_id"]) for e in keyed["events"]] == [("e2@example.com", bulk["items"][1]["id"])]
+    everything = await call(client, "get_events", {"limit": 1})
+    assert everything["events"][0]["type"] == "subscribeFromApi-fair" and everything["next_cursor"]
+    text = await fails(client, "upsert_contacts", {"contacts": [{"email": "x@example.com"}], "event_key": "bad key!"})
+    assert "letters and digits" in text
+    assert "letters and digits" in await fails(client, "import_file", {"csv_text": "email\na@b.fr\n",
+                                                                      "event_key": "no-dash"})
+
+
+async def test_an_import_with_an_event_key_records_one_event_per_new_contact(client):
+    job = await call(client, "import_file", {"csv_text": "email\na@example.com\nb@example.com\n", "event_key": "crm",
+                                             "wait_seconds": 10})
+    assert job["status"] == "completed"
+    assert len((await call(client, "get_events", {"type": "crm"}))["events"]) == 2
+
+
+async def _delivered(client, webhook_id: int, want: int) -> dict:
+    with anyio.fail_after(10):
+        while True:
+            hooks = (await call(client, "manage_webhooks", {"action": "list"}))["webhooks"]
+            hook = next(h for h in hooks if h["id"] == webhook_id)
+            if hook["deliveries"].get("delivered", 0) >= want:
+                return hook
+            await anyio.sleep(0.05)
+
+
+async def test_a_webhook_gets_events_and_a_failing_receiver_is_retried(client_with, http_files):
+    base, received, failures = http_files
+    async with client_with(allow_private_urls=True, webhook_first_delay=0.05) as client:
+        hook = (await call(client, "manage_webhooks", {"action": "create", "url": f"{base}/hook",
+                                                       "event_types": ["subscribeFromApi"]}))["webhooks"][0]
+        failures["left"] = 2  # the receiver fails twice, then accepts
+        await call(client, "subscribe_contact", {"contact": {"email": "w@example.com"}})
+        await call(client, "subscribe_contact", {"contact": {"email": "w@example.com"}})  # an update: not wanted
+        done = await _delivered(client, hook["id"], 1)
+        assert done["recent"][0]["attempts"] == 3 and done["recent"][0]["status"] == "delivered"
+        assert [r["event"] for r in received] == ["subscribeFromApi"] and received[0]["email"] == "w@example.com"
+        assert done["deliveries"] == {"delivered": 1}
+        assert (await call(client, "manage_webhooks", {"action": "delete", "webhook_id": hook["id"]}))["deleted"] == 1
+
+
+async def test_a_webhook_on_loopback_is_refused_by_default(client, http_files):
+    base, _, _ = http_files
+    text = await fails(client, "manage_webhooks", {"action": "create", "url": f"{base}/hook"})
+    assert "127.0.0.1" in text or "loopback" in text or "private" in text
