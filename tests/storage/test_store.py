@@ -82,3 +82,29 @@ async def test_concurrent_creates_of_one_email_make_one_contact(state: AppState)
             tg.start_soon(create, i)
     assert len({cid for _, cid in outcomes}) == 1
     assert sorted(o for o, _ in outcomes).count("created") == 1
+
+
+def test_a_database_of_an_older_version_keeps_its_data_and_gets_its_statistics(tmp_path, monkeypatch):
+    from contacts_mcp.storage import migrations
+    from contacts_mcp.storage.stats import StatsReads
+
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:2])
+    migrations.migrate(conn)  # a database as version 2 left it, with a contact opted out, in a list
+    conn.execute("INSERT INTO contacts (id, account_id, email, email_key, source, created_at, updated_at, "
+                 "optout_mask) VALUES (1, 1, 'a@x.fr', 'a@x.fr', 'api', 't', 't', 1), "
+                 "(2, 1, 'b@x.fr', 'b@x.fr', 'api', 't', 't', 0)")
+    conn.execute("INSERT INTO optouts (account_id, contact_id, address, channel, reason, source, created_at) "
+                 "VALUES (1, 1, 'a@x.fr', 'email', 'owner_blocked', 'api', 't')")
+    conn.execute("INSERT INTO lists (id, account_id, name, created_at, updated_at) VALUES (1, 1, 'L', 't', 't')")
+    conn.execute("INSERT INTO list_members (list_id, contact_id, account_id, added_at) VALUES (1, 1, 1, 't'), "
+                 "(1, 2, 1, 't')")
+    monkeypatch.undo()
+    assert migrations.migrate(conn) == list(range(3, LATEST + 1))
+    conn.row_factory = sqlite3.Row
+    reader = StatsReads(conn, 1)
+    assert +reader.group_profiles("list", [1])[1] == reader.recount_profiles("list", 1)
+    assert sum(reader.group_profiles("base", [0])[0].values()) == 2
+    assert conn.execute("SELECT optout_reasons FROM contacts WHERE id = 1").fetchall()[0][0] == 2
+    assert conn.execute("SELECT COUNT(*) FROM list_members").fetchall()[0][0] == 2
