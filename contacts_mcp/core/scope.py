@@ -50,6 +50,7 @@ class AppState:
     cache: dict = field(default_factory=dict)
     runner: Any = None
     sender: Any = None
+    requires_token: bool = False  # HTTP: every call must come with an API token
 
     def scope(self, account_id: int = LOCAL_ACCOUNT) -> Scope:
         return Scope(self.store, self.settings, account_id, self.cache, self.runner, self.sender)

@@ -25,6 +25,8 @@ class Settings:
     allow_private_urls: bool = False
     max_file_bytes: int = 20 * MB
     max_inline_bytes: int = 10 * MB
+    read_only: bool = False  # stdio: list and run only the read-only tools
+    rate_limit: float = 50.0  # HTTP: requests a second per API token (bursts up to twice that); 0 = off
     webhook_first_delay: float = 2.0  # seconds before a failed webhook delivery's 2nd attempt; doubles after
 
     @property
@@ -41,7 +43,9 @@ class Settings:
         return cls(db_path=Path(db).expanduser(), default_region=region, import_roots=roots,
                    allow_private_urls=(_env("CONTACTS_MCP_ALLOW_PRIVATE_URLS") or "") in ("1", "true", "yes"),
                    max_file_bytes=int(float(_env("CONTACTS_MCP_MAX_FILE_MB") or 20) * MB),
-                   max_inline_bytes=int(float(_env("CONTACTS_MCP_MAX_INLINE_MB") or 10) * MB))
+                   max_inline_bytes=int(float(_env("CONTACTS_MCP_MAX_INLINE_MB") or 10) * MB),
+                   read_only=(_env("CONTACTS_MCP_READ_ONLY") or "") in ("1", "true", "yes"),
+                   rate_limit=float(_env("CONTACTS_MCP_RATE_LIMIT") or 50))
 
 
 def _env(name: str) -> str | None:

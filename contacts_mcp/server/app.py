@@ -1,10 +1,13 @@
 """Builds the MCP server: the store opened for the server's lifetime, tools, resources, instructions."""
 
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
+from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import MCPServer
 
 from .. import __version__
+from ..core.accounts import Verifier
 from ..core.scope import AppState
 from ..core.settings import Settings
 from ..tools import contacts, events, fields, folders, imports, lists, optouts, segments
@@ -14,12 +17,24 @@ from .instructions import INSTRUCTIONS
 TOOL_MODULES = (contacts, lists, folders, fields, imports, optouts, segments, events)
 
 
-def build_server(settings: Settings) -> MCPServer:
-    def lifespan(_: MCPServer) -> AbstractAsyncContextManager[AppState]:
-        return AppState.running(settings)
+def build_server(settings: Settings, *, tokens: bool = False, read_only: bool = False) -> MCPServer:
+    """The server. `tokens`: every request must carry an API token (HTTP), which picks its account and
+    scope. `read_only`: the tools that write are not registered at all (e.g. stdio --read-only)."""
+    verifier = Verifier() if tokens else None
 
+    @asynccontextmanager
+    async def lifespan(_: MCPServer) -> AsyncIterator[AppState]:
+        async with AppState.running(settings) as state:
+            state.requires_token = tokens
+            if verifier is not None:
+                verifier.state = state
+            yield state
+
+    # The SDK wants an issuer for its auth settings; tokens here are issued by the CLI, not over OAuth.
+    auth = AuthSettings(issuer_url="http://127.0.0.1", resource_server_url=None) if tokens else None
     server = MCPServer("contacts-mcp", title="Contacts", version=__version__, instructions=INSTRUCTIONS,
-                       lifespan=lifespan, log_level="WARNING")
+                       lifespan=lifespan, log_level="WARNING", token_verifier=verifier, auth=auth)
+    server.read_only = read_only  # read by tools.common.tool() at registration
     for module in TOOL_MODULES:
         module.register(server)
     resources.register(server)

@@ -283,6 +283,21 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
               f"CREATE INDEX {table}_contact ON {table} (contact_id, {column})",
           )],
     ]),
+    (6, "API tokens", [
+        # A token is shown once; only a hash of its secret part is kept. The id part is public: it finds
+        # the row, and the secret is then compared in constant time.
+        """CREATE TABLE api_tokens (
+            id TEXT PRIMARY KEY,
+            account_id INTEGER NOT NULL REFERENCES accounts(id),
+            scope TEXT NOT NULL CHECK (scope IN ('read', 'write', 'admin')),
+            secret_hash TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            expires_at TEXT,
+            revoked_at TEXT,
+            last_used_at TEXT
+        )""",
+        "CREATE INDEX api_tokens_account ON api_tokens (account_id)",
+    ]),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -56,6 +56,17 @@ def _write_transaction(conn: sqlite3.Connection, account_id: int, fn: Callable[[
     return result
 
 
+def _admin_transaction(conn: sqlite3.Connection, fn: Callable[..., T], *args: object) -> T:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        result = fn(conn, *args)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    return result
+
+
 def _read_snapshot(conn: sqlite3.Connection, account_id: int, fn: Callable[[Reader], T]) -> T:
     conn.execute("BEGIN")
     try:
@@ -126,6 +137,18 @@ class Store:
     async def due_deliveries(self, now: str) -> list[dict]:
         """Webhook deliveries to attempt now, across accounts (the webhook sender's query)."""
         return await _on_thread(self._writer, due_deliveries, now)
+
+    async def admin(self, fn: Callable[..., T], *args: object, write: bool = True) -> T:
+        """Run an administration function (storage/accounts.py: accounts, tokens) of a connection and
+        `args`: in one write transaction, or (write=False) on a reader, with no account bound."""
+        if write:
+            return await _on_thread(self._writer, _admin_transaction, fn, *args)
+        async with self._free:
+            conn = self._readers.pop()
+            try:
+                return await _on_thread(conn, fn, *args)
+            finally:
+                self._readers.append(conn)
 
     async def read(self, account_id: int, fn: Callable[[Reader], T]) -> T:
         """Run `fn` against one consistent snapshot."""

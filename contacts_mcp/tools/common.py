@@ -9,11 +9,13 @@ import inspect
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
+from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
+from ..core.accounts import AccountToken, allows
 from ..core.errors import ContactsError
 from ..core.scope import AppState, Scope
 from .schema import compact_schema, summarise_output
@@ -22,10 +24,30 @@ from .schema import compact_schema, summarise_output
 Cursor = Annotated[str | None, Field(description="next_cursor from the previous page.")]
 
 
+def caller(ctx: Context) -> AccountToken | None:
+    """The verified token of an HTTP request; None over stdio (and in-process), which serve the local account."""
+    request = ctx.request_context.request
+    user = request.scope.get("user") if request is not None and hasattr(request, "scope") else None
+    token = getattr(user, "access_token", None) or get_access_token()
+    return token if isinstance(token, AccountToken) else None
+
+
 def scope_of(ctx: Context) -> Scope:
-    """The caller's scope. Stdio serves the local account; token-mapped accounts come with HTTP auth."""
+    """The caller's scope: the account of its token over HTTP, the local account over stdio."""
     state: AppState = ctx.request_context.lifespan_context
-    return state.scope()
+    token = caller(ctx)
+    if token is None and getattr(state, "requires_token", False):
+        # Defence in depth: the HTTP app refuses requests without a valid token before they get here.
+        raise ContactsError("this server needs an API token (Authorization: Bearer <token>)")
+    return state.scope(token.account_id) if token else state.scope()
+
+
+def require(ctx: Context, needed: str) -> None:
+    """Refuse a caller whose token's scope is below `needed` (read < write < admin)."""
+    token = caller(ctx)
+    if token is not None and not allows(token.scope, needed):  # type: ignore[arg-type]
+        raise ToolError(f"this needs a token with scope {needed} (or higher); yours has scope {token.scope}. "
+                        f"Ask for a {needed} token, or use read-only tools.")
 
 
 def compact(result: BaseModel) -> CallToolResult:
@@ -39,8 +61,15 @@ def tool(server: MCPServer, *, read_only: bool, destructive: bool = False, idemp
     """Register an async tool whose docstring is its description and whose return type is its output schema."""
 
     def register(fn: Callable[..., Awaitable[BaseModel]]) -> Callable[..., Any]:
+        if not read_only and getattr(server, "read_only", False):
+            return fn  # a read-only server does not even list the tools that write
+        needed = "read" if read_only else "write"
+        ctx_name = next(n for n, p in inspect.signature(fn).parameters.items() if p.annotation in (Context, "Context"))
+
         @functools.wraps(fn)
         async def run(*args: Any, **kwargs: Any) -> CallToolResult:
+            ctx = kwargs.get(ctx_name) or next(a for a in args if isinstance(a, Context))
+            require(ctx, needed)
             try:
                 result = await fn(*args, **kwargs)
             except ContactsError as exc:

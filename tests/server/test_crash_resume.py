@@ -10,10 +10,9 @@ import time
 from pathlib import Path
 
 import anyio
-from mcp import Client
 
 from ..conftest import call
-from .test_http import free_port
+from .test_http import connect, free_port, new_token
 
 COMMAND = str(Path(sys.executable).parent / "contacts-mcp")
 ROWS = 120_000
@@ -31,7 +30,11 @@ def write_csv(path: Path) -> None:
                 out.write(f"user{i}@example.com,N{i},+3361{i:07d}\n")
 
 
+TOKENS: dict[int, str] = {}  # port -> the API token of the server listening there
+
+
 def start(db: Path, roots: Path, port: int) -> subprocess.Popen:
+    TOKENS[port] = new_token(db)  # creates the database if needed: account "local" is always there
     env = dict(os.environ, CONTACTS_MCP_DB=str(db), CONTACTS_MCP_IMPORT_ROOTS=str(roots))
     proc = subprocess.Popen([COMMAND, "serve", "--http", "--port", str(port)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -86,8 +89,8 @@ def contacts_in(db: Path) -> tuple[int, int]:
         return conn.execute("SELECT COUNT(*), COUNT(DISTINCT email_key) FROM contacts").fetchone()
 
 
-async def import_until(url: str, csv: Path, stop_when) -> dict:
-    async with Client(url) as client:
+async def import_until(port: int, csv: Path, stop_when) -> dict:
+    async with connect(port, TOKENS[port]) as client:
         job = await call(client, "import_file", {"path": str(csv)})
         with anyio.fail_after(120):
             while True:
@@ -97,8 +100,8 @@ async def import_until(url: str, csv: Path, stop_when) -> dict:
                 await anyio.sleep(0.05)
 
 
-async def wait_finished(url: str, job_id: str) -> dict:
-    async with Client(url) as client:
+async def wait_finished(port: int, job_id: str) -> dict:
+    async with connect(port, TOKENS[port]) as client:
         return (await call(client, "get_import_jobs", {"job_id": job_id, "wait_seconds": 60}))["jobs"][0]
 
 
@@ -112,7 +115,7 @@ async def test_a_job_killed_mid_import_resumes_to_the_same_result_as_an_uninterr
     port = free_port()
     proc = start(tmp_path / "clean.db", roots, port)
     try:
-        clean = await import_until(f"http://127.0.0.1:{port}/mcp", csv, lambda j: j["status"] == "completed")
+        clean = await import_until(port, csv, lambda j: j["status"] == "completed")
     finally:
         proc.terminate()
         proc.wait(10)
@@ -122,7 +125,7 @@ async def test_a_job_killed_mid_import_resumes_to_the_same_result_as_an_uninterr
     db = tmp_path / "killed.db"
     proc = start(db, roots, port)
     try:
-        seen = await import_until(f"http://127.0.0.1:{port}/mcp", csv,
+        seen = await import_until(port, csv,
                                   lambda j: j["status"] == "running" and 0 < j["lines_read"] < ROWS // 2)
         workers = children(proc.pid)
     finally:
@@ -133,7 +136,7 @@ async def test_a_job_killed_mid_import_resumes_to_the_same_result_as_an_uninterr
     port = free_port()
     proc = start(db, roots, port)
     try:
-        resumed = await wait_finished(f"http://127.0.0.1:{port}/mcp", seen["id"])
+        resumed = await wait_finished(port, seen["id"])
     finally:
         proc.terminate()
         proc.wait(10)

@@ -8,8 +8,10 @@ import time
 from pathlib import Path
 
 import httpx
+import httpx2
 import pytest
 from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
 
 from ..conftest import call
 
@@ -22,38 +24,60 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def http_server(tmp_path):
+def cli(db: Path, *args: str) -> str:
+    """Run the CLI on the database; returns its standard output."""
+    done = subprocess.run([COMMAND, "--db", str(db), *args], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def new_token(db: Path, account: str = "local", scope: str = "write", *extra: str) -> str:
+    return cli(db, "token", "create", "--account", account, "--scope", scope, *extra).splitlines()[-1]
+
+
+def connect(port: int, token: str | None) -> Client:
+    """An MCP client over real HTTP sending the token as a bearer header."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return Client(streamable_http_client(f"http://127.0.0.1:{port}/mcp", http_client=httpx2.AsyncClient(headers=headers)))
+
+
+def start_server(db: Path, *extra: str) -> tuple[int, subprocess.Popen]:
     port = free_port()
-    proc = subprocess.Popen([COMMAND, "serve", "--http", "--port", str(port), "--db", str(tmp_path / "http.db")],
+    proc = subprocess.Popen([COMMAND, "serve", "--http", "--port", str(port), "--db", str(db), *extra],
                             stderr=subprocess.PIPE, text=True, env=dict(os.environ))
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
+            return port, proc
         except OSError:
             if proc.poll() is not None:
                 raise RuntimeError(proc.stderr.read())
             time.sleep(0.1)
-    else:
-        proc.kill()
-        raise RuntimeError(f"the server did not listen within 30 s: {proc.stderr.read()}")
-    yield port, proc
+    proc.kill()
+    raise RuntimeError(f"the server did not listen within 30 s: {proc.stderr.read()}")
+
+
+@pytest.fixture
+def http_server(tmp_path):
+    db = tmp_path / "http.db"
+    cli(db, "account", "list")  # creates and migrates the database
+    port, proc = start_server(db)
+    yield port, proc, db
     proc.terminate()
     proc.wait(timeout=10)
 
 
 async def test_the_http_server_serves_tools_at_slash_mcp(http_server):
-    port, _ = http_server
-    async with Client(f"http://127.0.0.1:{port}/mcp") as client:
+    port, _, db = http_server
+    async with connect(port, new_token(db)) as client:
         created = await call(client, "create_contact", {"contact": {"email": "web@example.com"}})
         assert created["outcome"] == "created"
 
 
 def test_the_http_server_refuses_a_foreign_host_header(http_server):
     # DNS rebinding: a page served from evil.example resolving to 127.0.0.1 sends its own Host header.
-    port, _ = http_server
+    port, _, _ = http_server
     response = httpx.post(f"http://127.0.0.1:{port}/mcp", headers={"Host": "evil.example",
                                                                    "Content-Type": "application/json",
                                                                    "Accept": "application/json, text/event-stream"},
@@ -62,16 +86,16 @@ def test_the_http_server_refuses_a_foreign_host_header(http_server):
 
 
 def test_the_http_server_prints_its_url(http_server):
-    port, proc = http_server
+    port, proc, _ = http_server
     proc.terminate()
     proc.wait(timeout=10)
     assert f"http://127.0.0.1:{port}/mcp" in proc.stderr.read()
 
 
 async def test_an_inline_csv_above_the_sdks_default_body_limit_is_accepted_over_http(http_server):
-    port, _ = http_server
+    port, _, db = http_server
     rows = "email,first_name\n" + "".join(f"big{i}@example.com,{'x' * 40}\n" for i in range(90_000))
     assert 4 * 2**20 < len(rows) < 10 * 2**20
-    async with Client(f"http://127.0.0.1:{port}/mcp") as client:
+    async with connect(port, new_token(db)) as client:
         job = await call(client, "import_file", {"csv_text": rows})
         assert job["status"] in ("queued", "running", "completed")

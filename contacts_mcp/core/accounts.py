@@ -1,0 +1,132 @@
+"""Accounts and API tokens: who may call the HTTP server, for which account, with which scope.
+
+A token reads `cmcp_<id>_<secret>`. The id is public and finds the row; only a SHA-256 of the secret
+is stored, and it is compared in constant time, so neither a database leak nor response timing gives a
+usable token away. Scopes: `read` calls read-only tools and reads resources; `write` calls every tool;
+`admin` is write plus account administration (done with the CLI). Revoking takes effect at the next
+request: every request looks its token up.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, Literal
+
+from mcp.server.auth.provider import AccessToken
+
+from ..storage import accounts as q
+from ..storage.store import Store
+from .errors import Conflict, InvalidInput, NotFound
+from .normalize import format_ts, utc_now
+
+TokenScope = Literal["read", "write", "admin"]
+SCOPES: tuple[str, ...] = ("read", "write", "admin")
+_TOKEN = re.compile(r"cmcp_([A-Za-z0-9]{12})_([A-Za-z0-9_-]{20,100})")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}")
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def allows(scope: str, needed: TokenScope) -> bool:
+    return SCOPES.index(scope) >= SCOPES.index(needed)
+
+
+async def create_account(store: Store, name: str) -> dict[str, Any]:
+    if not _NAME.fullmatch(name):
+        raise InvalidInput("name", "1 to 64 letters, digits, spaces, '.', '_' or '-', starting with a letter or digit")
+
+    def unit(conn: Any) -> dict[str, Any]:
+        if q.account_by_name(conn, name):
+            raise Conflict(f"an account named {name!r} already exists")
+        q.create_account(conn, name, utc_now())
+        return q.account_by_name(conn, name)  # type: ignore[return-value]
+
+    return await store.admin(unit)
+
+
+async def list_accounts(store: Store) -> list[dict[str, Any]]:
+    return await store.admin(q.accounts, write=False)
+
+
+async def create_token(store: Store, account: str, scope: str, expires_days: int | None) -> tuple[str, dict[str, Any]]:
+    """A new token for the account: the token itself (shown once, never stored) and its row."""
+    if scope not in SCOPES:
+        raise InvalidInput("scope", f"must be one of {', '.join(SCOPES)}")
+    if expires_days is not None and expires_days < 1:
+        raise InvalidInput("expires", "days must be 1 or more")
+    token_id = "".join(secrets.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(12))
+    secret = secrets.token_urlsafe(32)
+    now = datetime.now(timezone.utc)
+    expires = format_ts(now + timedelta(days=expires_days)) if expires_days else None
+
+    def unit(conn: Any) -> dict[str, Any]:
+        row = q.account_by_name(conn, account)
+        if row is None:
+            raise NotFound("account", [account], "Create it with: contacts-mcp account create NAME")
+        q.insert_token(conn, token_id, row["id"], scope, _hash(secret), format_ts(now), expires)
+        return q.tokens(conn, row["id"])[-1]
+
+    row = await store.admin(unit)
+    return f"cmcp_{token_id}_{secret}", row
+
+
+async def list_tokens(store: Store, account: str | None) -> list[dict[str, Any]]:
+    def unit(conn: Any) -> list[dict[str, Any]]:
+        if account is None:
+            return q.tokens(conn, None)
+        row = q.account_by_name(conn, account)
+        if row is None:
+            raise NotFound("account", [account], "List accounts with: contacts-mcp account list")
+        return q.tokens(conn, row["id"])
+
+    return await store.admin(unit, write=False)
+
+
+async def revoke_token(store: Store, token_id: str) -> None:
+    token_id = token_id.removeprefix("cmcp_").split("_")[0]
+
+    def unit(conn: Any) -> None:
+        if q.token(conn, token_id) is None:
+            raise NotFound("token id", [token_id], "List tokens with: contacts-mcp token list")
+        q.revoke_token(conn, token_id, utc_now())
+
+    await store.admin(unit)
+
+
+class AccountToken(AccessToken):
+    """A verified token: the account it acts for, and its scope (also in `scopes`)."""
+
+    account_id: int
+    scope: str
+
+
+@dataclass
+class Verifier:
+    """The SDK's token-verifier hook: the store is the one the server lifespan opened."""
+
+    state: Any = None  # the AppState, set by the lifespan before any request is served
+
+    async def verify_token(self, token: str) -> AccountToken | None:
+        match = _TOKEN.fullmatch(token.strip())
+        if match is None or self.state is None:
+            return None
+        token_id, secret = match.groups()
+        row = await self.state.store.admin(q.token, token_id, write=False)
+        # Compared even when the id is unknown, so the time taken does not tell ids apart.
+        expected = row["secret_hash"] if row else _hash("")
+        if not hmac.compare_digest(expected, _hash(secret)) or row is None:
+            return None
+        now = utc_now()
+        if row["revoked_at"] is not None or (row["expires_at"] is not None and row["expires_at"] <= now):
+            return None
+        expires = int(datetime.fromisoformat(row["expires_at"].replace("Z", "+00:00")).timestamp()) \
+            if row["expires_at"] else None
+        return AccountToken(token=token_id, client_id=token_id, scopes=[row["scope"]], expires_at=expires,
+                            account_id=row["account_id"], scope=row["scope"])

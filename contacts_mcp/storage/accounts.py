@@ -1,0 +1,51 @@
+"""Accounts and API tokens: administration across accounts, so plain functions of a connection (not an
+account-bound session, like every other query)."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+
+def _rows(conn: sqlite3.Connection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+    return [dict(r) for r in conn.execute(sql, params).fetchall()]
+
+
+def create_account(conn: sqlite3.Connection, name: str, now: str) -> int:
+    return conn.execute("INSERT INTO accounts (name, created_at) VALUES (?, ?) RETURNING id", [name, now]).fetchall()[0][0]
+
+
+def accounts(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    return _rows(conn, "SELECT id, name, created_at FROM accounts ORDER BY id", [])
+
+
+def account_by_name(conn: sqlite3.Connection, name: str) -> dict[str, Any] | None:
+    rows = _rows(conn, "SELECT id, name, created_at FROM accounts WHERE name = ?", [name])
+    return rows[0] if rows else None
+
+
+def insert_token(conn: sqlite3.Connection, token_id: str, account_id: int, scope: str, secret_hash: str, now: str,
+                 expires_at: str | None) -> None:
+    conn.execute("INSERT INTO api_tokens (id, account_id, scope, secret_hash, created_at, expires_at) "
+                 "VALUES (?, ?, ?, ?, ?, ?)", [token_id, account_id, scope, secret_hash, now, expires_at])
+
+
+def tokens(conn: sqlite3.Connection, account_id: int | None) -> list[dict[str, Any]]:
+    where, params = ("WHERE t.account_id = ?", [account_id]) if account_id is not None else ("", [])
+    return _rows(conn, f"SELECT t.id, a.name AS account, t.scope, t.created_at, t.expires_at, t.revoked_at, "
+                       f"t.last_used_at FROM api_tokens t JOIN accounts a ON a.id = t.account_id {where} "
+                       f"ORDER BY t.created_at", params)
+
+
+def token(conn: sqlite3.Connection, token_id: str) -> dict[str, Any] | None:
+    rows = _rows(conn, "SELECT * FROM api_tokens WHERE id = ?", [token_id])
+    return rows[0] if rows else None
+
+
+def revoke_token(conn: sqlite3.Connection, token_id: str, now: str) -> int:
+    return conn.execute("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                        [now, token_id]).rowcount
+
+
+def mark_used(conn: sqlite3.Connection, token_id: str, now: str) -> None:
+    conn.execute("UPDATE api_tokens SET last_used_at = ? WHERE id = ?", [now, token_id])
