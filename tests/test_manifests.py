@@ -92,3 +92,14 @@ def test_every_optional_bundle_setting_has_a_default_so_no_placeholder_reaches_t
     for key, option in bundle_manifest["user_config"].items():
         if f"${{user_config.{key}}}" in env.values() and not option.get("required", False):
             assert "default" in option, key
+
+
+async def test_the_bundle_manifest_lists_exactly_the_servers_tools(bundle_manifest, tmp_path):
+    from mcp import Client
+
+    from contacts_mcp.core.settings import Settings
+    from contacts_mcp.server.app import build_server
+
+    async with Client(build_server(Settings(db_path=tmp_path / "m.db"))) as client:
+        served = [t.name for t in (await client.list_tools()).tools]
+    assert [t["name"] for t in bundle_manifest["tools"]] == served
