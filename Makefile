@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test install lint bench clean
+.PHONY: run token test install lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ install: $(VENV)/.installed
 
 run: install
 	$(BIN)/contacts-mcp serve --http --host $(HOST) --port $(PORT)
+
+# An API token for the local account, for HTTP clients of `make run` (printed once).
+token: install
+	$(BIN)/contacts-mcp token create --account local --scope write
 
 test: install
 	$(BIN)/python -m pytest -q
