@@ -28,6 +28,9 @@ TEXT_VALUE_MAX = 1000
 FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 IDENTITY_FIELDS = ("ext_id", "email", "mobile")
 ALL_BUILTINS = ("ext_id", *BUILTIN_FIELDS)
+# Names a contact's input uses for things other than fields: a custom field so named would be misread.
+RESERVED_NAMES = frozenset({"attributes", "email_blacklisted", "sms_blacklisted", "list_ids", "unlink_list_ids",
+                            "blocked_senders", "status", "source", "id", "email_key", "segment_ids"})
 _BUILTIN_KIND = {"ext_id": "id", "email": "email", "mobile": "phone", "fixed_phone": "phone", "fax": "phone",
                  "birth_date": "date"}
 
@@ -241,6 +244,8 @@ async def create_field(scope: Scope, name: str | None, type_: str | None, choice
     if not FIELD_NAME.match(name):
         raise InvalidInput("name", f"{name!r} is not a field name: lower-case letters, digits and '_', starting "
                                    "with a letter (e.g. 'loyalty_tier')")
+    if name in RESERVED_NAMES:
+        raise InvalidInput("name", f"'{name}' is reserved (a contact argument, not a field); choose another name")
     if type_ is None:
         raise InvalidInput("type", "is required: text, number, date, boolean or choice")
     cleaned = _check_choices(type_, choices)

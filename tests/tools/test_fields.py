@@ -88,3 +88,8 @@ async def test_deleting_a_custom_field_removes_its_values_from_contacts(client):
     assert "attributes" not in got["contacts"][0]
     assert (await call(client, "get_fields", {"names": ["score"]}))["not_found"] == ["score"]
     await call(client, "set_field_alias", {"field": "reference", "alias": "Points"})  # the alias is free again
+
+
+async def test_a_custom_field_cannot_take_a_reserved_name(client):
+    text = await fails(client, "manage_fields", {"action": "create", "name": "list_ids", "type": "text"})
+    assert "reserved" in text
