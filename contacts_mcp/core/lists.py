@@ -7,7 +7,7 @@ from typing import Any, Literal, TypeVar
 
 from .errors import Conflict, InvalidInput, LimitExceeded, NotFound
 from .models import (
-    ChangeCount, ContactList, Folder, FolderPage, FoldersChange, ListImport, ListPage, ListRef, ListsChange, ListStats,
+    ChangeCount, ContactList, Folder, FolderPage, FoldersChange, ListImport, ListPage, ListRef, ListsChange,
 )
 from .normalize import clean_text, utc_now
 from .pagination import by_ids, decode_cursor, page

@@ -93,32 +93,14 @@ class ListWrites(ListReads):
                         [*values.values(), self.account_id, list_id])
 
     def delete_lists(self, ids: Sequence[int]) -> int:
-        self.drop_group_counts("list", ids)
-        deleted = 0
-        for part in chunks(list(dict.fromkeys(ids))):
-            deleted += self._run(f"DELETE FROM lists WHERE account_id = ? AND id IN ({marks(len(part))})",
-                                       [self.account_id, *part])
-        return deleted
+        return self.delete_groups("list", ids)
 
     def add_members(self, list_id: int, contact_ids: Sequence[int], now: str) -> int:
         """Add contacts (already checked to be this account's) to a list; returns how many were new."""
-        self._touch(contact_ids)
-        added = 0
-        for part in chunks(list(dict.fromkeys(contact_ids))):
-            added += self._run(
-                f"INSERT INTO list_members (list_id, contact_id, account_id, added_at) "
-                f"SELECT ?, id, account_id, ? FROM contacts WHERE account_id = ? AND id IN ({marks(len(part))}) "
-                f"ON CONFLICT (list_id, contact_id) DO NOTHING", [list_id, now, self.account_id, *part])
-        return added
+        return self.join_group("list", list_id, contact_ids, now)
 
     def remove_members(self, list_id: int, contact_ids: Sequence[int]) -> int:
-        self._touch(contact_ids)
-        removed = 0
-        for part in chunks(list(dict.fromkeys(contact_ids))):
-            removed += self._run(
-                f"DELETE FROM list_members WHERE account_id = ? AND list_id = ? "
-                f"AND contact_id IN ({marks(len(part))})", [self.account_id, list_id, *part])
-        return removed
+        return self.leave_group("list", list_id, contact_ids)
 
     def merge_members(self, list_id: int, sources: Sequence[int], exclude_mask: int, now: str) -> int:
         """Fill a new list with the members of `sources`, each once, leaving out contacts opted out of any

@@ -49,29 +49,11 @@ class SegmentWrites(SegmentReads):
                   [name, description, now, self.account_id, segment_id])
 
     def delete_segments(self, ids: Sequence[int]) -> int:
-        self.drop_group_counts("segment", ids)
-        deleted = 0
-        for part in chunks(list(dict.fromkeys(ids))):
-            deleted += self._run(f"DELETE FROM segments WHERE account_id = ? AND id IN ({marks(len(part))})",
-                                 [self.account_id, *part])
-        return deleted
+        return self.delete_groups("segment", ids)
 
     def attach(self, segment_id: int, contact_ids: Sequence[int], now: str) -> int:
-        self._touch(contact_ids)
-        return sum(self._run(
-            f"INSERT INTO segment_members (segment_id, contact_id, account_id, added_at) "
-            f"SELECT ?, id, account_id, ? FROM contacts WHERE account_id = ? AND id IN ({marks(len(part))}) "
-            f"ON CONFLICT (segment_id, contact_id) DO NOTHING", [segment_id, now, self.account_id, *part])
-            for part in chunks(list(dict.fromkeys(contact_ids))))
+        return self.join_group("segment", segment_id, contact_ids, now)
 
     def detach(self, segment_id: int, contact_ids: Sequence[int] | None) -> int:
         """Remove these contacts from the segment; None empties it."""
-        if contact_ids is None:
-            self._touch(r[0] for r in self._conn.execute(
-                "SELECT contact_id FROM segment_members WHERE segment_id = ?", [segment_id]).fetchall())
-            return self._run("DELETE FROM segment_members WHERE account_id = ? AND segment_id = ?",
-                             [self.account_id, segment_id])
-        self._touch(contact_ids)
-        return sum(self._run(
-            f"DELETE FROM segment_members WHERE account_id = ? AND segment_id = ? AND contact_id IN ({marks(len(part))})",
-            [self.account_id, segment_id, *part]) for part in chunks(list(dict.fromkeys(contact_ids))))
+        return self.leave_group("segment", segment_id, contact_ids)

@@ -167,6 +167,36 @@ class StatsWrites(StatsReads):
             "INSERT INTO group_counts (account_id, kind, group_id, profile, n) VALUES (?, ?, ?, ?, ?)",
             [(self.account_id, kind, group_id, profile, n) for profile, n in counts.items()])
 
+    # Memberships of lists and segments alike: each change touches its contacts first (see the module).
+
+    def join_group(self, kind: str, group_id: int, contact_ids: Sequence[int], now: str) -> int:
+        """Add contacts (of this account) to a list or segment; returns how many were new."""
+        _, members, column = _GROUP_TABLES[kind]
+        self._touch(contact_ids)
+        return sum(self._run(
+            f"INSERT INTO {members} ({column}, contact_id, account_id, added_at) "
+            f"SELECT ?, id, account_id, ? FROM contacts WHERE account_id = ? AND id IN ({marks(len(part))}) "
+            f"ON CONFLICT ({column}, contact_id) DO NOTHING", [group_id, now, self.account_id, *part])
+            for part in chunks(list(dict.fromkeys(contact_ids))))
+
+    def leave_group(self, kind: str, group_id: int, contact_ids: Sequence[int] | None) -> int:
+        """Remove contacts from a list or segment (None: all of them); returns how many left."""
+        _, members, column = _GROUP_TABLES[kind]
+        if contact_ids is None:
+            contact_ids = [r[0] for r in self._conn.execute(
+                f"SELECT contact_id FROM {members} WHERE {column} = ?", [group_id]).fetchall()]
+        self._touch(contact_ids)
+        return sum(self._run(
+            f"DELETE FROM {members} WHERE account_id = ? AND {column} = ? AND contact_id IN ({marks(len(part))})",
+            [self.account_id, group_id, *part]) for part in chunks(list(dict.fromkeys(contact_ids))))
+
+    def delete_groups(self, kind: str, ids: Sequence[int]) -> int:
+        """Delete lists or segments (their memberships go with them, their contacts stay)."""
+        table = _GROUP_TABLES[kind][0]
+        self.drop_group_counts(kind, ids)
+        return sum(self._run(f"DELETE FROM {table} WHERE account_id = ? AND id IN ({marks(len(part))})",
+                             [self.account_id, *part]) for part in chunks(list(dict.fromkeys(ids))))
+
     def drop_group_counts(self, kind: str, group_ids: Sequence[int]) -> None:
         for part in chunks(list(group_ids)):
             self._run(f"DELETE FROM group_counts WHERE account_id = ? AND kind = ? AND group_id IN ({marks(len(part))})",
