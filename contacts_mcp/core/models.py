@@ -52,8 +52,7 @@ _TEXT = "at most 255 characters"
 
 
 class ContactInput(BaseModel):
-    """A contact's fields; all optional. On an update, fields left out stay unchanged and empty values
-    ('' or null) are ignored unless empty_values_erase is set."""
+    """All optional. On update, fields left out or empty stay unchanged (unless empty_values_erase)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -88,10 +87,8 @@ class ContactInput(BaseModel):
 
 
 class Contact(Out):
-    """A contact: id, ext_id, email, mobile, fixed_phone, fax, civility, first/last name, address_1/2,
-    postal_code, city, state, country, birth_date, company, reference, attributes, status, opted_out
-    (channels it must not be messaged on), blocked_senders, list_ids, source, created_at, updated_at,
-    deleted_at. Empty fields are left out."""
+    """A contact: id, its fields and attributes, status, opted_out (channels not to message), list_ids,
+    source, created_at, updated_at, deleted_at. Empty fields are left out."""
 
     id: int
     ext_id: str | None = None
