@@ -117,7 +117,9 @@ def main(argv: list[str] | None = None) -> None:
         serve_http(server, settings, host=args.host, port=args.port, allowed_hosts=args.allowed_host,
                    allowed_origins=args.allowed_origin)
     else:
-        anyio.run(build_server(settings, read_only=settings.read_only).run_stdio_async)
+        from .stdio import run_stdio
+
+        anyio.run(run_stdio, build_server(settings, read_only=settings.read_only))
 
 
 if __name__ == "__main__":

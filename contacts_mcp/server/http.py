@@ -141,7 +141,7 @@ class AccessLog:
 def http_app(server: MCPServer, settings: Settings, *, host: str, port: int, allowed_hosts: list[str] = (),
              allowed_origins: list[str] = ()) -> Any:
     security = transport_security(port, allowed_hosts, allowed_origins)
-    app = server.streamable_http_app(streamable_http_path="/mcp", host=host, transport_security=security,
+    app = server.streamable_http_app(streamable_http_path="/mcp", host=host, transport_security=security, json_response=True,
                                      max_request_body_size=body_limit(settings))
     limited = RateLimit(app, rate=settings.rate_limit, burst=max(settings.rate_limit * 2, 20))
     return AccessLog(HostCheck(limited, security))

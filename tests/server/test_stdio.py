@@ -47,3 +47,12 @@ async def test_data_survives_a_restart_of_the_server(tmp_path):
     async with Client(params(db), read_timeout_seconds=30) as client:
         got = await call(client, "get_contacts", {"emails": ["kept@example.com"]})
         assert len(got["contacts"]) == 1
+
+
+async def test_started_read_only_the_server_offers_no_tool_that_writes(tmp_path):
+    server = StdioServerParameters(command=COMMAND, args=["--read-only"],
+                                   env=dict(os.environ, CONTACTS_MCP_DB=str(tmp_path / "ro.db")))
+    async with Client(server, read_timeout_seconds=30) as client:
+        names = {t.name for t in (await client.list_tools()).tools}
+        assert "get_contacts" in names and "create_contact" not in names and "import_file" not in names
+        assert (await client.call_tool("create_contact", {"contact": {"email": "x@example.com"}})).is_error
