@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .session import Session, chunks, marks
+from .stats import PROFILE_SQL
 
 LIST_COLUMNS = ("name", "description", "folder_id", "updated_at")
 
@@ -104,16 +105,23 @@ class ListWrites(ListReads):
 
     def merge_members(self, list_id: int, sources: Sequence[int], exclude_mask: int, now: str) -> int:
         """Fill a new list with the members of `sources`, each once, leaving out contacts opted out of any
-        channel in `exclude_mask`; its statistics are counted in the same go (nothing else has touched a
-        list created in this transaction)."""
+        channel in `exclude_mask`, and count its statistics from the same pass: the members and their
+        profiles are gathered once in a temporary table (nothing else has touched a list created in this
+        transaction, so these counts are exact)."""
         exclude = "" if not exclude_mask else "AND c.optout_mask & ? = 0"
-        added = self._run(
-            f"INSERT INTO list_members (list_id, contact_id, account_id, added_at) "
-            f"SELECT ?, c.id, c.account_id, ? FROM contacts c WHERE c.account_id = ? AND c.deleted_at IS NULL {exclude} "
-            f"AND c.id IN "
+        self._run("DROP TABLE IF EXISTS temp.merging")
+        self._run(
+            f"CREATE TEMP TABLE merging AS SELECT c.id AS id, {PROFILE_SQL} AS profile FROM contacts c "
+            f"WHERE c.account_id = ? AND c.deleted_at IS NULL {exclude} AND c.id IN "
             f"(SELECT contact_id FROM list_members WHERE list_id IN ({marks(len(sources))}))",
-            [list_id, now, self.account_id, *([exclude_mask] if exclude_mask else []), *sources])
-        self.count_new_group("list", list_id)
+            [self.account_id, *([exclude_mask] if exclude_mask else []), *sources])
+        try:
+            added = self._run("INSERT INTO list_members (list_id, contact_id, account_id, added_at) "
+                              "SELECT ?, id, ?, ? FROM temp.merging ORDER BY id", [list_id, self.account_id, now])
+            self.add_group_counts("list", list_id, self._conn.execute(
+                "SELECT profile, COUNT(*) FROM temp.merging GROUP BY profile").fetchall())
+        finally:
+            self._run("DROP TABLE temp.merging")
         return added
 
     def insert_folder(self, name: str, now: str) -> int:

@@ -160,12 +160,12 @@ class StatsWrites(StatsReads):
              if (kind, gid) not in gone])
         self._touched, self._ranges, self._before = set(), [], Counter()
 
-    def count_new_group(self, kind: str, group_id: int) -> None:
-        """Counts for a group filled in one statement by its creator, straight from its rows."""
-        counts = self.recount_profiles(kind, group_id)
+    def add_group_counts(self, kind: str, group_id: int, counts: Iterable[tuple[int, int]]) -> None:
+        """Counts (profile, n) for a group filled in one statement by its creator, counted from the rows it
+        inserted: nothing else touched a group created in the same transaction."""
         self._conn.executemany(
             "INSERT INTO group_counts (account_id, kind, group_id, profile, n) VALUES (?, ?, ?, ?, ?)",
-            [(self.account_id, kind, group_id, profile, n) for profile, n in counts.items()])
+            [(self.account_id, kind, group_id, profile, n) for profile, n in counts])
 
     # Memberships of lists and segments alike: each change touches its contacts first (see the module).
 
