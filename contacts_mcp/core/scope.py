@@ -69,6 +69,7 @@ class AppState:
                 yield state
                 return
             async with anyio.create_task_group() as tg:
+                tg.start_soon(store.checkpoints)
                 state.runner = JobRunner(state, tg)
                 state.sender = WebhookSender(state, settings.webhook_first_delay)
                 tg.start_soon(state.runner.run)

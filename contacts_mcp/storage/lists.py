@@ -109,6 +109,7 @@ class ListWrites(ListReads):
         profiles are gathered once in a temporary table (nothing else has touched a list created in this
         transaction, so these counts are exact)."""
         exclude = "" if not exclude_mask else "AND c.optout_mask & ? = 0"
+        self.defer_checkpoint = True
         self._run("DROP TABLE IF EXISTS temp.merging")
         self._run(
             f"CREATE TEMP TABLE merging AS SELECT c.id AS id, {PROFILE_SQL} AS profile FROM contacts c "

@@ -36,6 +36,7 @@ class Session:
     def __init__(self, conn: sqlite3.Connection, account_id: int) -> None:
         self._conn = conn
         self.account_id = account_id
+        self.defer_checkpoint = False  # set by a unit that writes a lot at once (see store.py)
 
     def _all(self, sql: str, params: Sequence[Any] | dict = ()) -> list[dict[str, Any]]:
         return [dict(row) for row in self._conn.execute(sql, params)]

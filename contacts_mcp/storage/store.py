@@ -33,6 +33,7 @@ from .stats import StatsReads, StatsWrites
 
 T = TypeVar("T")
 READERS = 3
+WAL_AUTOCHECKPOINT = 10000  # pages (~40 MB)
 
 
 class Reader(ContactReads, ListReads, FieldReads, ImportReads, SegmentReads, EventReads, StatsReads):
@@ -52,7 +53,16 @@ def _write_transaction(conn: sqlite3.Connection, account_id: int, fn: Callable[[
     except BaseException:
         conn.execute("ROLLBACK")
         raise
-    conn.execute("COMMIT")
+    if not w.defer_checkpoint:
+        conn.execute("COMMIT")
+        return result
+    # One big write (a merge of large lists): its caller does not wait for its pages to be copied into the
+    # database at commit; the background checkpointer does that a moment later.
+    conn.execute("PRAGMA wal_autocheckpoint = 0").fetchall()
+    try:
+        conn.execute("COMMIT")
+    finally:
+        conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT}").fetchall()
     return result
 
 
@@ -65,6 +75,10 @@ def _admin_transaction(conn: sqlite3.Connection, fn: Callable[..., T], *args: ob
         raise
     conn.execute("COMMIT")
     return result
+
+
+def _passive_checkpoint(conn: sqlite3.Connection) -> None:
+    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
 
 def _read_snapshot(conn: sqlite3.Connection, account_id: int, fn: Callable[[Reader], T]) -> T:
@@ -92,9 +106,11 @@ def _configure(conn: sqlite3.Connection, writer: bool) -> None:
         # 32 MB of page cache for the one connection that writes: a million contacts carry five indexes,
         # and inserts touch them at random; the default 2 MB makes every batch re-read them from disk.
         conn.execute("PRAGMA cache_size = -32768").fetchall()
-        # Checkpoint the WAL every ~40 MB instead of every 4 MB: a big import would otherwise stop for a
-        # checkpoint (and its fsync) every couple of batches.
-        conn.execute("PRAGMA wal_autocheckpoint = 10000").fetchall()
+        # WAL checkpoints mostly run beside the writer, from a connection of their own (Store.checkpoints),
+        # so a big import or merge does not stop at commit to copy pages. The writer still checkpoints
+        # past ~40 MB of WAL (by then little is left to copy): that is what lets the WAL restart from
+        # its beginning instead of growing with every write of a long import.
+        conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT}").fetchall()
         migrate(conn)
 
 
@@ -105,10 +121,12 @@ async def _connect(path: Path, writer: bool = False) -> aiosqlite.Connection:
 
 
 class Store:
-    def __init__(self, path: Path, writer: aiosqlite.Connection, readers: list[aiosqlite.Connection]) -> None:
+    def __init__(self, path: Path, writer: aiosqlite.Connection, readers: list[aiosqlite.Connection],
+                 checkpointer: aiosqlite.Connection) -> None:
         self.path = path
         self._writer = writer
         self._readers = readers
+        self._checkpointer = checkpointer
         self._free = anyio.Semaphore(len(readers))
 
     @classmethod
@@ -118,10 +136,21 @@ class Store:
         path.parent.mkdir(parents=True, exist_ok=True)
         writer = await _connect(path, writer=True)
         readers = [await _connect(path) for _ in range(READERS)]
-        return cls(path, writer, readers)
+        return cls(path, writer, readers, await _connect(path))
+
+    async def checkpoint(self) -> None:
+        """Copy committed WAL pages into the database, without waiting for (or blocking) the writer."""
+        await _on_thread(self._checkpointer, _passive_checkpoint)
+
+    async def checkpoints(self, every: float = 1.0) -> None:
+        """Checkpoint the WAL every `every` seconds, for as long as the caller's task runs."""
+        while True:
+            await anyio.sleep(every)
+            await self.checkpoint()
 
     async def close(self) -> None:
-        for conn in [self._writer, *self._readers]:
+        await self.checkpoint()
+        for conn in [self._writer, *self._readers, self._checkpointer]:
             await conn.close()
 
     async def write(self, account_id: int, fn: Callable[[Writer], T]) -> T:
