@@ -35,13 +35,7 @@ class ListReads(Session):
 
     def subscriber_counts(self, list_ids: Sequence[int]) -> dict[int, int]:
         """Members that are not deleted, per list (from the maintained statistics)."""
-        out = {i: 0 for i in list_ids}
-        for part in chunks(list(list_ids)):
-            rows = self._all(
-                f"SELECT group_id, SUM(n) AS n FROM group_counts WHERE account_id = ? AND kind = 'list' "
-                f"AND group_id IN ({marks(len(part))}) GROUP BY group_id", [self.account_id, *part])
-            out.update({r["group_id"]: r["n"] for r in rows})
-        return out
+        return self.group_sizes("list", list_ids)
 
     def existing_folder_ids(self, ids: Sequence[int]) -> set[int]:
         return self._ids_in("folders", ids)

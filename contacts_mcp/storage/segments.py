@@ -28,13 +28,7 @@ class SegmentReads(Session):
 
     def segment_sizes(self, ids: Sequence[int]) -> dict[int, int]:
         """Members that are not deleted, per segment (from the maintained statistics)."""
-        out = {i: 0 for i in ids}
-        for part in chunks(list(ids)):
-            rows = self._all(
-                f"SELECT group_id, SUM(n) AS n FROM group_counts WHERE account_id = ? AND kind = 'segment' "
-                f"AND group_id IN ({marks(len(part))}) GROUP BY group_id", [self.account_id, *part])
-            out.update({r["group_id"]: r["n"] for r in rows})
-        return out
+        return self.group_sizes("segment", ids)
 
 
 class SegmentWrites(SegmentReads):

@@ -64,6 +64,10 @@ class StatsReads(Session):
                 out[r[0]][r[1]] += r[2]
         return out
 
+    def group_sizes(self, kind: str, group_ids: Sequence[int]) -> dict[int, int]:
+        """Contacts (not deleted) per list or segment."""
+        return {g: sum(c.values()) for g, c in self.group_profiles(kind, group_ids).items()}
+
     def union_profiles(self, kind: str, group_ids: Sequence[int]) -> Counter[int]:
         """Profile counts of the contacts in any of the lists (or segments), each counted once (computed,
         not kept)."""
