@@ -5,6 +5,7 @@ failures (ContactsError) become MCP tool errors the model can read and correct f
 """
 
 import functools
+import json
 import inspect
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
@@ -51,9 +52,11 @@ def require(ctx: Context, needed: str) -> None:
 
 
 def compact(result: BaseModel) -> CallToolResult:
-    """Structured content plus the same JSON as text, without empty values or indentation."""
-    return CallToolResult(content=[TextContent(type="text", text=result.model_dump_json())],
-                          structured_content=result.model_dump(mode="json"))
+    """Structured content plus the same JSON as text, without empty values or indentation (serialised
+    once: the model's own serialiser runs Python code per object)."""
+    data = result.model_dump(mode="json")
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=data)
 
 
 def tool(server: MCPServer, *, read_only: bool, destructive: bool = False, idempotent: bool = False,
