@@ -83,8 +83,7 @@ async def _admin(settings: Settings, args: argparse.Namespace) -> None:
         elif args.action == "list":
             for row in await accounts.list_tokens(store, args.account):
                 state = "revoked" if row["revoked_at"] else "active"
-                print(f"{row['id']}\t{row['account']}\t{row['scope']}\t{state}\texpires {row['expires_at'] or 'never'}"
-                      f"\tlast used {row['last_used_at'] or 'never'}")
+                print(f"{row['id']}\t{row['account']}\t{row['scope']}\t{state}\texpires {row['expires_at'] or 'never'}")
         else:
             await accounts.revoke_token(store, args.token_id)
             print(f"token {args.token_id} revoked")

@@ -32,8 +32,8 @@ def insert_token(conn: sqlite3.Connection, token_id: str, account_id: int, scope
 
 def tokens(conn: sqlite3.Connection, account_id: int | None) -> list[dict[str, Any]]:
     where, params = ("WHERE t.account_id = ?", [account_id]) if account_id is not None else ("", [])
-    return _rows(conn, f"SELECT t.id, a.name AS account, t.scope, t.created_at, t.expires_at, t.revoked_at, "
-                       f"t.last_used_at FROM api_tokens t JOIN accounts a ON a.id = t.account_id {where} "
+    return _rows(conn, f"SELECT t.id, a.name AS account, t.scope, t.created_at, t.expires_at, t.revoked_at "
+                       f"FROM api_tokens t JOIN accounts a ON a.id = t.account_id {where} "
                        f"ORDER BY t.created_at", params)
 
 
@@ -47,5 +47,3 @@ def revoke_token(conn: sqlite3.Connection, token_id: str, now: str) -> int:
                         [now, token_id]).rowcount
 
 
-def mark_used(conn: sqlite3.Connection, token_id: str, now: str) -> None:
-    conn.execute("UPDATE api_tokens SET last_used_at = ? WHERE id = ?", [now, token_id])

@@ -293,8 +293,7 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             secret_hash TEXT NOT NULL,
             created_at TEXT NOT NULL,
             expires_at TEXT,
-            revoked_at TEXT,
-            last_used_at TEXT
+            revoked_at TEXT
         )""",
         "CREATE INDEX api_tokens_account ON api_tokens (account_id)",
     ]),
