@@ -81,10 +81,18 @@ async def fails(client: Client, name: str, args: dict[str, Any] | None = None) -
     return result.content[0].text
 
 
+class Received(list):
+    """Bodies POSTed, decoded; `raw` keeps each one's headers and bytes (for signatures)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.raw: list[tuple[dict, bytes]] = []
+
+
 @pytest.fixture
 def http_files():
     """A loopback HTTP server: GET /contacts.csv serves a file; POST /hook records notifications."""
-    received: list[dict] = []
+    received = Received()
     failures = {"left": 0}
 
     class Handler(BaseHTTPRequestHandler):
@@ -104,6 +112,7 @@ def http_files():
                 self.end_headers()
                 return
             received.append(json.loads(data))
+            received.raw.append((dict(self.headers), data))
             self.send_response(204)
             self.end_headers()
 

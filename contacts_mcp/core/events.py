@@ -8,9 +8,12 @@ recording each outcome and backing off exponentially between attempts; a tool ca
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
 import re
+import secrets
 from datetime import datetime, timedelta, timezone
 
 import anyio
@@ -29,6 +32,13 @@ log = logging.getLogger(__name__)
 EVENT_KEY = re.compile(r"[A-Za-z0-9]{1,64}")
 WEBHOOKS_MAX = 20
 ATTEMPTS = 5
+
+
+def sign(secret: str, payload: dict) -> str:
+    """The X-Contacts-Signature header of a delivery: HMAC-SHA256 of the exact body POSTed (urls.post_json
+    encodes it so), keyed with the webhook's secret."""
+    body = json.dumps(payload, ensure_ascii=False).encode()
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
 def check_event_key(key: str | None) -> str | None:
@@ -56,10 +66,10 @@ def _policy(settings: Settings) -> UrlPolicy:
     return UrlPolicy(allow_private=settings.allow_private_urls, total_timeout=15.0)
 
 
-def _render(r: Reader, ids: list[int] | None = None) -> list[Webhook]:
+def _render(r: Reader, ids: list[int] | None = None, secret: str | None = None) -> list[Webhook]:
     hooks = r.webhooks(ids)
     counts = r.delivery_counts([h["id"] for h in hooks])
-    return [Webhook(**h, deliveries=counts[h["id"]],
+    return [Webhook(**{k: v for k, v in h.items() if k != "secret"}, secret=secret, deliveries=counts[h["id"]],
                     recent=[{"event": d["type"], "status": d["status"], "attempts": d["attempts"],
                              "last_status": d["last_status"], "last_error": d["last_error"]}
                             for d in r.recent_deliveries(h["id"], 5)]) for h in hooks]
@@ -85,8 +95,9 @@ async def manage_webhooks(scope: Scope, action: str, *, url: str | None, event_t
     def create(w: Writer) -> WebhooksResult:
         if len(w.webhooks()) >= WEBHOOKS_MAX:
             raise LimitExceeded("webhooks per account", WEBHOOKS_MAX, WEBHOOKS_MAX + 1, "Delete one first.")
-        new_id = w.insert_webhook(url, types, now)
-        return WebhooksResult(webhooks=_render(w, [new_id]))
+        secret = secrets.token_urlsafe(32)
+        new_id = w.insert_webhook(url, types, secret, now)
+        return WebhooksResult(webhooks=_render(w, [new_id], secret))
 
     return await scope.write(create)
 
@@ -115,8 +126,10 @@ class WebhookSender:
     async def _attempt(self, d: dict) -> None:
         payload = {"event": d["type"], "event_id": d["event_id"], "contact_id": d["contact_id"],
                    "email": d["email"], "data": json.loads(d["data"]), "created_at": d["created_at"]}
+        headers = {"X-Contacts-Signature": sign(d["secret"], payload)} if d["secret"] else None
         try:
-            result = await post_json(d["url"], payload, policy=_policy(self.state.settings), attempts=1)
+            result = await post_json(d["url"], payload, policy=_policy(self.state.settings), attempts=1,
+                                     headers=headers)
             ok, status, error = result.delivered, result.status, result.error
         except InvalidInput as exc:  # the URL is now refused (e.g. its name resolves to a private address)
             ok, status, error = False, None, str(exc)

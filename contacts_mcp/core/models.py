@@ -452,6 +452,8 @@ class Webhook(Out):
     url: str
     event_types: list[str]
     created_at: str
+    secret: str | None = Field(None, description="On create only: deliveries carry X-Contacts-Signature: "
+                                                 "sha256=HMAC-SHA256(secret, body).")
     deliveries: dict[str, int] = Field(default_factory=dict, description="Counts by status: pending, delivered, "
                                                                           "failed.")
     recent: list[dict[str, Any]] = Field(default_factory=list, description="Latest deliveries with their outcome.")

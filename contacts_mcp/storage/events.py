@@ -84,9 +84,9 @@ class EventWrites(EventReads):
                 f"AND ({'1 = 1' if '*' in types else f'type IN ({marks(len(types))})'})",
                 [hook["id"], now, self.account_id, first, *([] if "*" in types else types)])
 
-    def insert_webhook(self, url: str, event_types: list[str], now: str) -> int:
-        return self._value("INSERT INTO webhooks (account_id, url, event_types, created_at) VALUES (?, ?, ?, ?) "
-                           "RETURNING id", [self.account_id, url, json.dumps(event_types), now])
+    def insert_webhook(self, url: str, event_types: list[str], secret: str, now: str) -> int:
+        return self._value("INSERT INTO webhooks (account_id, url, event_types, secret, created_at) "
+                           "VALUES (?, ?, ?, ?, ?) RETURNING id", [self.account_id, url, json.dumps(event_types), secret, now])
 
     def delete_webhook(self, webhook_id: int) -> int:
         return self._run("DELETE FROM webhooks WHERE account_id = ? AND id = ?", [self.account_id, webhook_id])
@@ -117,7 +117,7 @@ class EventWrites(EventReads):
 def due_deliveries(conn: Any, now: str, limit: int = 50) -> list[dict[str, Any]]:
     """Deliveries to attempt now, across accounts (the webhook sender's query), with their URL and event."""
     rows = conn.execute(
-        "SELECT d.id, d.account_id, d.attempts, w.url, e.id AS event_id, e.type, e.contact_id, e.email, e.data, "
+        "SELECT d.id, d.account_id, d.attempts, w.url, w.secret, e.id AS event_id, e.type, e.contact_id, e.email, e.data, "
         "e.created_at FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id "
         "JOIN events e ON e.id = d.event_id WHERE d.status = 'pending' AND d.next_attempt_at <= ? "
         "ORDER BY d.next_attempt_at, d.id LIMIT ?", [now, limit]).fetchall()

@@ -297,6 +297,11 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         )""",
         "CREATE INDEX api_tokens_account ON api_tokens (account_id)",
     ]),
+    # Each webhook signs its deliveries (HMAC-SHA256 of the body) with a secret of its own, shown once at
+    # creation, so a receiver can tell our POSTs from anyone else's.
+    (7, "webhook signing secrets", [
+        "ALTER TABLE webhooks ADD COLUMN secret TEXT",
+    ]),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import sqlite3
 
 import anyio
@@ -97,6 +99,11 @@ async def test_a_webhook_gets_events_and_a_failing_receiver_is_retried(client_wi
         done = await _delivered(client, hook["id"], 1)
         assert done["recent"][0]["attempts"] == 3 and done["recent"][0]["status"] == "delivered"
         assert [r["event"] for r in received] == ["subscribeFromApi"] and received[0]["email"] == "w@example.com"
+        headers, body = received.raw[0]
+        expected = hmac.new(hook["secret"].encode(), body, hashlib.sha256).hexdigest()
+        assert headers["X-Contacts-Signature"] == f"sha256={expected}"
+        listed = (await call(client, "manage_webhooks", {"action": "list"}))["webhooks"][0]
+        assert "secret" not in listed  # shown once, at creation
         assert done["deliveries"] == {"delivered": 1}
         assert (await call(client, "manage_webhooks", {"action": "delete", "webhook_id": hook["id"]}))["deleted"] == 1
 
