@@ -81,6 +81,8 @@ class ContactInput(BaseModel):
                                               description="Sender emails that must not email this contact.")
     list_ids: list[int] | None = Field(None, max_length=100, description="Lists to join.")
     unlink_list_ids: list[int] | None = Field(None, max_length=100, description="Lists to leave.")
+    segment_ids: list[int] | None = Field(None, max_length=100, description="Segments to join.")
+    unlink_segment_ids: list[int] | None = Field(None, max_length=100, description="Segments to leave.")
 
 
 # ---------------------------------------------------------------- outputs

@@ -30,7 +30,8 @@ class Prepared:
     `columns` dict is built only if a line needs more than its identity: most lines of a big import
     are new contacts inserted as read. Slotted: an import builds one per line."""
 
-    __slots__ = ("_columns", "attributes", "blacklist", "list_ids", "unlink_list_ids", "target_id", "wire",
+    __slots__ = ("_columns", "attributes", "blacklist", "list_ids", "unlink_list_ids", "segment_ids",
+                 "unlink_segment_ids", "target_id", "wire",
                  "_positions")
 
     def __init__(self, columns: dict[str, Any] | None, attributes: dict[str, Any] | None = None, *,
@@ -40,6 +41,8 @@ class Prepared:
         self.blacklist: Sequence[str] = ()
         self.list_ids: Sequence[int] = ()
         self.unlink_list_ids: Sequence[int] = ()
+        self.segment_ids: Sequence[int] = ()
+        self.unlink_segment_ids: Sequence[int] = ()
         self.target_id: int | None = None  # update this contact (update_contact) instead of matching
         self.wire = wire
         self._positions = positions  # column name -> index in wire
@@ -132,6 +135,10 @@ def prepare(values: dict[str, Any], region: str, reg: Registry) -> Prepared:
             p.list_ids = list(dict.fromkeys(value or []))
         elif name == "unlink_list_ids":
             p.unlink_list_ids = list(dict.fromkeys(value or []))
+        elif name == "segment_ids":
+            p.segment_ids = list(dict.fromkeys(value or []))
+        elif name == "unlink_segment_ids":
+            p.unlink_segment_ids = list(dict.fromkeys(value or []))
         elif name in reg.fields and not reg.fields[name].builtin:
             try:
                 attributes[name] = coerce(reg.fields[name], value, name)

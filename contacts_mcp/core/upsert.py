@@ -16,6 +16,7 @@ gain channels here; lifting one is a restore, an audited path of its own.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any, Literal, NamedTuple
 
 from ..storage.store import Writer
@@ -66,6 +67,10 @@ class _Batch:
     removes: list[tuple[int, int]] = field(default_factory=list)
     optouts: list[tuple[int | None, str | None, str, str, str]] = field(default_factory=list)
     binds: list[tuple[int, str]] = field(default_factory=list)
+    known_segments: set[int] = field(default_factory=set)
+    seg_members: set[tuple[int, int]] = field(default_factory=set)
+    seg_adds: list[tuple[int, int]] = field(default_factory=list)
+    seg_removes: list[tuple[int, int]] = field(default_factory=list)
     positions: dict[str, int] | None = None
     fresh: list[tuple] = field(default_factory=list)
 
@@ -107,6 +112,9 @@ class _Batch:
         missing = sorted({i for i in wanted if i not in self.known_lists})
         if missing:
             raise NotFound("list id", missing, "Create the list with manage_lists, or find ids with get_lists.")
+        missing = sorted({i for i in [*p.segment_ids, *p.unlink_segment_ids] if i not in self.known_segments})
+        if missing:
+            raise NotFound("segment id", missing, "Create it with manage_segments, or find ids with get_segments.")
         # Every check passed: from here on the item changes state.
         if target is None:
             contact_id, outcome = self._create(p), "created"
@@ -182,18 +190,11 @@ class _Batch:
         return True
 
     def _memberships(self, contact_id: int, p: Prepared) -> bool:
-        touched = False
-        for list_id in dict.fromkeys([*self.opts.list_ids, *p.list_ids]):
-            if (contact_id, list_id) not in self.members:
-                self.members.add((contact_id, list_id))
-                self.adds.append((contact_id, list_id))
-                touched = True
-        for list_id in p.unlink_list_ids:
-            if (contact_id, list_id) in self.members:
-                self.members.discard((contact_id, list_id))
-                self.removes.append((contact_id, list_id))
-                touched = True
-        return touched
+        lists = _join_leave(contact_id, [*self.opts.list_ids, *p.list_ids], p.unlink_list_ids, self.members,
+                            self.adds, self.removes)
+        segments = _join_leave(contact_id, p.segment_ids, p.unlink_segment_ids, self.seg_members, self.seg_adds,
+                               self.seg_removes)
+        return lists or segments
 
     def _optouts(self, row: dict[str, Any], p: Prepared) -> bool:
         """Blacklist flags and an import's "opt out all": owner_blocked opt-outs, the path optout_contact takes."""
@@ -235,6 +236,35 @@ class _Batch:
             w.insert_optouts(self.optouts, self.opts.now)
         if self.binds:
             w.bind_optouts(self.binds)
+        for segment_id, ids in _by_group(self.seg_removes).items():
+            w.leave_group("segment", segment_id, ids)
+        for segment_id, ids in _by_group(self.seg_adds).items():
+            w.join_group("segment", segment_id, ids, self.opts.now)
+
+
+def _by_group(pairs: list[tuple[int, int]]) -> dict[int, list[int]]:
+    """(contact id, group id) pairs as contact ids per group."""
+    out: dict[int, list[int]] = {}
+    for contact_id, group_id in pairs:
+        out.setdefault(group_id, []).append(contact_id)
+    return out
+
+
+def _join_leave(contact_id: int, joins: Sequence[int], leaves: Sequence[int], members: set[tuple[int, int]],
+                adds: list[tuple[int, int]], removes: list[tuple[int, int]]) -> bool:
+    """Record the memberships (of lists, or of segments) an item asks for; True if any changes."""
+    touched = False
+    for group_id in dict.fromkeys(joins):
+        if (contact_id, group_id) not in members:
+            members.add((contact_id, group_id))
+            adds.append((contact_id, group_id))
+            touched = True
+    for group_id in leaves:
+        if (contact_id, group_id) in members:
+            members.discard((contact_id, group_id))
+            removes.append((contact_id, group_id))
+            touched = True
+    return touched
 
 
 def _changes(row: dict[str, Any], p: Prepared, erase: bool) -> dict[str, Any]:
@@ -292,9 +322,12 @@ def apply_batch(w: Writer, items: list[Prepared | tuple | ContactsError], opts: 
     addresses = [a for _, keys in keyed for c in ("email_key", "mobile") if (a := keys.get(c))]
     # Most accounts have no opt-out recorded by address: one cheap probe spares a lookup per address.
     suppressed = w.optout_channels_by_address(addresses) if addresses and w.has_address_optouts() else {}
+    segment_ids = list({i for p in prepared for i in (*p.segment_ids, *p.unlink_segment_ids)})
     batch = _Batch(w=w, opts=opts, rows=rows, index=index, known_lists=known_lists, suppressed=suppressed,
                    members=w.memberships_among(list(rows), list(list_ids)), next_id=w.next_contact_id(),
-                   positions=positions)
+                   positions=positions,
+                   known_segments=w.existing_segment_ids(segment_ids) if segment_ids else set(),
+                   seg_members=w.memberships_among(list(rows), segment_ids, "segment") if segment_ids else set())
     results: list[ItemResult] = []
     keys_of = iter(keyed)
     for item in items:

@@ -167,14 +167,16 @@ class ContactReads(Session):
         return self._all(f"SELECT * FROM optouts WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?",
                          [*params, limit])
 
-    def memberships_among(self, contact_ids: Sequence[int], list_ids: Sequence[int]) -> set[tuple[int, int]]:
-        """(contact id, list id) pairs that exist among the given contacts and lists."""
+    def memberships_among(self, contact_ids: Sequence[int], list_ids: Sequence[int],
+                          kind: str = "list") -> set[tuple[int, int]]:
+        """(contact id, list id) pairs that exist among the given contacts and lists (or segments)."""
         found: set[tuple[int, int]] = set()
         if not contact_ids or not list_ids:
             return found
+        table, column = {"list": ("list_members", "list_id"), "segment": ("segment_members", "segment_id")}[kind]
         for list_id in dict.fromkeys(list_ids):
             for part in chunks(list(contact_ids)):
-                for r in self._all(f"SELECT contact_id FROM list_members WHERE list_id = ? "
+                for r in self._all(f"SELECT contact_id FROM {table} WHERE {column} = ? "
                                    f"AND contact_id IN ({marks(len(part))})", [list_id, *part]):
                     found.add((r["contact_id"], list_id))
         return found

@@ -24,12 +24,9 @@ def register(server: MCPServer) -> None:
         update_enabled: UpdateEnabled = True,
         empty_values_erase: Erase = False,
     ) -> ContactResult:
-        """Create one contact, or update the existing one that is the same person.
-
-        Deduplication: a contact with the same ext_id, else the same email (case-insensitive), else the same
-        mobile (E.164) is the same person; it is updated (a deleted one is restored). Fields left out stay as
-        they are. Returns the stored contact and outcome created/updated/unchanged. Use upsert_contacts for
-        many contacts and import_file for files."""
+        """Create one contact, or update the one with the same ext_id, else email (any case), else mobile
+        (a deleted one is restored). Returns it and the outcome. For many contacts: upsert_contacts,
+        import_file."""
         return await core.create_contact(scope_of(ctx), contact, update_enabled=update_enabled,
                                              empty_values_erase=empty_values_erase)
 
@@ -83,9 +80,8 @@ def register(server: MCPServer) -> None:
         empty_values_erase: Erase = False,
         event_key: Annotated[str | None, Field(description="Event type (letters, digits) per new contact.")] = None,
     ) -> UpsertResult:
-        """Create or update up to 3,000 contacts in one call. Each contact succeeds or fails alone (a failure
-        never stops the others) and may join (list_ids) or leave (unlink_list_ids) lists. Returns counts and
-        per-contact outcomes with the reason of each failure."""
+        """Create or update up to 3,000 contacts, each succeeding or failing alone; each may join or leave
+        lists and segments. Returns counts and per-contact outcomes with each failure's reason."""
         return await core.upsert_contacts(scope_of(ctx), contacts, dedupe_on=dedupe_on,
                                               update_enabled=update_enabled, empty_values_erase=empty_values_erase,
                                           event_key=event_key)

@@ -23,9 +23,8 @@ def register(server: MCPServer) -> None:
         folder_id: Annotated[int | None, Field(description="create / update: the folder to put the list in; "
                                                            "0 takes it out of its folder.")] = None,
     ) -> ListsChange:
-        """Create a list (name, optional description and folder), update one (name, description, folder), or
-        delete lists by id (their contacts are kept; unknown ids are returned in not_found). Create and update
-        return the list; delete returns how many were deleted."""
+        """Create a list, update its name, description or folder, or delete lists by id (contacts are kept;
+        unknown ids come back in not_found)."""
         scope = scope_of(ctx)
         if action == "create":
             return await core.create_list(scope, name, description, folder_id or None)

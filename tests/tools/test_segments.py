@@ -84,3 +84,22 @@ async def test_a_merge_with_unknown_lists_creates_nothing_and_names_them_all(cli
     assert "8001" in text and "8002" in text and "Nothing was created" in text
     assert [x["name"] for x in (await call(client, "get_lists"))["lists"]] == ["A"]
     assert "2 to 50" in await fails(client, "merge_lists", {"list_ids": [a, a], "name": "One"})
+
+
+async def test_upserted_contacts_join_and_leave_segments_and_an_unknown_segment_fails_only_its_contact(client):
+    seg = await _segment(client)
+    other = await _segment(client, "Other")
+    got = await call(client, "upsert_contacts", {"contacts": [
+        {"email": "j1@example.com", "segment_ids": [seg, other]},
+        {"email": "j2@example.com", "segment_ids": [seg]},
+        {"email": "j3@example.com", "segment_ids": [4242]},
+    ]})
+    assert [i["outcome"] for i in got["items"]] == ["created", "created", "failed"]
+    assert "segment id" in got["items"][2]["error"] and "4242" in got["items"][2]["error"]
+    sizes = {s["id"]: s["size"] for s in (await call(client, "get_segments"))["segments"]}
+    assert sizes == {seg: 2, other: 1}
+    left = await call(client, "upsert_contacts", {"contacts": [{"email": "j1@example.com", "unlink_segment_ids": [seg]}]})
+    assert left["items"][0]["outcome"] == "updated"
+    page = await call(client, "get_contacts", {"segment_id": seg})
+    assert [c["email"] for c in page["contacts"]] == ["j2@example.com"]
+    assert (await call(client, "get_stats", {"segment_ids": [seg]}))["stats"]["subscribers"] == 1

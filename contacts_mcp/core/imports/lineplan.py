@@ -104,7 +104,8 @@ def _field_order(mapping: Mapping) -> dict[str, list[int]]:
 
 
 # prepare() dispatches on these names before custom fields: a custom field so named is not a plain one.
-_SPECIAL_NAMES = frozenset({"attributes", "email_blacklisted", "sms_blacklisted", "list_ids", "unlink_list_ids"})
+_SPECIAL_NAMES = frozenset({"attributes", "email_blacklisted", "sms_blacklisted", "list_ids", "unlink_list_ids",
+                            "segment_ids", "unlink_segment_ids"})
 
 
 def _kind(name: str, reg: Registry) -> str | None:
