@@ -5,18 +5,23 @@ contacts-mcp is a contact-management backend.
 
 Model:
 - A contact is one person: identities (ext_id = your own id, email, mobile), other phones, postal
-  address, custom attributes, opt-outs per channel (email, sms, voice, voicemail), list memberships.
+  address, custom attributes, opt-outs per channel (email, sms, voice, voicemail), lists and segments.
 - Deduplication: the same ext_id, else the same email (case-insensitive), else the same mobile
   (E.164; national numbers are read in the server's default region) means the same person.
-  create_contact and upsert_contacts update that person instead of creating a duplicate.
-- A list is a named group of contacts (a distribution list), optionally kept in a folder.
-- Deleting a contact is soft (delete_contacts action=restore brings it back). Opt-outs are never
-  lifted by creating, updating or importing a contact.
+  create_contact, upsert_contacts, imports and subscribe_contact update that person instead of
+  creating a duplicate.
+- Lists are named groups (optionally in folders); segments are hand-picked static groups.
+- Opt-outs: only restore_optout lifts one, with a stated reason and the contact's consent; nothing
+  else (create, update, upsert, import, merge, subscribe) does. An address that is no contact yet can
+  be opted out too. Deleting a contact is soft and keeps its opt-outs.
+- Reachable on a channel: has the address, not opted out of it, not deleted, and for email confirmed.
 
 Working well:
 - Find before you change: get_contacts looks contacts up by ids/emails/mobiles, or lists them with
   filters. Every listing is paged: pass next_cursor back until it is absent.
-- Many contacts at once: upsert_contacts (up to 3,000 per call, per-contact outcomes).
+- Many contacts: upsert_contacts (up to 3,000 per call); files: import_file, then get_import_jobs and
+  the job's error report (contacts://imports/{job_id}/errors).
+- Figures: get_stats (instant, exact); a chart: contacts://stats/{all|list id}/chart.png.
 - Errors say what was wrong and how to fix it; correct the named field or id and call again.
 Resources: contacts://contacts/{id} and contacts://lists/{id} give one record as JSON.
 """
