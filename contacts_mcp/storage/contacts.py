@@ -188,8 +188,8 @@ class ContactWrites(ContactReads):
         return self._value("SELECT COALESCE(MAX(id), 0) + 1 FROM contacts")
 
     def insert_contacts(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Insert whole rows with their pre-allocated ids."""
-        self._touch(row["id"] for row in rows)
+        """Insert whole rows with their pre-allocated ids (above any existing one)."""
+        self._touch_new(row["id"] for row in rows)
         account = self.account_id
 
         def values(row: dict[str, Any]) -> tuple:

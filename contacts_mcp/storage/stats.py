@@ -121,6 +121,10 @@ class StatsWrites(StatsReads):
             self._touched.update(new)
             self._before.update(self._count_ids(new))
 
+    def _touch_new(self, ids: Iterable[int]) -> None:
+        """Contacts about to be inserted: they counted for nothing before (no query needed)."""
+        self._touched.update(ids)
+
     def _touch_new_range(self, lo: int, hi: int) -> None:
         """Contacts about to be inserted with ids lo..hi (all above any existing id): they counted for
         nothing before, and are counted by range afterwards."""
