@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import re
 import secrets
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
@@ -99,6 +101,12 @@ async def revoke_token(store: Store, token_id: str) -> None:
         q.revoke_token(conn, token_id, utc_now())
 
     await store.admin(unit)
+    # Servers keep the tokens they have verified; this marker tells them to forget them all at once.
+    revocation_marker(store.path).write_text(utc_now())
+
+
+def revocation_marker(db_path: Path) -> Path:
+    return db_path.with_name(db_path.name + "-revocations")
 
 
 class AccountToken(AccessToken):
@@ -114,6 +122,11 @@ class Verifier:
 
     state: Any = None  # the AppState, set by the lifespan before any request is served
     _db: Any = None
+    # Token rows already looked up, by id. A revocation (by the CLI, in any process) rewrites the marker
+    # file next to the database, and a changed marker empties this at the next request: a stat per
+    # request instead of a database read, and a revoked token is refused from the next request on.
+    _known: dict[str, Any] = field(default_factory=dict)
+    _marker: Any = None
 
     def _conn(self) -> Any:
         # A primary-key lookup takes microseconds: done right here on the event loop, on a connection of
@@ -129,7 +142,17 @@ class Verifier:
         if match is None or self.state is None:
             return None
         token_id, secret = match.groups()
-        row = q.token(self._conn(), token_id)
+        try:
+            marker = os.stat(revocation_marker(self.state.store.path)).st_mtime_ns
+        except FileNotFoundError:
+            marker = 0
+        if marker != self._marker:
+            self._known, self._marker = {}, marker
+        row = self._known.get(token_id)
+        if row is None:
+            row = q.token(self._conn(), token_id)
+            if row is not None:
+                self._known[token_id] = row
         # Compared even when the id is unknown, so the time taken does not tell ids apart.
         expected = row["secret_hash"] if row else _hash("")
         if not hmac.compare_digest(expected, _hash(secret)) or row is None:
