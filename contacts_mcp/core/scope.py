@@ -36,6 +36,10 @@ class Scope:
         """Run a read unit of work (a plain function of a Reader) on one snapshot."""
         return await self.store.read(self.account_id, fn)
 
+    def read_now(self, fn: Callable[[Reader], T]) -> T:
+        """A small read (a few index lookups) on the calling thread: see Store.read_now."""
+        return self.store.read_now(self.account_id, fn)
+
     async def write(self, fn: Callable[[Writer], T]) -> T:
         """Run a write unit of work (a plain function of a Writer) in one transaction."""
         return await self.store.write(self.account_id, fn)

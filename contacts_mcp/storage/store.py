@@ -127,6 +127,7 @@ class Store:
         self._writer = writer
         self._readers = readers
         self._checkpointer = checkpointer
+        self._inline: sqlite3.Connection | None = None  # see read_now
         self._free = anyio.Semaphore(len(readers))
 
     @classmethod
@@ -152,6 +153,8 @@ class Store:
         await self.checkpoint()
         for conn in [self._writer, *self._readers, self._checkpointer]:
             await conn.close()
+        if self._inline is not None:
+            self._inline.close()
 
     async def write(self, account_id: int, fn: Callable[[Writer], T]) -> T:
         """Run `fn` in one write transaction: committed if it returns, rolled back entirely if it raises.
@@ -178,6 +181,15 @@ class Store:
                 return await _on_thread(conn, fn, *args)
             finally:
                 self._readers.append(conn)
+
+    def read_now(self, account_id: int, fn: Callable[[Reader], T]) -> T:
+        """Run a *small* read (a few index lookups: statistics, say) right here, on the event loop's own
+        connection: for such a read the hop to a reader thread and back costs more than the read itself.
+        Anything that may scan must use `read`, which never blocks the loop."""
+        if self._inline is None:
+            self._inline = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            _configure(self._inline, False)
+        return _read_snapshot(self._inline, account_id, fn)
 
     async def read(self, account_id: int, fn: Callable[[Reader], T]) -> T:
         """Run `fn` against one consistent snapshot."""
