@@ -14,7 +14,6 @@ import hmac
 import os
 import re
 import secrets
-import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 from datetime import datetime, timedelta, timezone
@@ -70,11 +69,9 @@ async def create_token(store: Store, account: str, scope: str, expires_days: int
     expires = format_ts(now + timedelta(days=expires_days)) if expires_days else None
 
     def unit(conn: Any) -> dict[str, Any]:
-        row = q.account_by_name(conn, account)
-        if row is None:
-            raise NotFound("account", [account], "Create it with: contacts-mcp account create NAME")
-        q.insert_token(conn, token_id, row["id"], scope, _hash(secret), format_ts(now), expires)
-        return q.tokens(conn, row["id"])[-1]
+        account_id = _account_id(conn, account)
+        q.insert_token(conn, token_id, account_id, scope, _hash(secret), format_ts(now), expires)
+        return q.tokens(conn, account_id)[-1]
 
     row = await store.admin(unit)
     return f"cmcp_{token_id}_{secret}", row
@@ -82,14 +79,17 @@ async def create_token(store: Store, account: str, scope: str, expires_days: int
 
 async def list_tokens(store: Store, account: str | None) -> list[dict[str, Any]]:
     def unit(conn: Any) -> list[dict[str, Any]]:
-        if account is None:
-            return q.tokens(conn, None)
-        row = q.account_by_name(conn, account)
-        if row is None:
-            raise NotFound("account", [account], "List accounts with: contacts-mcp account list")
-        return q.tokens(conn, row["id"])
+        return q.tokens(conn, None if account is None else _account_id(conn, account))
 
     return await store.admin(unit, write=False)
+
+
+def _account_id(conn: Any, name: str) -> int:
+    row = q.account_by_name(conn, name)
+    if row is None:
+        raise NotFound("account", [name], "List accounts with: contacts-mcp account list; create one with: "
+                                          "contacts-mcp account create NAME")
+    return row["id"]
 
 
 async def revoke_token(store: Store, token_id: str) -> None:
@@ -121,21 +121,11 @@ class Verifier:
     """The SDK's token-verifier hook: the store is the one the server lifespan opened."""
 
     state: Any = None  # the AppState, set by the lifespan before any request is served
-    _db: Any = None
     # Token rows already looked up, by id. A revocation (by the CLI, in any process) rewrites the marker
     # file next to the database, and a changed marker empties this at the next request: a stat per
     # request instead of a database read, and a revoked token is refused from the next request on.
     _known: dict[str, Any] = field(default_factory=dict)
     _marker: Any = None
-
-    def _conn(self) -> Any:
-        # A primary-key lookup takes microseconds: done right here on the event loop, on a connection of
-        # its own, it spares every request a hop to a reader thread (and back). Read-only by construction.
-        if self._db is None:
-            self._db = sqlite3.connect(f"file:{self.state.store.path}?mode=ro", uri=True, check_same_thread=False,
-                                       isolation_level=None)
-            self._db.row_factory = sqlite3.Row
-        return self._db
 
     async def verify_token(self, token: str) -> AccountToken | None:
         match = _TOKEN.fullmatch(token.strip())
@@ -150,7 +140,7 @@ class Verifier:
             self._known, self._marker = {}, marker
         row = self._known.get(token_id)
         if row is None:
-            row = q.token(self._conn(), token_id)
+            row = self.state.store.now(q.token, token_id)  # a primary-key lookup: no thread hop
             if row is not None:
                 self._known[token_id] = row
         # Compared even when the id is unknown, so the time taken does not tell ids apart.

@@ -14,6 +14,7 @@ import json
 import logging
 import re
 import secrets
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
 import anyio
@@ -34,11 +35,11 @@ WEBHOOKS_MAX = 20
 ATTEMPTS = 5
 
 
-def sign(secret: str, payload: dict) -> str:
-    """The X-Contacts-Signature header of a delivery: HMAC-SHA256 of the exact body POSTed (urls.post_json
-    encodes it so), keyed with the webhook's secret."""
-    body = json.dumps(payload, ensure_ascii=False).encode()
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def signer(secret: str) -> Callable[[bytes], dict[str, str]]:
+    """The X-Contacts-Signature header of a delivery: HMAC-SHA256 of the body POSTed, keyed with the
+    webhook's secret."""
+    return lambda body: {"X-Contacts-Signature": "sha256=" + hmac.new(secret.encode(), body,
+                                                                        hashlib.sha256).hexdigest()}
 
 
 def check_event_key(key: str | None) -> str | None:
@@ -126,10 +127,9 @@ class WebhookSender:
     async def _attempt(self, d: dict) -> None:
         payload = {"event": d["type"], "event_id": d["event_id"], "contact_id": d["contact_id"],
                    "email": d["email"], "data": json.loads(d["data"]), "created_at": d["created_at"]}
-        headers = {"X-Contacts-Signature": sign(d["secret"], payload)} if d["secret"] else None
         try:
             result = await post_json(d["url"], payload, policy=_policy(self.state.settings), attempts=1,
-                                     headers=headers)
+                                     sign=signer(d["secret"]) if d["secret"] else None)
             ok, status, error = result.delivered, result.status, result.error
         except InvalidInput as exc:  # the URL is now refused (e.g. its name resolves to a private address)
             ok, status, error = False, None, str(exc)

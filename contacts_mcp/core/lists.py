@@ -14,7 +14,7 @@ from .pagination import by_ids, decode_cursor, page
 from ..storage.store import Reader, Writer
 from .optouts import channel_bits
 from .scope import Scope
-from .stats import list_figures
+from .stats import group_figures
 
 T = TypeVar("T")
 ListProperty = Literal["DEFAULT", "id", "name", "description", "folder_id", "created_at", "updated_at", "stats",
@@ -43,7 +43,7 @@ def _require_list(r: Reader, list_id: int) -> None:
 
 
 def _render(r: Reader, rows: list[dict[str, Any]], properties: set[str]) -> list[ContactList]:
-    stats = list_figures(r, [row["id"] for row in rows]) if "stats" in properties else {}
+    stats = group_figures(r, "list", [row["id"] for row in rows]) if "stats" in properties else {}
     imports = r.jobs_of_lists([row["id"] for row in rows]) if "import" in properties else {}
     out = []
     for row in rows:

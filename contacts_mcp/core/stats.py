@@ -63,8 +63,9 @@ def figures(profiles: Counter[int]) -> Stats:
                  blacklisted=blacklisted, unconfirmed=unconfirmed, missing_address=missing)
 
 
-def list_figures(r: Reader, list_ids: list[int]) -> dict[int, Stats]:
-    return {list_id: figures(profiles) for list_id, profiles in r.group_profiles("list", list_ids).items()}
+def group_figures(r: Reader, kind: str, ids: list[int]) -> dict[int, Stats]:
+    """Each list's (or segment's) figures, from its maintained counts."""
+    return {group_id: figures(profiles) for group_id, profiles in r.group_profiles(kind, ids).items()}
 
 
 async def get_stats(scope: Scope, list_ids: list[int] | None, segment_ids: list[int] | None = None) -> StatsResult:
@@ -82,7 +83,7 @@ async def get_stats(scope: Scope, list_ids: list[int] | None, segment_ids: list[
         missing = [i for i in ids if i not in groups]
         if missing:
             raise NotFound(f"{kind} id", missing, f"Find them with get_{kind}s.")
-        each = {i: figures(p) for i, p in r.group_profiles(kind, ids).items()}
+        each = group_figures(r, kind, ids)
         if len(ids) == 1:
             return StatsResult(stats=each[ids[0]])
         union = figures(r.union_profiles(kind, ids))

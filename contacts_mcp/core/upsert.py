@@ -50,27 +50,53 @@ class ItemResult(NamedTuple):  # one per import line: a tuple is cheaper to make
 
 
 @dataclass
+class _Memberships:
+    """A batch's view of one kind of group (lists or segments): which exist, who is in which, and the
+    memberships to add and remove when the batch is written."""
+
+    known: set[int]
+    members: set[tuple[int, int]]  # (contact id, group id)
+    adds: list[tuple[int, int]] = field(default_factory=list)
+    removes: list[tuple[int, int]] = field(default_factory=list)
+
+    def change(self, contact_id: int, joins: Sequence[int], leaves: Sequence[int]) -> bool:
+        """Record what an item asks for; True if any membership changes."""
+        touched = False
+        for group_id in dict.fromkeys(joins):
+            if (contact_id, group_id) not in self.members:
+                self.members.add((contact_id, group_id))
+                self.adds.append((contact_id, group_id))
+                touched = True
+        for group_id in leaves:
+            if (contact_id, group_id) in self.members:
+                self.members.discard((contact_id, group_id))
+                self.removes.append((contact_id, group_id))
+                touched = True
+        return touched
+
+    def flush(self, w: Writer, kind: str, now: str) -> None:
+        if self.removes:
+            w.remove_memberships(self.removes, kind)
+        if self.adds:
+            w.add_memberships(self.adds, now, kind)
+
+
+@dataclass
 class _Batch:
     w: Writer
     opts: BatchOptions
     rows: dict[int, dict[str, Any]]
     index: dict[str, dict[str, int]]
-    known_lists: set[int]
     suppressed: dict[str, list[tuple[str, str]]]
-    members: set[tuple[int, int]]
+    lists: _Memberships
+    segments: _Memberships
     next_id: int
     inserted: dict[int, dict[str, Any]] = field(default_factory=dict)
     dirty: set[int] = field(default_factory=set)
     released: dict[int, set[str]] = field(default_factory=dict)
     written: set[int] = field(default_factory=set)
-    adds: list[tuple[int, int]] = field(default_factory=list)
-    removes: list[tuple[int, int]] = field(default_factory=list)
     optouts: list[tuple[int | None, str | None, str, str, str]] = field(default_factory=list)
     binds: list[tuple[int, str]] = field(default_factory=list)
-    known_segments: set[int] = field(default_factory=set)
-    seg_members: set[tuple[int, int]] = field(default_factory=set)
-    seg_adds: list[tuple[int, int]] = field(default_factory=list)
-    seg_removes: list[tuple[int, int]] = field(default_factory=list)
     positions: dict[str, int] | None = None
     fresh: list[tuple] = field(default_factory=list)
 
@@ -108,11 +134,10 @@ class _Batch:
                 raise Conflict(f"{KEY_LABELS[col]} {present[col]!r} already belongs to contact {holder}; each ext_id, "
                                "email and mobile identifies one contact. Update that contact instead, or leave "
                                f"the {KEY_LABELS[col]} out.")
-        wanted = [*p.list_ids, *p.unlink_list_ids]
-        missing = sorted({i for i in wanted if i not in self.known_lists})
+        missing = sorted({i for i in [*p.list_ids, *p.unlink_list_ids] if i not in self.lists.known})
         if missing:
             raise NotFound("list id", missing, "Create the list with manage_lists, or find ids with get_lists.")
-        missing = sorted({i for i in [*p.segment_ids, *p.unlink_segment_ids] if i not in self.known_segments})
+        missing = sorted({i for i in [*p.segment_ids, *p.unlink_segment_ids] if i not in self.segments.known})
         if missing:
             raise NotFound("segment id", missing, "Create it with manage_segments, or find ids with get_segments.")
         # Every check passed: from here on the item changes state.
@@ -144,9 +169,7 @@ class _Batch:
             self.index[col][value] = contact_id
         mask, reasons = self._suppressed(contact_id, present.get("email_key"), present.get("mobile"))
         self.fresh.append((contact_id, wire, mask, reasons))
-        for list_id in self.opts.list_ids:
-            self.members.add((contact_id, list_id))
-            self.adds.append((contact_id, list_id))
+        self.lists.change(contact_id, self.opts.list_ids, ())
         self.written.add(contact_id)
         return ItemResult("created", contact_id)
 
@@ -190,10 +213,8 @@ class _Batch:
         return True
 
     def _memberships(self, contact_id: int, p: Prepared) -> bool:
-        lists = _join_leave(contact_id, [*self.opts.list_ids, *p.list_ids], p.unlink_list_ids, self.members,
-                            self.adds, self.removes)
-        segments = _join_leave(contact_id, p.segment_ids, p.unlink_segment_ids, self.seg_members, self.seg_adds,
-                               self.seg_removes)
+        lists = self.lists.change(contact_id, [*self.opts.list_ids, *p.list_ids], p.unlink_list_ids)
+        segments = self.segments.change(contact_id, p.segment_ids, p.unlink_segment_ids)
         return lists or segments
 
     def _optouts(self, row: dict[str, Any], p: Prepared) -> bool:
@@ -228,43 +249,12 @@ class _Batch:
         if self.fresh:
             o = self.opts
             w.insert_wire_rows(tuple(self.positions), self.fresh, source=o.source, now=o.now, last_import=o.job_id)
-        if self.removes:
-            w.remove_memberships(self.removes)
-        if self.adds:
-            w.add_memberships(self.adds, self.opts.now)
+        self.lists.flush(w, "list", self.opts.now)
+        self.segments.flush(w, "segment", self.opts.now)
         if self.optouts:
             w.insert_optouts(self.optouts, self.opts.now)
         if self.binds:
             w.bind_optouts(self.binds)
-        for segment_id, ids in _by_group(self.seg_removes).items():
-            w.leave_group("segment", segment_id, ids)
-        for segment_id, ids in _by_group(self.seg_adds).items():
-            w.join_group("segment", segment_id, ids, self.opts.now)
-
-
-def _by_group(pairs: list[tuple[int, int]]) -> dict[int, list[int]]:
-    """(contact id, group id) pairs as contact ids per group."""
-    out: dict[int, list[int]] = {}
-    for contact_id, group_id in pairs:
-        out.setdefault(group_id, []).append(contact_id)
-    return out
-
-
-def _join_leave(contact_id: int, joins: Sequence[int], leaves: Sequence[int], members: set[tuple[int, int]],
-                adds: list[tuple[int, int]], removes: list[tuple[int, int]]) -> bool:
-    """Record the memberships (of lists, or of segments) an item asks for; True if any changes."""
-    touched = False
-    for group_id in dict.fromkeys(joins):
-        if (contact_id, group_id) not in members:
-            members.add((contact_id, group_id))
-            adds.append((contact_id, group_id))
-            touched = True
-    for group_id in leaves:
-        if (contact_id, group_id) in members:
-            members.discard((contact_id, group_id))
-            removes.append((contact_id, group_id))
-            touched = True
-    return touched
 
 
 def _changes(row: dict[str, Any], p: Prepared, erase: bool) -> dict[str, Any]:
@@ -317,17 +307,15 @@ def apply_batch(w: Writer, items: list[Prepared | tuple | ContactsError], opts: 
     for row in w.contacts_by_ids(targets) if targets else []:
         rows[row["id"]] = row
     index = {col: {row[col]: i for i, row in rows.items() if row[col]} for col in KEY_COLUMNS}
-    list_ids = {*opts.list_ids, *(i for p in prepared for i in (*p.list_ids, *p.unlink_list_ids))}
-    known_lists = w.existing_list_ids(list(list_ids)) if list_ids else set()
     addresses = [a for _, keys in keyed for c in ("email_key", "mobile") if (a := keys.get(c))]
     # Most accounts have no opt-out recorded by address: one cheap probe spares a lookup per address.
     suppressed = w.optout_channels_by_address(addresses) if addresses and w.has_address_optouts() else {}
+    list_ids = list({*opts.list_ids, *(i for p in prepared for i in (*p.list_ids, *p.unlink_list_ids))})
     segment_ids = list({i for p in prepared for i in (*p.segment_ids, *p.unlink_segment_ids)})
-    batch = _Batch(w=w, opts=opts, rows=rows, index=index, known_lists=known_lists, suppressed=suppressed,
-                   members=w.memberships_among(list(rows), list(list_ids)), next_id=w.next_contact_id(),
-                   positions=positions,
-                   known_segments=w.existing_segment_ids(segment_ids) if segment_ids else set(),
-                   seg_members=w.memberships_among(list(rows), segment_ids, "segment") if segment_ids else set())
+    batch = _Batch(w=w, opts=opts, rows=rows, index=index, suppressed=suppressed,
+                   lists=_memberships(w, "list", list(rows), list_ids),
+                   segments=_memberships(w, "segment", list(rows), segment_ids),
+                   next_id=w.next_contact_id(), positions=positions)
     results: list[ItemResult] = []
     keys_of = iter(keyed)
     for item in items:
@@ -342,6 +330,14 @@ def apply_batch(w: Writer, items: list[Prepared | tuple | ContactsError], opts: 
     batch.flush()
     _events(w, opts, results)
     return results
+
+
+def _memberships(w: Writer, kind: str, contact_ids: list[int], group_ids: list[int]) -> _Memberships:
+    """Which of the groups exist, and which of the contacts are in them."""
+    if not group_ids:
+        return _Memberships(set(), set())
+    known = w.existing_list_ids(group_ids) if kind == "list" else w.existing_segment_ids(group_ids)
+    return _Memberships(known, w.memberships_among(contact_ids, group_ids, kind))
 
 
 def _events(w: Writer, opts: BatchOptions, results: list[ItemResult]) -> None:

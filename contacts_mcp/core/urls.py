@@ -22,6 +22,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import Message
 from pathlib import Path
@@ -351,11 +352,13 @@ async def post_json(
     attempts: int = 5,
     first_delay: float = 1.0,
     headers: dict[str, str] | None = None,
+    sign: Callable[[bytes], dict[str, str]] | None = None,
 ) -> PostResult:
-    """POST payload as JSON, retrying transient failures; never raises once the URL passed its first check."""
+    """POST payload as JSON, retrying transient failures; never raises once the URL passed its first check.
+    `sign` turns the exact body sent into extra headers (a signature of it)."""
     parsed, addresses = await _vet(url, policy)  # InvalidInput here: the caller's URL is wrong
     body = json.dumps(payload, ensure_ascii=False).encode()
-    request_headers = {"Content-Type": "application/json", **(headers or {})}
+    request_headers = {"Content-Type": "application/json", **(headers or {}), **(sign(body) if sign else {})}
     backend = _PinnedBackend()
     status: int | None = None
     error: str | None = None

@@ -1,5 +1,8 @@
 """Resources: one contact or one list by id, as JSON."""
 
+from collections.abc import Awaitable
+from typing import TypeVar
+
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError
 
@@ -8,11 +11,21 @@ from ..core.imports import jobs
 from ..core.errors import ContactsError
 from ..tools.common import scope_of
 
+T = TypeVar("T")
+
 
 def _id(value: str, kind: str) -> int:
     if not value.isdigit():
         raise ResourceNotFoundError(f"{kind} id must be a number, received {value!r}")
     return int(value)
+
+
+async def _found(result: Awaitable[T]) -> T:
+    """A resource's content; a domain error (unknown id, another account's) reads as not found."""
+    try:
+        return await result
+    except ContactsError as exc:
+        raise ResourceNotFoundError(str(exc)) from None
 
 
 def register(server: MCPServer) -> None:
@@ -27,11 +40,8 @@ def register(server: MCPServer) -> None:
     @server.resource("contacts://lists/{id}", name="list", mime_type="application/json",
                      description="One list by id with all its properties and statistics.")
     async def list_resource(id: str, ctx: Context) -> str:
-        try:
-            found = await lists.get_lists(scope_of(ctx), ids=[_id(id, "list")], folder_id=None,
-                                          properties=list(lists.ALL_PROPERTIES), limit=1, cursor=None)
-        except ContactsError as exc:
-            raise ResourceNotFoundError(str(exc)) from None
+        found = await _found(lists.get_lists(scope_of(ctx), ids=[_id(id, "list")], folder_id=None,
+                                             properties=list(lists.ALL_PROPERTIES), limit=1, cursor=None))
         if not found.lists:
             raise ResourceNotFoundError(f"unknown list id: {id}")
         return found.lists[0].model_dump_json()
@@ -40,33 +50,21 @@ def register(server: MCPServer) -> None:
                      description="Reachability per channel (reachable, opted out, no address) as a PNG bar chart; "
                                  "target is 'all' for the whole base or a list id.")
     async def chart_resource(target: str, ctx: Context) -> bytes:
-        try:
-            return await stats.chart(scope_of(ctx), None if target == "all" else _id(target, "list"))
-        except ContactsError as exc:
-            raise ResourceNotFoundError(str(exc)) from None
+        return await _found(stats.chart(scope_of(ctx), None if target == "all" else _id(target, "list")))
 
     @server.resource("contacts://imports/{job_id}", name="import_job", mime_type="application/json",
                      description="One import job: status, counts, percent, mapping, error report link.")
     async def job_resource(job_id: str, ctx: Context) -> str:
-        try:
-            return (await jobs.get_job(scope_of(ctx), job_id)).model_dump_json()
-        except ContactsError as exc:
-            raise ResourceNotFoundError(str(exc)) from None
+        return (await _found(jobs.get_job(scope_of(ctx), job_id))).model_dump_json()
 
     @server.resource("contacts://imports/{job_id}/errors{?cursor}", name="import_errors",
                      mime_type="application/json",
                      description="An import's rejected lines (line, original values, reason), 100 a page; "
                                  "pass next_cursor as ?cursor= for the next page.")
     async def errors_resource(job_id: str, ctx: Context, cursor: str | None = None) -> str:
-        try:
-            return (await jobs.error_page(scope_of(ctx), job_id, cursor)).model_dump_json()
-        except ContactsError as exc:
-            raise ResourceNotFoundError(str(exc)) from None
+        return (await _found(jobs.error_page(scope_of(ctx), job_id, cursor))).model_dump_json()
 
     @server.resource("contacts://imports/{job_id}/errors.csv", name="import_errors_csv", mime_type="text/csv",
                      description="An import's rejected lines as a CSV file (line, reason, original columns).")
     async def errors_csv_resource(job_id: str, ctx: Context) -> str:
-        try:
-            return await jobs.errors_csv(scope_of(ctx), job_id)
-        except ContactsError as exc:
-            raise ResourceNotFoundError(str(exc)) from None
+        return await _found(jobs.errors_csv(scope_of(ctx), job_id))

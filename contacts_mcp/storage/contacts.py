@@ -7,7 +7,7 @@ import operator
 from collections.abc import Sequence
 from typing import Any
 
-from .session import Session, chunks, like_pattern, marks
+from .session import GROUP_TABLES, Session, chunks, like_pattern, marks
 
 # Columns a caller's data may set; anything else is refused before it reaches SQL text.
 DATA_COLUMNS = (
@@ -173,7 +173,7 @@ class ContactReads(Session):
         found: set[tuple[int, int]] = set()
         if not contact_ids or not list_ids:
             return found
-        table, column = {"list": ("list_members", "list_id"), "segment": ("segment_members", "segment_id")}[kind]
+        _, table, column = GROUP_TABLES[kind]
         for list_id in dict.fromkeys(list_ids):
             for part in chunks(list(contact_ids)):
                 for r in self._all(f"SELECT contact_id FROM {table} WHERE {column} = ? "
@@ -242,17 +242,19 @@ class ContactWrites(ContactReads):
             self._conn.executemany(f"UPDATE contacts SET {col} = NULL WHERE account_id = ? AND id = ?",
                                    [(self.account_id, i) for i in ids])
 
-    def add_memberships(self, pairs: Sequence[tuple[int, int]], now: str) -> None:
-        """(contact id, list id) pairs; existing ones are left alone."""
+    def add_memberships(self, pairs: Sequence[tuple[int, int]], now: str, kind: str = "list") -> None:
+        """(contact id, list or segment id) pairs; existing ones are left alone."""
+        _, table, column = GROUP_TABLES[kind]
         self._touch(cid for cid, _ in pairs)
         self._conn.executemany(
-            "INSERT INTO list_members (list_id, contact_id, account_id, added_at) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (list_id, contact_id) DO NOTHING", [(lid, cid, self.account_id, now) for cid, lid in pairs])
+            f"INSERT INTO {table} ({column}, contact_id, account_id, added_at) VALUES (?, ?, ?, ?) "
+            f"ON CONFLICT ({column}, contact_id) DO NOTHING", [(gid, cid, self.account_id, now) for cid, gid in pairs])
 
-    def remove_memberships(self, pairs: Sequence[tuple[int, int]]) -> None:
+    def remove_memberships(self, pairs: Sequence[tuple[int, int]], kind: str = "list") -> None:
+        _, table, column = GROUP_TABLES[kind]
         self._touch(cid for cid, _ in pairs)
-        self._conn.executemany("DELETE FROM list_members WHERE account_id = ? AND list_id = ? AND contact_id = ?",
-                               [(self.account_id, lid, cid) for cid, lid in pairs])
+        self._conn.executemany(f"DELETE FROM {table} WHERE account_id = ? AND {column} = ? AND contact_id = ?",
+                               [(self.account_id, gid, cid) for cid, gid in pairs])
 
     def insert_optouts(self, rows: Sequence[tuple[int | None, str | None, str, str, str]], now: str) -> None:
         """(contact id or None, address, channel, reason, source) rows; one already active for the same

@@ -12,6 +12,10 @@ _JSON = ("options", "mapping", "unknown_columns", "notify_result")
 COUNTERS = ("created", "updated", "unchanged", "invalid", "duplicates")
 
 
+def _encode(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: json.dumps(v) if k in _JSON and v is not None else v for k, v in values.items()}
+
+
 def _decode(row: dict[str, Any] | None) -> dict[str, Any] | None:
     if row is not None:
         for col in _JSON:
@@ -61,13 +65,13 @@ class ImportReads(Session):
 
 class ImportWrites(ImportReads):
     def insert_job(self, values: dict[str, Any]) -> None:
-        values = {k: json.dumps(v) if k in _JSON and v is not None else v for k, v in values.items()}
+        values = _encode(values)
         cols = list(values)
         self._run(f"INSERT INTO import_jobs (account_id, {', '.join(cols)}) VALUES (?, {marks(len(cols))})",
                   [self.account_id, *values.values()])
 
     def update_job(self, job_id: str, values: dict[str, Any]) -> None:
-        values = {k: json.dumps(v) if k in _JSON and v is not None else v for k, v in values.items()}
+        values = _encode(values)
         sets = ", ".join(f"{c} = ?" for c in values)
         self._run(f"UPDATE import_jobs SET {sets} WHERE account_id = ? AND id = ?",
                   [*values.values(), self.account_id, job_id])

@@ -130,9 +130,7 @@ class ListWrites(ListReads):
 
     def delete_folder(self, folder_id: int) -> int:
         """Delete a folder and the lists it holds; returns how many lists went with it."""
-        self.drop_group_counts("list", [r["id"] for r in self._all(
+        lists = self.delete_groups("list", [r["id"] for r in self._all(
             "SELECT id FROM lists WHERE account_id = ? AND folder_id = ?", [self.account_id, folder_id])])
-        lists = self._run("DELETE FROM lists WHERE account_id = ? AND folder_id = ?",
-                                [self.account_id, folder_id])
         self._run("DELETE FROM folders WHERE account_id = ? AND id = ?", [self.account_id, folder_id])
         return lists

@@ -12,6 +12,9 @@ from typing import Any
 
 import sqlite3
 
+# The groups contacts are members of: kind -> (table, membership table, its group column).
+GROUP_TABLES = {"list": ("lists", "list_members", "list_id"), "segment": ("segments", "segment_members", "segment_id")}
+
 # SQLite allows 32,766 bound parameters; stay far below so one statement never hits the limit.
 CHUNK = 900
 

@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from .session import Session, chunks, marks
+from .session import GROUP_TABLES as _GROUP_TABLES, Session, chunks, marks
 
 # Profile bits: 0-3 opted-out channels (the contact's optout_mask), 4-7 opt-out reasons, then addresses.
 REASON_SHIFT = 4
@@ -50,7 +50,6 @@ _GROUP_QUERIES = (
     "FROM contacts c JOIN segment_members m ON m.contact_id = c.id "
     "WHERE c.account_id = ? AND c.deleted_at IS NULL AND {where} GROUP BY 2, 3",
 )
-_GROUP_TABLES = {"list": ("lists", "list_members", "list_id"), "segment": ("segments", "segment_members", "segment_id")}
 
 
 class StatsReads(Session):
@@ -130,21 +129,18 @@ class StatsWrites(StatsReads):
         nothing before, and are counted by range afterwards."""
         self._ranges.append((lo, hi))
 
+    def _count(self, where: str, params: Sequence[Any]) -> Counter[GroupKey]:
+        """What the contacts matching `where` (a condition on `c`) count for, in every group."""
+        counts: Counter[GroupKey] = Counter()
+        for query in _GROUP_QUERIES:
+            for kind, gid, profile, n in self._conn.execute(query.format(where=where), [self.account_id, *params]):
+                counts[(kind, gid, profile)] += n
+        return counts
+
     def _count_ids(self, ids: Sequence[int]) -> Counter[GroupKey]:
         counts: Counter[GroupKey] = Counter()
         for part in chunks(list(ids)):
-            where = f"c.id IN ({marks(len(part))})"
-            for query in _GROUP_QUERIES:
-                for kind, gid, profile, n in self._conn.execute(query.format(where=where), [self.account_id, *part]):
-                    counts[(kind, gid, profile)] += n
-        return counts
-
-    def _count_range(self, lo: int, hi: int) -> Counter[GroupKey]:
-        counts: Counter[GroupKey] = Counter()
-        for query in _GROUP_QUERIES:
-            for kind, gid, profile, n in self._conn.execute(query.format(where="c.id BETWEEN ? AND ?"),
-                                                            [self.account_id, lo, hi]):
-                counts[(kind, gid, profile)] += n
+            counts.update(self._count(f"c.id IN ({marks(len(part))})", part))
         return counts
 
     def settle(self) -> None:
@@ -153,7 +149,7 @@ class StatsWrites(StatsReads):
             return
         after = self._count_ids([i for i in self._touched if not self._in_range(i)])
         for lo, hi in self._ranges:
-            after.update(self._count_range(lo, hi))
+            after.update(self._count("c.id BETWEEN ? AND ?", [lo, hi]))
         delta = {k: after[k] - self._before[k] for k in after.keys() | self._before.keys()
                  if after[k] != self._before[k]}
         # A group deleted in this transaction took its counts with it: nothing to add for it.

@@ -44,29 +44,8 @@ class Writer(ContactWrites, ListWrites, FieldWrites, ImportWrites, SegmentWrites
     """Read and write queries inside one write transaction, bound to one account."""
 
 
-def _write_transaction(conn: sqlite3.Connection, account_id: int, fn: Callable[[Writer], T]) -> T:
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        w = Writer(conn, account_id)
-        result = fn(w)
-        w.settle()  # the maintained statistics, in the same transaction as the changes they count
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    if not w.defer_checkpoint:
-        conn.execute("COMMIT")
-        return result
-    # One big write (a merge of large lists): its caller does not wait for its pages to be copied into the
-    # database at commit; the background checkpointer does that a moment later.
-    conn.execute("PRAGMA wal_autocheckpoint = 0").fetchall()
-    try:
-        conn.execute("COMMIT")
-    finally:
-        conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT}").fetchall()
-    return result
-
-
-def _admin_transaction(conn: sqlite3.Connection, fn: Callable[..., T], *args: object) -> T:
+def _transaction(conn: sqlite3.Connection, fn: Callable[..., T], *args: object) -> T:
+    """`fn(conn, *args)` in one write transaction: committed if it returns, rolled back if it raises."""
     conn.execute("BEGIN IMMEDIATE")
     try:
         result = fn(conn, *args)
@@ -75,6 +54,25 @@ def _admin_transaction(conn: sqlite3.Connection, fn: Callable[..., T], *args: ob
         raise
     conn.execute("COMMIT")
     return result
+
+
+def _write_transaction(conn: sqlite3.Connection, account_id: int, fn: Callable[[Writer], T]) -> T:
+    w = Writer(conn, account_id)
+
+    def unit(_: sqlite3.Connection) -> T:
+        result = fn(w)
+        w.settle()  # the maintained statistics, in the same transaction as the changes they count
+        if w.defer_checkpoint:
+            # One big write (a merge of large lists): its caller does not wait for its pages to be copied
+            # into the database at commit; the background checkpointer does that a moment later.
+            conn.execute("PRAGMA wal_autocheckpoint = 0").fetchall()
+        return result
+
+    try:
+        return _transaction(conn, unit)
+    finally:
+        if w.defer_checkpoint:
+            conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT}").fetchall()
 
 
 def _passive_checkpoint(conn: sqlite3.Connection) -> None:
@@ -174,28 +172,30 @@ class Store:
         """Run an administration function (storage/accounts.py: accounts, tokens) of a connection and
         `args`: in one write transaction, or (write=False) on a reader, with no account bound."""
         if write:
-            return await _on_thread(self._writer, _admin_transaction, fn, *args)
+            return await _on_thread(self._writer, _transaction, fn, *args)
+        return await self._on_reader(fn, *args)
+
+    def now(self, fn: Callable[..., T], *args: object) -> T:
+        """Run `fn(conn, *args)` for a *small* read (a few index lookups) right here, on the event loop's
+        own connection: for such a read the hop to a reader thread and back costs more than the read.
+        Anything that may scan must go to a reader thread (`read`), which never blocks the loop."""
+        if self._inline is None:
+            self._inline = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            _configure(self._inline, False)
+        return fn(self._inline, *args)
+
+    def read_now(self, account_id: int, fn: Callable[[Reader], T]) -> T:
+        """`read`, for a small read, on the event loop (see `now`)."""
+        return self.now(_read_snapshot, account_id, fn)
+
+    async def read(self, account_id: int, fn: Callable[[Reader], T]) -> T:
+        """Run `fn` against one consistent snapshot."""
+        return await self._on_reader(_read_snapshot, account_id, fn)
+
+    async def _on_reader(self, fn: Callable[..., T], *args: object) -> T:
         async with self._free:
             conn = self._readers.pop()
             try:
                 return await _on_thread(conn, fn, *args)
-            finally:
-                self._readers.append(conn)
-
-    def read_now(self, account_id: int, fn: Callable[[Reader], T]) -> T:
-        """Run a *small* read (a few index lookups: statistics, say) right here, on the event loop's own
-        connection: for such a read the hop to a reader thread and back costs more than the read itself.
-        Anything that may scan must use `read`, which never blocks the loop."""
-        if self._inline is None:
-            self._inline = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            _configure(self._inline, False)
-        return _read_snapshot(self._inline, account_id, fn)
-
-    async def read(self, account_id: int, fn: Callable[[Reader], T]) -> T:
-        """Run `fn` against one consistent snapshot."""
-        async with self._free:
-            conn = self._readers.pop()
-            try:
-                return await _on_thread(conn, _read_snapshot, account_id, fn)
             finally:
                 self._readers.append(conn)
