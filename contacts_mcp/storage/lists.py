@@ -16,11 +16,7 @@ class ListReads(Session):
         return self._ids_in("lists", ids)
 
     def lists_by_ids(self, ids: Sequence[int]) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = []
-        for part in chunks(list(dict.fromkeys(ids))):
-            rows += self._all(f"SELECT * FROM lists WHERE account_id = ? AND id IN ({marks(len(part))})",
-                                    [self.account_id, *part])
-        return rows
+        return self._rows_by_ids("lists", ids)
 
     def list_lists(self, *, folder_id: int | None, after_id: int | None, limit: int) -> list[dict[str, Any]]:
         where, params = ["account_id = ?"], [self.account_id]
@@ -44,11 +40,7 @@ class ListReads(Session):
         return self._one("SELECT * FROM folders WHERE account_id = ? AND name = ?", [self.account_id, name])
 
     def folders_by_ids(self, ids: Sequence[int]) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = []
-        for part in chunks(list(dict.fromkeys(ids))):
-            rows += self._all(f"SELECT * FROM folders WHERE account_id = ? AND id IN ({marks(len(part))})",
-                                    [self.account_id, *part])
-        return rows
+        return self._rows_by_ids("folders", ids)
 
     def list_folders(self, *, after_id: int | None, limit: int) -> list[dict[str, Any]]:
         return self._all("SELECT * FROM folders WHERE account_id = ? AND id > ? ORDER BY id LIMIT ?",

@@ -5,16 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .session import Session, chunks, marks
+from .session import Session
 
 
 class SegmentReads(Session):
     def segments_by_ids(self, ids: Sequence[int]) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = []
-        for part in chunks(list(dict.fromkeys(ids))):
-            rows += self._all(f"SELECT * FROM segments WHERE account_id = ? AND id IN ({marks(len(part))})",
-                              [self.account_id, *part])
-        return rows
+        return self._rows_by_ids("segments", ids)
 
     def segment_by_name(self, name: str) -> dict[str, Any] | None:
         return self._one("SELECT * FROM segments WHERE account_id = ? AND name = ?", [self.account_id, name])

@@ -57,6 +57,14 @@ class Session:
         """Execute a write; returns the number of rows changed."""
         return self._conn.execute(sql, params).rowcount
 
+    def _rows_by_ids(self, table: str, ids: Sequence[int]) -> list[dict[str, Any]]:
+        """This account's rows of `table` with these ids (table names come from code, never callers)."""
+        rows: list[dict[str, Any]] = []
+        for part in chunks(list(dict.fromkeys(ids))):
+            rows += self._all(f"SELECT * FROM {table} WHERE account_id = ? AND id IN ({marks(len(part))})",
+                              [self.account_id, *part])
+        return rows
+
     def _ids_in(self, table: str, ids: Sequence[int]) -> set[int]:
         """Which of `ids` exist in `table` for this account (table names come from code, never callers)."""
         found: set[int] = set()
