@@ -41,12 +41,17 @@ def body_limit(settings: Settings) -> int:
 
 
 def _token_id(scope: dict) -> str | None:
-    """The public id part of a bearer token (cmcp_<id>_<secret>), never the secret."""
-    for name, value in scope.get("headers", ()):
-        if name == b"authorization":
-            parts = value.decode("latin-1").removeprefix("Bearer ").strip().split("_")
-            return parts[1][:12] if len(parts) >= 3 and parts[0] == "cmcp" else "malformed"
-    return None
+    """The public id part of a bearer token (cmcp_<id>_<secret>), never the secret; worked out once per
+    request (the rate limit and the access log both want it)."""
+    if "contacts_mcp.token_id" not in scope:
+        found = None
+        for name, value in scope.get("headers", ()):
+            if name == b"authorization":
+                parts = value.decode("latin-1").removeprefix("Bearer ").strip().split("_")
+                found = parts[1][:12] if len(parts) >= 3 and parts[0] == "cmcp" else "malformed"
+                break
+        scope["contacts_mcp.token_id"] = found
+    return scope["contacts_mcp.token_id"]
 
 
 def _client(scope: dict) -> str:
