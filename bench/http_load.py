@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/http_load.py [--clients 20] [--seconds 20] [--race 50] [--race-rounds 3]
                                         [--stdio-seconds 5] [--tokens per-client] [--py-spy FILE]
+                                        [--only stdio]
 
 The server runs as a subprocess (`contacts-mcp serve --http`) on a database in a temporary directory; the
 SDK client reaches it over HTTP with a bearer token. By default the server runs with `--rate-limit 0` (off)
@@ -547,6 +548,10 @@ async def main(args: argparse.Namespace) -> None:
           f"{sys.version.split()[0]}")
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
+        if args.only == "stdio":
+            print(f"\n3. stdio ({args.stdio_seconds:g} s)")
+            await stdio(tmp / "stdio.db", args.stdio_seconds, args.py_spy and args.py_spy + "-stdio")
+            return
         db, log = tmp / "load.db", tmp / "server.log"
         cli(db, "account", "list")  # creates and migrates the database
         per_client = args.tokens == "per-client"
@@ -586,5 +591,6 @@ if __name__ == "__main__":
     parser.add_argument("--stdio-seconds", type=float, default=5)
     parser.add_argument("--tokens", choices=("shared", "per-client"), default="shared",
                         help="shared: one token, --rate-limit 0 (default); per-client: a token each, default limit")
+    parser.add_argument("--only", choices=("stdio",), help="stdio: run part 3 alone")
     parser.add_argument("--py-spy", metavar="FILE", help="record the HTTP server during the mix (FILE.svg, FILE.txt)")
     anyio.run(main, parser.parse_args())

@@ -75,7 +75,7 @@ async def create_contact(scope: Scope, data: ContactInput, *, update_enabled: bo
         outcome, contact_id = _single(w, p, opts)
         return ContactResult(outcome=outcome, contact=_load(w, contact_id))
 
-    return await scope.write(unit)
+    return await scope.write(unit, small=True)
 
 
 async def update_contact(scope: Scope, contact_id: int, data: ContactInput, *,
@@ -92,7 +92,7 @@ async def update_contact(scope: Scope, contact_id: int, data: ContactInput, *,
                                           "mobile or ext_id")
         return ContactResult(outcome=outcome, contact=contact)
 
-    return await scope.write(unit)
+    return await scope.write(unit, small=True)
 
 
 async def upsert_contacts(scope: Scope, items: list[ContactInput], *, dedupe_on: DedupeKey = "email",

@@ -40,9 +40,10 @@ class Scope:
         """A small read (a few index lookups) on the calling thread: see Store.read_now."""
         return self.store.read_now(self.account_id, fn)
 
-    async def write(self, fn: Callable[[Writer], T]) -> T:
-        """Run a write unit of work (a plain function of a Writer) in one transaction."""
-        return await self.store.write(self.account_id, fn)
+    async def write(self, fn: Callable[[Writer], T], *, small: bool = False) -> T:
+        """Run a write unit of work (a plain function of a Writer) in one transaction; `small`: it
+        changes a few rows found by key (one contact, one list), see Store.write."""
+        return await self.store.write(self.account_id, fn, small=small)
 
 
 @dataclass

@@ -8,13 +8,18 @@ transaction on the single writer connection (datasette's pattern: one connection
 Why whole functions and not one await per query: handing a query to the connection's thread and back
 costs ~95 µs here, against ~1 µs for a small query itself, so a create that makes eight queries
 would spend almost all its time in hand-offs. One hop per unit of work also means a transaction can
-never be interleaved with another coroutine's, so no lock is needed: the writer thread runs units
-one after the other.
+never be interleaved with another coroutine's: the writer thread runs units one after the other.
+
+A *small* write (one contact, one list: a few rows by key, `write(..., small=True)`) skips even that
+one hop when the writer is idle: it runs right away on the event loop, on the same writer connection,
+under the lock the writer thread takes for each unit. It never waits there: if the writer thread is
+busy, or another process holds the database's write lock, it queues for the thread like any unit.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -34,6 +39,7 @@ from .stats import StatsReads, StatsWrites
 T = TypeVar("T")
 READERS = 3
 WAL_AUTOCHECKPOINT = 10000  # pages (~40 MB)
+BUSY_TIMEOUT_MS = 10000
 
 
 class Reader(ContactReads, ListReads, FieldReads, ImportReads, SegmentReads, EventReads, StatsReads):
@@ -44,9 +50,25 @@ class Writer(ContactWrites, ListWrites, FieldWrites, ImportWrites, SegmentWrites
     """Read and write queries inside one write transaction, bound to one account."""
 
 
-def _transaction(conn: sqlite3.Connection, fn: Callable[..., T], *args: object) -> T:
-    """`fn(conn, *args)` in one write transaction: committed if it returns, rolled back if it raises."""
-    conn.execute("BEGIN IMMEDIATE")
+class _Busy(Exception):
+    """Another connection holds the database's write lock (a small write then queues for the thread)."""
+
+
+def _transaction(conn: sqlite3.Connection, fn: Callable[..., T], *args: object, wait: bool = True) -> T:
+    """`fn(conn, *args)` in one write transaction: committed if it returns, rolled back if it raises.
+    With wait=False, a write lock held elsewhere raises _Busy at once instead of being waited for."""
+    if wait:
+        conn.execute("BEGIN IMMEDIATE")
+    else:
+        conn.execute("PRAGMA busy_timeout = 0").fetchall()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
+                raise
+            raise _Busy from None
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}").fetchall()
     try:
         result = fn(conn, *args)
     except BaseException:
@@ -56,7 +78,8 @@ def _transaction(conn: sqlite3.Connection, fn: Callable[..., T], *args: object) 
     return result
 
 
-def _write_transaction(conn: sqlite3.Connection, account_id: int, fn: Callable[[Writer], T]) -> T:
+def _write_transaction(conn: sqlite3.Connection, account_id: int, fn: Callable[[Writer], T],
+                       wait: bool = True) -> T:
     w = Writer(conn, account_id)
 
     def unit(_: sqlite3.Connection) -> T:
@@ -69,7 +92,7 @@ def _write_transaction(conn: sqlite3.Connection, account_id: int, fn: Callable[[
         return result
 
     try:
-        return _transaction(conn, unit)
+        return _transaction(conn, unit, wait=wait)
     finally:
         if w.defer_checkpoint:
             conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT}").fetchall()
@@ -96,7 +119,7 @@ async def _on_thread(conn: aiosqlite.Connection, fn: Callable[..., T], *args: ob
 def _configure(conn: sqlite3.Connection, writer: bool) -> None:
     conn.row_factory = sqlite3.Row
     # Every result is read to the end: a statement left open would block the next COMMIT.
-    conn.execute("PRAGMA busy_timeout = 10000").fetchall()
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}").fetchall()
     conn.execute("PRAGMA foreign_keys = ON").fetchall()
     conn.execute("PRAGMA synchronous = NORMAL").fetchall()
     if writer:
@@ -113,7 +136,9 @@ def _configure(conn: sqlite3.Connection, writer: bool) -> None:
 
 
 async def _connect(path: Path, writer: bool = False) -> aiosqlite.Connection:
-    conn = await aiosqlite.connect(path, isolation_level=None)  # transactions are explicit
+    # Transactions are explicit. The writer's connection is also used from the event loop (small
+    # writes), never at the same time as from its thread: Store._writing sees to that.
+    conn = await aiosqlite.connect(path, isolation_level=None, check_same_thread=not writer)
     await _on_thread(conn, _configure, writer)
     return conn
 
@@ -126,6 +151,7 @@ class Store:
         self._readers = readers
         self._checkpointer = checkpointer
         self._inline: sqlite3.Connection | None = None  # see read_now
+        self._writing = threading.Lock()  # held by whoever uses the writer connection: its thread, or the loop
         self._free = anyio.Semaphore(len(readers))
 
     @classmethod
@@ -154,26 +180,41 @@ class Store:
         if self._inline is not None:
             self._inline.close()
 
-    async def write(self, account_id: int, fn: Callable[[Writer], T]) -> T:
+    async def write(self, account_id: int, fn: Callable[[Writer], T], *, small: bool = False) -> T:
         """Run `fn` in one write transaction: committed if it returns, rolled back entirely if it raises.
         A caller cancelled while waiting does not cut the transaction short: it completes or rolls back
-        whole on the writer thread."""
-        return await _on_thread(self._writer, _write_transaction, account_id, fn)
+        whole on the writer thread. `small`: `fn` touches a few rows by key, so it may run right here
+        (see the module docstring)."""
+        if small and self._writing.acquire(blocking=False):
+            try:
+                return _write_transaction(self._writer._conn, account_id, fn, wait=False)
+            except _Busy:
+                pass
+            finally:
+                self._writing.release()
+        return await self._on_writer(_write_transaction, account_id, fn)
 
     async def pending_jobs(self) -> list[tuple[int, str]]:
         """(account id, job id) of the import jobs to run, across accounts (the job runner's query)."""
-        return await _on_thread(self._writer, pending_jobs)
+        return await self._on_writer(pending_jobs)
 
     async def due_deliveries(self, now: str) -> list[dict]:
         """Webhook deliveries to attempt now, across accounts (the webhook sender's query)."""
-        return await _on_thread(self._writer, due_deliveries, now)
+        return await self._on_writer(due_deliveries, now)
 
     async def admin(self, fn: Callable[..., T], *args: object, write: bool = True) -> T:
         """Run an administration function (storage/accounts.py: accounts, tokens) of a connection and
         `args`: in one write transaction, or (write=False) on a reader, with no account bound."""
         if write:
-            return await _on_thread(self._writer, _transaction, fn, *args)
+            return await self._on_writer(_transaction, fn, *args)
         return await self._on_reader(fn, *args)
+
+    async def _on_writer(self, fn: Callable[..., T], *args: object) -> T:
+        return await _on_thread(self._writer, self._locked, fn, *args)
+
+    def _locked(self, conn: sqlite3.Connection, fn: Callable[..., T], *args: object) -> T:
+        with self._writing:
+            return fn(conn, *args)
 
     def now(self, fn: Callable[..., T], *args: object) -> T:
         """Run `fn(conn, *args)` for a *small* read (a few index lookups) right here, on the event loop's

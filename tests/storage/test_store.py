@@ -1,6 +1,8 @@
 """The store: migrations, transactions that leave nothing half-written, accounts that cannot see each other."""
 
 import sqlite3
+import threading
+import time
 
 import anyio
 import pytest
@@ -82,6 +84,55 @@ async def test_concurrent_creates_of_one_email_make_one_contact(state: AppState)
             tg.start_soon(create, i)
     assert len({cid for _, cid in outcomes}) == 1
     assert sorted(o for o, _ in outcomes).count("created") == 1
+
+
+async def test_a_small_write_waits_off_the_event_loop_while_another_process_holds_the_write_lock(state: AppState):
+    scope = state.scope()
+    await contacts.create_contact(scope, ContactInput(email="first@example.com"))  # fields seeded: no other write
+    other = sqlite3.connect(state.store.path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # e.g. `contacts-mcp token create` run beside the server
+    done = anyio.Event()
+    ticks = 0
+
+    async def create() -> None:
+        await contacts.create_contact(scope, ContactInput(email="held@example.com"))
+        done.set()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(create)
+        for _ in range(10):  # the loop keeps turning while the create waits for the lock
+            await anyio.sleep(0.01)
+            ticks += 1
+        assert not done.is_set()
+        other.execute("COMMIT")
+        with anyio.fail_after(10):
+            await done.wait()
+    other.close()
+    assert ticks == 10
+    assert (await contacts.get_contacts(scope, emails=["held@example.com"])).contacts
+
+
+async def test_a_small_write_never_runs_inside_a_unit_the_writer_thread_is_running(state: AppState):
+    scope = state.scope()
+    await contacts.create_contact(scope, ContactInput(email="first@example.com"))  # fields seeded: no other write
+    started, seen = threading.Event(), []
+
+    def slow(w):
+        w.insert_list(name="slow", description=None, folder_id=None, now="2026-01-01T00:00:00.000000Z")
+        started.set()
+        time.sleep(0.2)  # the transaction stays open on the writer thread meanwhile
+        seen.append(len(w.contacts_by_key("email_key", ["after@example.com"])))
+        return "slow"
+
+    async def small() -> None:
+        await anyio.to_thread.run_sync(started.wait)
+        await contacts.create_contact(scope, ContactInput(email="after@example.com"))
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(scope.write, slow)
+        tg.start_soon(small)
+    assert seen == [0]  # the create did not slip into the slow unit's transaction
+    assert (await contacts.get_contacts(scope, emails=["after@example.com"])).contacts
 
 
 def test_a_database_of_an_older_version_keeps_its_data_and_gets_its_statistics(tmp_path, monkeypatch):
