@@ -16,7 +16,7 @@ from .models import Contact, ContactInput, ContactPage, ContactResult, ChangeCou
 from .normalize import email_key, normalize_email, normalize_phone, parse_ts, utc_now
 from .pagination import by_ids, decode_cursor, page
 from .prepare import Prepared, missing_identity, prepare
-from .scope import Scope
+from .scope import SMALL_WRITE, Scope
 from .upsert import BatchOptions, apply_batch
 
 BULK_MAX = 3000
@@ -116,7 +116,7 @@ async def upsert_contacts(scope: Scope, items: list[ContactInput], *, dedupe_on:
             prepared.append(exc)
     opts = BatchOptions(match_keys=match_keys, update_enabled=update_enabled, erase=empty_values_erase,
                         source="bulk", now=utc_now(), event_key=check_event_key(event_key))
-    batch = await scope.write(lambda w: apply_batch(w, prepared, opts))
+    batch = await scope.write(lambda w: apply_batch(w, prepared, opts), small=len(items) <= SMALL_WRITE)
     if event_key:
         scope.wake_sender()
     results = [UpsertItem(index=i, outcome=r.outcome, id=r.id, error=r.error) for i, r in enumerate(batch)]

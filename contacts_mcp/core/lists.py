@@ -13,7 +13,7 @@ from .normalize import clean_text, utc_now
 from .pagination import by_ids, decode_cursor, page
 from ..storage.store import Reader, Writer
 from .optouts import channel_bits
-from .scope import Scope
+from .scope import SMALL_WRITE, Scope
 from .stats import group_figures
 
 T = TypeVar("T")
@@ -97,7 +97,7 @@ async def create_list(scope: Scope, name: str | None, description: str | None, f
         _check_folder(w, folder_id)
         return _one_list(w, w.insert_list(name=name, description=description, folder_id=folder_id, now=now))
 
-    return await scope.write(unit)
+    return await scope.write(unit, small=True)
 
 
 async def update_list(scope: Scope, list_id: int, *, name: str | None, description: str | None,
@@ -119,7 +119,7 @@ async def update_list(scope: Scope, list_id: int, *, name: str | None, descripti
         w.update_list(list_id, values)
         return _one_list(w, list_id)
 
-    return await scope.write(unit)
+    return await scope.write(unit, small=True)
 
 
 MERGE_MAX = 50
@@ -199,7 +199,7 @@ async def change_members(scope: Scope, list_id: int, contact_ids: list[int],
             w.update_list(list_id, {"updated_at": now})
         return ChangeCount(changed=changed, not_found=[i for i in dict.fromkeys(contact_ids) if i not in known])
 
-    return await scope.write(unit)
+    return await scope.write(unit, small=len(contact_ids) <= SMALL_WRITE)
 
 
 # ---------------------------------------------------------------- folders
@@ -238,7 +238,7 @@ async def create_folder(scope: Scope, name: str | None) -> FoldersChange:
         _folder_name_free(w, name)
         return _one_folder(w, w.insert_folder(name, now))
 
-    return await scope.write(unit)
+    return await scope.write(unit, small=True)
 
 
 async def rename_folder(scope: Scope, folder_id: int, name: str | None) -> FoldersChange:
@@ -251,7 +251,7 @@ async def rename_folder(scope: Scope, folder_id: int, name: str | None) -> Folde
         w.rename_folder(folder_id, name, now)
         return _one_folder(w, folder_id)
 
-    return await scope.write(unit)
+    return await scope.write(unit, small=True)
 
 
 async def delete_folder(scope: Scope, folder_id: int, cascade: bool) -> FoldersChange:

@@ -19,7 +19,7 @@ from .errors import InvalidInput, LimitExceeded, NotFound
 from .models import ALL_CHANNELS_MASK, CHANNEL_BITS, OptOut, OptOutPage, OptOutResult, RestoreResult
 from .normalize import email_key, normalize_email, normalize_phone, parse_ts, utc_now
 from .pagination import decode_cursor, page
-from .scope import Scope
+from .scope import SMALL_WRITE, Scope
 
 Reason = Literal["unsubscribed", "owner_blocked", "hardbounce", "complaint"]
 ChannelOrAll = Literal["email", "sms", "voice", "voicemail", "all"]
@@ -137,7 +137,7 @@ async def optout(scope: Scope, *, contact_ids: list[int], emails: list[str], mob
         return OptOutResult(opted_out=len(changed), already=len(rows) - len(changed),
                             suppressed_addresses=[a for _, a in loose][:200], suppressed_count=len(loose))
 
-    return await scope.write(unit)
+    return await scope.write(unit, small=len(addresses) + len(contact_ids) <= SMALL_WRITE)
 
 
 async def restore(scope: Scope, *, contact_ids: list[int], emails: list[str], mobiles: list[str],
@@ -180,7 +180,7 @@ async def restore(scope: Scope, *, contact_ids: list[int], emails: list[str], mo
         w.set_optout_bits(updates, now)
         return RestoreResult(restored=len(lifted), contacts_changed=reachable_again)
 
-    return await scope.write(unit)
+    return await scope.write(unit, small=len(addresses) + len(contact_ids) <= SMALL_WRITE)
 
 
 async def get_optouts(scope: Scope, *, reason: str | None, channel: str | None, since: str | None,

@@ -13,6 +13,7 @@ from ..storage.store import Reader, Store, Writer
 from .settings import Settings
 
 T = TypeVar("T")
+SMALL_WRITE = 20  # contacts or ids a write may carry and still count as small (see Store.write)
 LOCAL_ACCOUNT = 1  # the account stdio serves; HTTP callers are mapped to theirs by token
 
 

@@ -10,7 +10,7 @@ from .lists import _name
 from .models import MembershipChange, Segment, SegmentPage, SegmentsChange
 from .normalize import clean_text, normalize_ext_id, utc_now
 from .pagination import by_ids, decode_cursor, page
-from .scope import Scope
+from .scope import SMALL_WRITE, Scope
 
 ATTACH_MAX = 500
 IDS_MAX = 100
@@ -118,4 +118,4 @@ async def change(scope: Scope, action: Literal["attach", "detach"], segment_id: 
         changed = w.attach(segment_id, ids, now) if action == "attach" else w.detach(segment_id, ids)
         return MembershipChange(changed=changed, not_found=missing)
 
-    return await scope.write(unit)
+    return await scope.write(unit, small=0 < len(given) <= SMALL_WRITE)

@@ -60,7 +60,7 @@ async def subscribe(scope: Scope, data: ContactInput, *, segment_ids: list[int],
         return SubscribeResult(contact=contact, outcome="created" if outcome == "created" else "updated",
                                token=token, expires_at=expires, event=event)
 
-    result = await scope.write(unit)
+    result = await scope.write(unit, small=True)
     scope.wake_sender()
     return result
 
@@ -82,4 +82,4 @@ async def confirm(scope: Scope, token: str) -> ContactResult:
         w.set_status(row["contact_id"], "confirmed", now)
         return ContactResult(outcome="updated", contact=_load(w, row["contact_id"]))
 
-    return await scope.write(unit)
+    return await scope.write(unit, small=True)

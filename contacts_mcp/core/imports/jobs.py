@@ -170,7 +170,7 @@ async def cancel_job(scope: Scope, job_id: str) -> ImportJob:
             Path(row["file_path"]).unlink(missing_ok=True)
         return to_model(w.job(job_id))
 
-    job = await scope.write(unit)
+    job = await scope.write(unit, small=True)
     if scope.runner is not None:
         scope.runner.cancel(job_id)
     return job
