@@ -171,10 +171,7 @@ async def get_contacts(scope: Scope, *, ids: list[int] | None = None, ext_ids: l
         memberships = r.memberships([row["id"] for row in rows])
         return [to_contact(row, memberships.get(row["id"], [])) for row in rows]
 
-    # A plain page (by id, or by a list's membership key) reads limit + 1 rows off an index: cheaper on the
-    # event loop than a thread hop. Search and date filters may scan: those go to a reader thread.
-    indexed = not (terms or created or modified or segment_id is not None) and deleted == "exclude"
-    rows = scope.read_now(unit) if indexed else await scope.read(unit)
+    rows = await scope.read(unit)
     kept, next_cursor = page(rows, limit=limit, key=lambda c: c.id, query=query)
     return ContactPage(contacts=kept, next_cursor=next_cursor)
 
@@ -209,7 +206,7 @@ async def _lookup(scope: Scope, ids: list[int], ext_ids: list[str], emails: list
         memberships = r.memberships(list(rows))
         return {i: to_contact(row, memberships.get(i, [])) for i, row in rows.items()}, index
 
-    found, index = scope.read_now(unit)  # at most 100 identifiers: index lookups only
+    found, index = await scope.read(unit)
     order: list[int] = []
     not_found: list[Any] = []
     for column, raw, key in wanted:

@@ -79,7 +79,7 @@ async def _read_by_ids(scope: Scope, kind: str, ids: list[int], fetch: Callable[
         rows = sorted(fetch(r), key=lambda row: row["id"])
         return render(r, rows), {row["id"] for row in rows}
 
-    items, found = scope.read_now(unit)  # at most 100 records by primary key
+    items, found = await scope.read(unit)
     kept, note = by_ids(items, key=lambda x: x.id)
     return kept, note, [i for i in dict.fromkeys(ids) if i not in found]
 
@@ -178,8 +178,7 @@ async def get_lists(scope: Scope, *, ids: list[int] | None, folder_id: int | Non
         _check_folder(r, folder_id)
         return _render(r, r.list_lists(folder_id=folder_id, after_id=after, limit=limit + 1), props)
 
-    # At most 101 lists by key, their figures from the maintained counts: read at once, on the loop.
-    kept, next_cursor = page(scope.read_now(unit), limit=limit, key=lambda x: x.id, query=query)
+    kept, next_cursor = page(await scope.read(unit), limit=limit, key=lambda x: x.id, query=query)
     return ListPage(lists=kept, next_cursor=next_cursor)
 
 

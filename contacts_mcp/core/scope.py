@@ -34,12 +34,9 @@ class Scope:
             self.sender.wake()
 
     async def read(self, fn: Callable[[Reader], T]) -> T:
-        """Run a read unit of work (a plain function of a Reader) on one snapshot."""
+        """Run a read unit of work (a plain function of a Reader) on one snapshot (see Store.read: it may
+        run twice, so it must not change anything outside its result)."""
         return await self.store.read(self.account_id, fn)
-
-    def read_now(self, fn: Callable[[Reader], T]) -> T:
-        """A small read (a few index lookups) on the calling thread: see Store.read_now."""
-        return self.store.read_now(self.account_id, fn)
 
     async def write(self, fn: Callable[[Writer], T], *, small: bool = False) -> T:
         """Run a write unit of work (a plain function of a Writer) in one transaction; `small`: it

@@ -91,9 +91,7 @@ async def get_stats(scope: Scope, list_ids: list[int] | None, segment_ids: list[
                            total_subscribers=sum(s.subscribers for s in each.values()),
                            unique_subscribers=union.subscribers)
 
-    # One group's figures are a sum over its maintained counts (a few rows): read at once. Several
-    # groups' union is counted from the rows: that one goes to a reader thread.
-    return scope.read_now(unit) if len(ids) <= 1 else await scope.read(unit)
+    return await scope.read(unit)
 
 
 async def get_field_stats(scope: Scope, list_id: int | None) -> FieldStats:

@@ -14,12 +14,19 @@ A *small* write (one contact, one list: a few rows by key, `write(..., small=Tru
 one hop when the writer is idle: it runs right away on the event loop, on the same writer connection,
 under the lock the writer thread takes for each unit. It never waits there: if the writer thread is
 busy, or another process holds the database's write lock, it queues for the thread like any unit.
+
+Reads are handled the other way round, since the caller cannot always know in advance whether a read
+is small (a search that matches early reads a few rows; one that matches nothing scans the base). Each
+read first runs on the event loop's own read connection with a budget of SQLite work
+(INLINE_READ_BUDGET); if it needs more, SQLite stops it, and it runs again whole on a reader thread.
+Most reads end within the budget, so they make no hop at all; a scan costs the loop at most the budget.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -40,6 +47,8 @@ T = TypeVar("T")
 READERS = 3
 WAL_AUTOCHECKPOINT = 10000  # pages (~40 MB)
 BUSY_TIMEOUT_MS = 10000
+INLINE_READ_BUDGET = 0.002  # seconds of SQLite work a read may do on the event loop (see the docstring)
+PROGRESS_STEPS = 1000  # SQLite VM steps between two looks at the clock during such a read
 
 
 class Reader(ContactReads, ListReads, FieldReads, ImportReads, SegmentReads, EventReads, StatsReads):
@@ -110,6 +119,23 @@ def _read_snapshot(conn: sqlite3.Connection, account_id: int, fn: Callable[[Read
         conn.execute("COMMIT")
 
 
+class _OverBudget(Exception):
+    """A read needed more SQLite work than it may do on the event loop."""
+
+
+def _budgeted_read(conn: sqlite3.Connection, account_id: int, fn: Callable[[Reader], T]) -> T:
+    deadline = time.perf_counter() + INLINE_READ_BUDGET
+    conn.set_progress_handler(lambda: time.perf_counter() > deadline, PROGRESS_STEPS)
+    try:
+        return _read_snapshot(conn, account_id, fn)
+    except sqlite3.OperationalError as exc:
+        if exc.sqlite_errorcode != sqlite3.SQLITE_INTERRUPT:
+            raise
+        raise _OverBudget from None
+    finally:
+        conn.set_progress_handler(None, 0)
+
+
 async def _on_thread(conn: aiosqlite.Connection, fn: Callable[..., T], *args: object) -> T:
     # aiosqlite's own queue onto the thread that owns this connection. `_execute` is not public API,
     # hence the upper bound on aiosqlite in pyproject.toml; every store test goes through here.
@@ -150,7 +176,7 @@ class Store:
         self._writer = writer
         self._readers = readers
         self._checkpointer = checkpointer
-        self._inline: sqlite3.Connection | None = None  # see read_now
+        self._inline: sqlite3.Connection | None = None  # the event loop's own read connection: see now
         self._writing = threading.Lock()  # held by whoever uses the writer connection: its thread, or the loop
         self._free = anyio.Semaphore(len(readers))
 
@@ -218,20 +244,19 @@ class Store:
 
     def now(self, fn: Callable[..., T], *args: object) -> T:
         """Run `fn(conn, *args)` for a *small* read (a few index lookups) right here, on the event loop's
-        own connection: for such a read the hop to a reader thread and back costs more than the read.
-        Anything that may scan must go to a reader thread (`read`), which never blocks the loop."""
+        own connection: for such a read the hop to a reader thread and back costs more than the read."""
         if self._inline is None:
             self._inline = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             _configure(self._inline, False)
         return fn(self._inline, *args)
 
-    def read_now(self, account_id: int, fn: Callable[[Reader], T]) -> T:
-        """`read`, for a small read, on the event loop (see `now`)."""
-        return self.now(_read_snapshot, account_id, fn)
-
     async def read(self, account_id: int, fn: Callable[[Reader], T]) -> T:
-        """Run `fn` against one consistent snapshot."""
-        return await self._on_reader(_read_snapshot, account_id, fn)
+        """Run `fn` against one consistent snapshot: on the event loop within a budget of SQLite work,
+        else whole again on a reader thread (see the module docstring)."""
+        try:
+            return self.now(_budgeted_read, account_id, fn)
+        except _OverBudget:
+            return await self._on_reader(_read_snapshot, account_id, fn)
 
     async def _on_reader(self, fn: Callable[..., T], *args: object) -> T:
         async with self._free:

@@ -135,6 +135,35 @@ async def test_a_small_write_never_runs_inside_a_unit_the_writer_thread_is_runni
     assert (await contacts.get_contacts(scope, emails=["after@example.com"])).contacts
 
 
+async def test_a_small_read_runs_on_the_event_loop_and_a_read_over_its_budget_runs_again_on_a_reader_thread(
+        state: AppState, monkeypatch):
+    from contacts_mcp.storage import store
+
+    scope = state.scope()
+    await contacts.upsert_contacts(scope, [ContactInput(email=f"c{i}@example.com", last_name="Martin" if i % 7 else "Petit")
+                                           for i in range(300)])
+    runs: list[tuple[str, int]] = []
+
+    def search(r):  # a scan: nobody matches, so every row is read
+        rows = r.list_contacts(list_id=None, segment_id=None, created_since=None, modified_since=None,
+                               search=["nobody"], deleted="exclude", descending=False, after_id=None, limit=10)
+        runs.append((threading.current_thread().name, len(rows)))
+        return [row["id"] for row in r.list_contacts(
+            list_id=None, segment_id=None, created_since=None, modified_since=None, search=["petit"],
+            deleted="exclude", descending=False, after_id=None, limit=100)]
+
+    expected = await scope.read(search)
+    assert runs == [(threading.main_thread().name, 0)] and len(expected) == 43  # within the budget: one run
+    runs.clear()
+    monkeypatch.setattr(store, "INLINE_READ_BUDGET", 0.0)
+    monkeypatch.setattr(store, "PROGRESS_STEPS", 1)
+    assert await scope.read(search) == expected
+    # Stopped on the loop in its first query, then run whole on a reader thread.
+    assert len(runs) == 1 and runs[0][0] != threading.main_thread().name
+    page = await contacts.get_contacts(scope, search="petit", limit=100, sort="asc")
+    assert [c.id for c in page.contacts] == expected
+
+
 def test_a_database_of_an_older_version_keeps_its_data_and_gets_its_statistics(tmp_path, monkeypatch):
     from contacts_mcp.storage import migrations
     from contacts_mcp.storage.stats import StatsReads
