@@ -93,7 +93,6 @@ async def _admin(settings: Settings, args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
-    import os; sys.setswitchinterval(float(os.environ.get("SWI", "0.005")))
     settings = Settings.from_env(db_path=args.db, default_region=args.region)
     if getattr(args, "read_only", False):
         settings = dataclasses.replace(settings, read_only=True)
