@@ -27,9 +27,10 @@ def utc_now() -> str:
 
 
 def format_ts(moment: datetime) -> str:
+    """YYYY-MM-DDTHH:MM:SS.ffffffZ (isoformat: C code, where strftime parses its format on every call)."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.astimezone(timezone.utc).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def parse_ts(field: str, value: str) -> str:

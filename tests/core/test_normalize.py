@@ -75,3 +75,14 @@ def test_timestamps_from_callers_are_stored_in_fixed_width_utc():
     assert parse_ts("since", "2026-01-31T10:00:00+02:00") == "2026-01-31T08:00:00.000000Z"
     with pytest.raises(InvalidInput, match="ISO 8601"):
         parse_ts("since", "yesterday")
+
+
+def test_timestamps_are_fixed_width_utc_with_microseconds_whatever_the_offset_given():
+    from datetime import datetime, timedelta, timezone
+
+    from contacts_mcp.core.normalize import format_ts, utc_now
+
+    assert format_ts(datetime(2026, 1, 2, 3, 4, 5)) == "2026-01-02T03:04:05.000000Z"
+    assert format_ts(datetime(2026, 1, 1, 1, 0, 0, 7, tzinfo=timezone(timedelta(hours=2)))) == "2025-12-31T23:00:00.000007Z"
+    now = utc_now()
+    assert len(now) == 27 and now.endswith("Z") and now[10] == "T"
