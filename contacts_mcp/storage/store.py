@@ -111,11 +111,18 @@ def _passive_checkpoint(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
 
-def _read_snapshot(conn: sqlite3.Connection, account_id: int, fn: Callable[[Reader], T]) -> T:
+def _read_snapshot(conn: sqlite3.Connection, account_id: int, fn: Callable[[Reader], T],
+                   budget: float | None = None) -> T:
+    """`fn` on one snapshot; with a budget (seconds), SQLite stops it (SQLITE_INTERRUPT) once that has passed."""
     conn.execute("BEGIN")
+    if budget is not None:
+        deadline = time.perf_counter() + budget
+        conn.set_progress_handler(lambda: time.perf_counter() > deadline, PROGRESS_STEPS)
     try:
         return fn(Reader(conn, account_id))
     finally:
+        if budget is not None:
+            conn.set_progress_handler(None, 0)  # before COMMIT, which must not be stopped
         conn.execute("COMMIT")
 
 
@@ -124,16 +131,12 @@ class _OverBudget(Exception):
 
 
 def _budgeted_read(conn: sqlite3.Connection, account_id: int, fn: Callable[[Reader], T]) -> T:
-    deadline = time.perf_counter() + INLINE_READ_BUDGET
-    conn.set_progress_handler(lambda: time.perf_counter() > deadline, PROGRESS_STEPS)
     try:
-        return _read_snapshot(conn, account_id, fn)
+        return _read_snapshot(conn, account_id, fn, INLINE_READ_BUDGET)
     except sqlite3.OperationalError as exc:
         if exc.sqlite_errorcode != sqlite3.SQLITE_INTERRUPT:
             raise
         raise _OverBudget from None
-    finally:
-        conn.set_progress_handler(None, 0)
 
 
 async def _on_thread(conn: aiosqlite.Connection, fn: Callable[..., T], *args: object) -> T:
