@@ -12,7 +12,7 @@ from .models import (
 from .normalize import clean_text, utc_now
 from .pagination import by_ids, decode_cursor, page
 from ..storage.store import Reader, Writer
-from .optouts import channel_bits
+from .optouts import channels_mask
 from .scope import SMALL_WRITE, Scope
 from .stats import group_figures
 
@@ -134,9 +134,7 @@ async def merge_lists(scope: Scope, list_ids: list[int], name: str | None, descr
         raise LimitExceeded("distinct list ids to merge", f"2 to {MERGE_MAX}", len(sources))
     name = _name(name)
     description = clean_text("description", description, 1000)
-    mask = 0
-    for channel in exclude_optout:
-        mask |= channel_bits(channel)
+    mask = channels_mask(exclude_optout)
     now = utc_now()
 
     def unit(w: Writer) -> ListsChange:

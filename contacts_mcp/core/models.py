@@ -191,7 +191,6 @@ class Stats(Out):
     missing_address: dict[Channel, int] = Field(description="Contacts without an address for the channel.")
 
 
-ListStats = Stats
 
 
 class ContactList(Out):
@@ -204,7 +203,7 @@ class ContactList(Out):
     folder_id: int | None = None
     created_at: str | None = None
     updated_at: str | None = None
-    stats: ListStats | None = None
+    stats: Stats | None = None
     import_: ListImport | None = Field(None, alias="import")
 
 

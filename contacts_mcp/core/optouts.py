@@ -12,6 +12,8 @@ upsert, an import's "opt out all"); only `restore_optouts` clears bits, and it w
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
 from typing import Any, Literal
 
 from ..storage.store import Reader, Writer
@@ -32,6 +34,14 @@ OptoutRecord = tuple[int | None, str | None, str, str, str]  # contact id, addre
 
 def channel_bits(channel: str) -> int:
     return ALL_CHANNELS_MASK if channel == "all" else CHANNEL_BITS[channel]
+
+
+def channels_mask(channels: Iterable[str]) -> int:
+    """The optout_mask bits of some channels ("all" included)."""
+    mask = 0
+    for channel in channels:
+        mask |= channel_bits(channel)
+    return mask
 
 
 def address_for(row: dict[str, Any], channel: str) -> str | None:
@@ -147,9 +157,7 @@ async def restore(scope: Scope, *, contact_ids: list[int], emails: list[str], mo
         raise InvalidInput("reason", "state why the opt-out is lifted (e.g. 'contact re-subscribed by phone "
                                      "on 2026-11-20'); it is kept in the audit trail")
     now = utc_now()
-    lifting = 0
-    for channel in channels:
-        lifting |= channel_bits(channel)
+    lifting = channels_mask(channels)
 
     def unit(w: Writer) -> RestoreResult:
         rows, loose = _targets(w, contact_ids, addresses)
@@ -167,13 +175,21 @@ async def restore(scope: Scope, *, contact_ids: list[int], emails: list[str], mo
                              for ch, bit in CHANNEL_BITS.items() if not bit & lifting]
         w.lift_optouts([o["id"] for o in lifted], now=now, by=restored_by, reason=reason.strip())
         w.insert_optouts(kept, now)
-        # Recompute each contact's bits from what stays active (its own records and its addresses').
-        remaining = w.active_optouts(list(rows), list(keys))
+        # Recompute each contact's bits from what stays active (its own records and its addresses'):
+        # what was active, less what was lifted, plus what was kept of lifted "all" opt-outs.
+        gone = {o["id"] for o in lifted}
+        by_contact: dict[int, list[tuple[str, str]]] = defaultdict(list)
+        by_address: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        for contact_id, address, channel, why in [
+                *((o["contact_id"], o["address"], o["channel"], o["reason"]) for o in active if o["id"] not in gone),
+                *(k[:4] for k in kept)]:
+            by_contact[contact_id].append((channel, why))
+            by_address[address].append((channel, why))
         updates, reachable_again = [], 0
         for row in rows.values():
             own = {row["email_key"], row["mobile"], row["fixed_phone"]} - {None}
-            mask, reasons = suppression_bits([(o["channel"], o["reason"]) for o in remaining
-                                              if o["contact_id"] == row["id"] or o["address"] in own])
+            # A record found both ways counts twice: harmless, the bits are or-ed.
+            mask, reasons = suppression_bits([*by_contact[row["id"]], *(e for a in own for e in by_address[a])])
             if (mask, reasons) != (row["optout_mask"], row["optout_reasons"]):
                 updates.append((row["id"], mask, reasons))
                 reachable_again += 1

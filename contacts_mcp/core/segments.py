@@ -6,10 +6,10 @@ from typing import Any, Literal
 
 from ..storage.store import Reader, Writer
 from .errors import Conflict, InvalidInput, LimitExceeded, NotFound
-from .lists import _name
+from .lists import _name, _read_by_ids
 from .models import MembershipChange, Segment, SegmentPage, SegmentsChange
 from .normalize import clean_text, normalize_ext_id, utc_now
-from .pagination import by_ids, decode_cursor, page
+from .pagination import decode_cursor, page
 from .scope import SMALL_WRITE, Scope
 
 ATTACH_MAX = 500
@@ -75,12 +75,8 @@ async def manage(scope: Scope, action: str, *, segment_id: int | None, segment_i
 
 async def get_segments(scope: Scope, *, ids: list[int] | None, limit: int, cursor: str | None) -> SegmentPage:
     if ids:
-        if len(ids) > IDS_MAX:
-            raise LimitExceeded("segment ids", IDS_MAX, len(ids))
-        rows = await scope.read(lambda r: _render(r, r.segments_by_ids(ids)))
-        kept, note = by_ids(sorted(rows, key=lambda s: s.id), key=lambda s: s.id)
-        found = {s.id for s in rows}
-        return SegmentPage(segments=kept, not_found=[i for i in dict.fromkeys(ids) if i not in found])
+        kept, _, not_found = await _read_by_ids(scope, "segment", ids, lambda r: r.segments_by_ids(ids), _render)
+        return SegmentPage(segments=kept, not_found=not_found)
     query = {"segments": True}
     after = decode_cursor(cursor, query)
     items = await scope.read(lambda r: _render(r, r.list_segments(after_id=after, limit=limit + 1)))

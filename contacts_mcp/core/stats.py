@@ -16,7 +16,7 @@ from ..storage.store import Reader
 from .chart import bar_chart_png
 from .errors import InvalidInput, LimitExceeded, NotFound
 from .fields import registry
-from .models import CHANNEL_BITS, CHANNELS, FieldStat, FieldStats, ListFigures, Reachable, Stats, StatsResult
+from .models import ALL_CHANNELS_MASK, CHANNEL_BITS, CHANNELS, FieldStat, FieldStats, ListFigures, Reachable, Stats, StatsResult
 from .optouts import REASON_BITS
 from .scope import Scope
 
@@ -55,7 +55,7 @@ def figures(profiles: Counter[int]) -> Stats:
         for reason, bit in REASON_BITS.items():
             if profile >> REASON_SHIFT & bit:
                 reasons[reason] += n
-        if profile & 15:
+        if profile & ALL_CHANNELS_MASK:
             blacklisted += n
         if profile & UNCONFIRMED:
             unconfirmed += n

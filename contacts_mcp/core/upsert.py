@@ -114,9 +114,9 @@ class _Batch:
                 raise NotFound("contact id", [p.target_id], "Look contacts up with get_contacts.")
             target: int | None = p.target_id
         else:
-            target = next((holders[c] for c in opts.match_keys if c in holders), None)
-            if target is not None:
-                col = next(c for c in opts.match_keys if c in holders)
+            col = next((c for c in opts.match_keys if c in holders), None)
+            target = holders[col] if col is not None else None
+            if col is not None:
                 if opts.repeats == "skip" and (target in self.written or
                                                (opts.job_id and self.rows[target].get("last_import") == opts.job_id)):
                     return ItemResult("duplicate", target, f"repeats an earlier line for {KEY_LABELS[col]} "
