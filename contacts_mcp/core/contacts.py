@@ -136,7 +136,7 @@ async def set_deleted(scope: Scope, ids: list[int], *, restore: bool) -> ChangeC
     now = utc_now()
 
     def unit(w: Writer) -> ChangeCount:
-        known = {r["id"] for r in w.contacts_by_ids(ids)}
+        known = w.existing_contact_ids(ids)
         changed = w.set_deleted(sorted(known), None if restore else now, now)
         return ChangeCount(changed=changed, not_found=[i for i in dict.fromkeys(ids) if i not in known])
 

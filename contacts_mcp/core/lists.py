@@ -189,7 +189,7 @@ async def change_members(scope: Scope, list_id: int, contact_ids: list[int],
 
     def unit(w: Writer) -> ChangeCount:
         _require_list(w, list_id)
-        known = {row["id"] for row in w.contacts_by_ids(contact_ids)}
+        known = w.existing_contact_ids(contact_ids)
         ids = sorted(known)
         changed = w.add_members(list_id, ids, now) if action == "add" else w.remove_members(list_id, ids)
         if changed:

@@ -108,7 +108,7 @@ async def change(scope: Scope, action: Literal["attach", "detach"], segment_id: 
             ids = [by_key[k] for k in keys if k in by_key]
             missing: list[int | str] = [e for e, k in zip(ext_ids, keys) if k not in by_key]
         else:
-            known = {r["id"] for r in w.contacts_by_ids(given)}
+            known = w.existing_contact_ids(given)
             ids = [i for i in given if i in known]
             missing = [i for i in dict.fromkeys(given) if i not in known]
         changed = w.attach(segment_id, ids, now) if action == "attach" else w.detach(segment_id, ids)

@@ -7,7 +7,7 @@ import operator
 from collections.abc import Sequence
 from typing import Any
 
-from .session import GROUP_TABLES, Session, chunks, like_pattern, marks
+from .session import CHUNK, GROUP_TABLES, Session, chunks, like_pattern, marks
 
 # Columns a caller's data may set; anything else is refused before it reaches SQL text.
 DATA_COLUMNS = (
@@ -43,12 +43,11 @@ def _decode(row: dict[str, Any]) -> dict[str, Any]:
 
 class ContactReads(Session):
     def contacts_by_ids(self, ids: Sequence[int]) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = []
-        for part in chunks(list(ids)):
-            rows += self._all(
-                f"SELECT * FROM contacts WHERE account_id = ? AND id IN ({marks(len(part))})",
-                [self.account_id, *part])
-        return [_decode(r) for r in rows]
+        return [_decode(r) for r in self._rows_by_ids("contacts", ids)]
+
+    def existing_contact_ids(self, ids: Sequence[int]) -> set[int]:
+        """Which of `ids` are this account's contacts (deleted ones included)."""
+        return self._ids_in("contacts", ids)
 
     def contacts_by_key(self, column: str, values: Sequence[str], ids_only: bool = False) -> list[dict[str, Any]]:
         """Contacts whose ext_id, email_key or mobile is one of `values` (deleted ones included)."""
@@ -167,18 +166,19 @@ class ContactReads(Session):
         return self._all(f"SELECT * FROM optouts WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?",
                          [*params, limit])
 
-    def memberships_among(self, contact_ids: Sequence[int], list_ids: Sequence[int],
-                          kind: str = "list") -> set[tuple[int, int]]:
-        """(contact id, list id) pairs that exist among the given contacts and lists (or segments)."""
+    def memberships_among(self, contact_ids: Sequence[int], group_ids: Sequence[int],
+                          kind: str) -> set[tuple[int, int]]:
+        """(contact id, group id) pairs that exist among the given contacts and lists (or segments)."""
         found: set[tuple[int, int]] = set()
-        if not contact_ids or not list_ids:
+        if not contact_ids or not group_ids:
             return found
         _, table, column = GROUP_TABLES[kind]
-        for list_id in dict.fromkeys(list_ids):
-            for part in chunks(list(contact_ids)):
-                for r in self._all(f"SELECT contact_id FROM {table} WHERE {column} = ? "
-                                   f"AND contact_id IN ({marks(len(part))})", [list_id, *part]):
-                    found.add((r["contact_id"], list_id))
+        half = CHUNK // 2  # two lists of placeholders in one statement: together within one chunk's bound
+        for groups in chunks(list(dict.fromkeys(group_ids)), half):
+            for part in chunks(list(contact_ids), half):
+                found.update((r[0], r[1]) for r in self._conn.execute(
+                    f"SELECT contact_id, {column} FROM {table} WHERE {column} IN ({marks(len(groups))}) "
+                    f"AND contact_id IN ({marks(len(part))})", [*groups, *part]).fetchall())
         return found
 
 class ContactWrites(ContactReads):

@@ -109,6 +109,7 @@ class StatsWrites(StatsReads):
         self._touched: set[int] = set()
         self._ranges: list[tuple[int, int]] = []
         self._before: Counter[GroupKey] = Counter()
+        self._deleted: set[tuple[str, int]] = set()  # groups delete_groups removed in this transaction
 
     def _in_range(self, i: int) -> bool:
         return any(lo <= i <= hi for lo, hi in self._ranges)
@@ -152,17 +153,18 @@ class StatsWrites(StatsReads):
             after.update(self._count("c.id BETWEEN ? AND ?", [lo, hi]))
         delta = {k: after[k] - self._before[k] for k in after.keys() | self._before.keys()
                  if after[k] != self._before[k]}
-        # A group deleted in this transaction took its counts with it: nothing to add for it.
+        # A group deleted in this transaction took its counts with it: nothing to add for it (unless its
+        # id was taken again since). Only delete_groups deletes groups, so only its ids need a look.
         gone: set[tuple[str, int]] = set()
         for kind, (table, _, _) in _GROUP_TABLES.items():
-            ids = {gid for k, gid, _ in delta if k == kind}
+            ids = {gid for k, gid, _ in delta if k == kind and (k, gid) in self._deleted}
             gone |= {(kind, gid) for gid in ids - self._ids_in(table, list(ids))} if ids else set()
         self._conn.executemany(
             "INSERT INTO group_counts (account_id, kind, group_id, profile, n) VALUES (?, ?, ?, ?, ?) "
             "ON CONFLICT (account_id, kind, group_id, profile) DO UPDATE SET n = n + excluded.n",
             [(self.account_id, kind, gid, profile, d) for (kind, gid, profile), d in delta.items()
              if (kind, gid) not in gone])
-        self._touched, self._ranges, self._before = set(), [], Counter()
+        self._touched, self._ranges, self._before, self._deleted = set(), [], Counter(), set()
 
     def add_group_counts(self, kind: str, group_id: int, counts: Iterable[tuple[int, int]]) -> None:
         """Counts (profile, n) for a group filled in one statement by its creator, counted from the rows it
@@ -197,6 +199,7 @@ class StatsWrites(StatsReads):
     def delete_groups(self, kind: str, ids: Sequence[int]) -> int:
         """Delete lists or segments (their memberships go with them, their contacts stay)."""
         table = _GROUP_TABLES[kind][0]
+        self._deleted.update((kind, i) for i in ids)
         self.drop_group_counts(kind, ids)
         return sum(self._run(f"DELETE FROM {table} WHERE account_id = ? AND id IN ({marks(len(part))})",
                              [self.account_id, *part]) for part in chunks(list(dict.fromkeys(ids))))

@@ -126,19 +126,6 @@ def _read_snapshot(conn: sqlite3.Connection, account_id: int, fn: Callable[[Read
         conn.execute("COMMIT")
 
 
-class _OverBudget(Exception):
-    """A read needed more SQLite work than it may do on the event loop."""
-
-
-def _budgeted_read(conn: sqlite3.Connection, account_id: int, fn: Callable[[Reader], T]) -> T:
-    try:
-        return _read_snapshot(conn, account_id, fn, INLINE_READ_BUDGET)
-    except sqlite3.OperationalError as exc:
-        if exc.sqlite_errorcode != sqlite3.SQLITE_INTERRUPT:
-            raise
-        raise _OverBudget from None
-
-
 async def _on_thread(conn: aiosqlite.Connection, fn: Callable[..., T], *args: object) -> T:
     # aiosqlite's own queue onto the thread that owns this connection. `_execute` is not public API,
     # hence the upper bound on aiosqlite in pyproject.toml; every store test goes through here.
@@ -224,12 +211,14 @@ class Store:
         return await self._on_writer(_write_transaction, account_id, fn)
 
     async def pending_jobs(self) -> list[tuple[int, str]]:
-        """(account id, job id) of the import jobs to run, across accounts (the job runner's query)."""
-        return await self._on_writer(pending_jobs)
+        """(account id, job id) of the import jobs to run, across accounts (the job runner's query). A
+        read: it need not queue behind the writer, nor hold it (WAL readers see every commit)."""
+        return await self._on_reader(pending_jobs)
 
     async def due_deliveries(self, now: str) -> list[dict]:
-        """Webhook deliveries to attempt now, across accounts (the webhook sender's query)."""
-        return await self._on_writer(due_deliveries, now)
+        """Webhook deliveries to attempt now, across accounts (the webhook sender's poll, a read like
+        pending_jobs)."""
+        return await self._on_reader(due_deliveries, now)
 
     async def admin(self, fn: Callable[..., T], *args: object, write: bool = True) -> T:
         """Run an administration function (storage/accounts.py: accounts, tokens) of a connection and
@@ -257,9 +246,11 @@ class Store:
         """Run `fn` against one consistent snapshot: on the event loop within a budget of SQLite work,
         else whole again on a reader thread (see the module docstring)."""
         try:
-            return self.now(_budgeted_read, account_id, fn)
-        except _OverBudget:
-            return await self._on_reader(_read_snapshot, account_id, fn)
+            return self.now(_read_snapshot, account_id, fn, INLINE_READ_BUDGET)
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode != sqlite3.SQLITE_INTERRUPT:  # not stopped for its budget: a real error
+                raise
+        return await self._on_reader(_read_snapshot, account_id, fn)
 
     async def _on_reader(self, fn: Callable[..., T], *args: object) -> T:
         async with self._free:
