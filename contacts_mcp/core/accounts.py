@@ -47,8 +47,8 @@ async def create_account(store: Store, name: str) -> dict[str, Any]:
     def unit(conn: Any) -> dict[str, Any]:
         if q.account_by_name(conn, name):
             raise Conflict(f"an account named {name!r} already exists")
-        q.create_account(conn, name, utc_now())
-        return q.account_by_name(conn, name)  # type: ignore[return-value]
+        now = utc_now()
+        return {"id": q.create_account(conn, name, now), "name": name, "created_at": now}
 
     return await store.admin(unit)
 
@@ -69,9 +69,11 @@ async def create_token(store: Store, account: str, scope: str, expires_days: int
     expires = format_ts(now + timedelta(days=expires_days)) if expires_days else None
 
     def unit(conn: Any) -> dict[str, Any]:
-        account_id = _account_id(conn, account)
-        q.insert_token(conn, token_id, account_id, scope, _hash(secret), format_ts(now), expires)
-        return q.tokens(conn, account_id)[-1]
+        created = format_ts(now)
+        q.insert_token(conn, token_id, _account_id(conn, account), scope, _hash(secret), created, expires)
+        # The row as `token list` shows it.
+        return {"id": token_id, "account": account, "scope": scope, "created_at": created, "expires_at": expires,
+                "revoked_at": None}
 
     row = await store.admin(unit)
     return f"cmcp_{token_id}_{secret}", row
@@ -142,6 +144,8 @@ class Verifier:
         if row is None:
             row = self.state.store.now(q.token, token_id)  # a primary-key lookup: no thread hop
             if row is not None:
+                row["expires_epoch"] = int(datetime.fromisoformat(row["expires_at"].replace("Z", "+00:00"))
+                                           .timestamp()) if row["expires_at"] else None
                 self._known[token_id] = row
         # Compared even when the id is unknown, so the time taken does not tell ids apart.
         expected = row["secret_hash"] if row else _hash("")
@@ -150,7 +154,5 @@ class Verifier:
         now = utc_now()
         if row["revoked_at"] is not None or (row["expires_at"] is not None and row["expires_at"] <= now):
             return None
-        expires = int(datetime.fromisoformat(row["expires_at"].replace("Z", "+00:00")).timestamp()) \
-            if row["expires_at"] else None
-        return AccountToken(token=token_id, client_id=token_id, scopes=[row["scope"]], expires_at=expires,
+        return AccountToken(token=token_id, client_id=token_id, scopes=[row["scope"]], expires_at=row["expires_epoch"],
                             account_id=row["account_id"], scope=row["scope"])

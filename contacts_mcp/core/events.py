@@ -8,6 +8,7 @@ recording each outcome and backing off exponentially between attempts; a tool ca
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -26,6 +27,7 @@ from .normalize import format_ts, parse_ts, utc_now
 from .pagination import decode_cursor, page
 from .scope import AppState, Scope
 from .settings import Settings
+from .imports.sources import url_policy
 from .urls import UrlPolicy, check_url, post_json
 
 log = logging.getLogger(__name__)
@@ -64,7 +66,7 @@ async def get_events(scope: Scope, *, type: str | None, contact_id: int | None, 
 
 
 def _policy(settings: Settings) -> UrlPolicy:
-    return UrlPolicy(allow_private=settings.allow_private_urls, total_timeout=15.0)
+    return dataclasses.replace(url_policy(settings), total_timeout=15.0)  # a delivery is small: fail it sooner
 
 
 def _render(r: Reader, ids: list[int] | None = None, secret: str | None = None) -> list[Webhook]:

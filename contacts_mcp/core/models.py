@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_serializer
 
 Channel = Literal["email", "sms", "voice", "voicemail"]
+ChannelOrAll = Literal["email", "sms", "voice", "voicemail", "all"]
 CHANNELS: tuple[Channel, ...] = ("email", "sms", "voice", "voicemail")
 CHANNEL_BITS: dict[str, int] = {"email": 1, "sms": 2, "voice": 4, "voicemail": 8}
 ALL_CHANNELS_MASK = 15
@@ -341,7 +342,7 @@ class OptOut(Out):
     id: int
     contact_id: int | None = Field(None, description="Absent for an address that is no contact yet.")
     address: str | None = None
-    channel: Literal["email", "sms", "voice", "voicemail", "all"]
+    channel: ChannelOrAll
     reason: str
     source: str
     created_at: str

@@ -24,7 +24,6 @@ from .pagination import decode_cursor, page
 from .scope import SMALL_WRITE, Scope
 
 Reason = Literal["unsubscribed", "owner_blocked", "hardbounce", "complaint"]
-ChannelOrAll = Literal["email", "sms", "voice", "voicemail", "all"]
 REASONS: tuple[str, ...] = ("unsubscribed", "owner_blocked", "hardbounce", "complaint")
 REASON_BITS = {r: 1 << i for i, r in enumerate(REASONS)}
 TARGETS_MAX = 10_000

@@ -96,6 +96,7 @@ def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
 
 
 _CGNAT = ipaddress.IPv4Network("100.64.0.0/10")
+_UNIQUE_LOCAL = ipaddress.IPv6Network("fc00::/7")
 
 
 def _refusal(ip: _IP, allow_private: bool) -> str | None:
@@ -117,7 +118,7 @@ def _refusal(ip: _IP, allow_private: bool) -> str | None:
         return "a link-local address" + metadata
     if ip in _CGNAT:
         return "a carrier-grade NAT (100.64.0.0/10) address"
-    if isinstance(ip, ipaddress.IPv6Address) and ip in ipaddress.IPv6Network("fc00::/7"):
+    if isinstance(ip, ipaddress.IPv6Address) and ip in _UNIQUE_LOCAL:
         return "a unique-local address"
     if ip.is_reserved:
         return "a reserved address"
@@ -165,11 +166,12 @@ async def _vet(url: str | httpx.URL, policy: UrlPolicy) -> tuple[httpx.URL, list
         raise _Unresolvable("url", f"host {host!r} could not be resolved; check the URL")
     # One bad address is enough: the connection could use any of them.
     for address in addresses:
-        why = _refusal(ipaddress.ip_address(address), policy.allow_private)
+        ip = ipaddress.ip_address(address)
+        why = _refusal(ip, policy.allow_private)
         if why:
             fix = (
                 "such addresses are never contacted"
-                if policy.allow_private or why.endswith(("the unspecified address", "a multicast address"))
+                if _refusal(ip, allow_private=True)  # refused even where private addresses are allowed
                 else f"only public addresses are contacted (set {ALLOW_PRIVATE_SETTING}=1 to allow private ones)"
             )
             raise InvalidInput("url", f"{shown} resolves to {address}, {why}; {fix}")

@@ -17,9 +17,9 @@ from .instructions import INSTRUCTIONS
 TOOL_MODULES = (contacts, lists, folders, fields, imports, optouts, segments, events)
 
 
-def build_server(settings: Settings, *, tokens: bool = False, read_only: bool = False) -> MCPServer:
+def build_server(settings: Settings, *, tokens: bool = False) -> MCPServer:
     """The server. `tokens`: every request must carry an API token (HTTP), which picks its account and
-    scope. `read_only`: the tools that write are not registered at all (e.g. stdio --read-only)."""
+    scope. With `settings.read_only`, the tools that write are not registered at all (--read-only)."""
     verifier = Verifier() if tokens else None
 
     @asynccontextmanager
@@ -34,7 +34,7 @@ def build_server(settings: Settings, *, tokens: bool = False, read_only: bool = 
     auth = AuthSettings(issuer_url="http://127.0.0.1", resource_server_url=None) if tokens else None
     server = MCPServer("contacts-mcp", title="Contacts", version=__version__, instructions=INSTRUCTIONS,
                        lifespan=lifespan, log_level="WARNING", token_verifier=verifier, auth=auth)
-    server.read_only = read_only  # read by tools.common.tool() at registration
+    server.read_only = settings.read_only  # read by tools.common.tool() at registration
     for module in TOOL_MODULES:
         module.register(server)
     resources.register(server)

@@ -112,13 +112,13 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "serve" and args.http:
         from .http import serve_http
 
-        server = build_server(settings, tokens=True, read_only=settings.read_only)
+        server = build_server(settings, tokens=True)
         serve_http(server, settings, host=args.host, port=args.port, allowed_hosts=args.allowed_host,
                    allowed_origins=args.allowed_origin)
     else:
         from .stdio import run_stdio
 
-        anyio.run(run_stdio, build_server(settings, read_only=settings.read_only))
+        anyio.run(run_stdio, build_server(settings))
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp_types import INVALID_PARAMS
 from pydantic import Field
 
-CHANNELS = ("email", "sms", "voice", "voicemail")
+from ..core.models import CHANNELS
 # What a contact needs to be reachable on a channel (Reachable in core.models), for the "not messaged" line.
 _ADDRESS = {"email": "an email", "sms": "a mobile", "voice": "a phone number", "voicemail": "a phone number"}
 

@@ -24,8 +24,8 @@ class EventReads(Session):
         return rows
 
     def webhooks(self, ids: Sequence[int] | None = None) -> list[dict[str, Any]]:
-        rows = self._all("SELECT * FROM webhooks WHERE account_id = ? ORDER BY id", [self.account_id])
-        rows = [r for r in rows if ids is None or r["id"] in ids]
+        rows = (self._all("SELECT * FROM webhooks WHERE account_id = ? ORDER BY id", [self.account_id]) if ids is None
+                else sorted(self._rows_by_ids("webhooks", ids), key=lambda r: r["id"]))
         for r in rows:
             r["event_types"] = json.loads(r["event_types"])
         return rows

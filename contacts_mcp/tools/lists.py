@@ -7,7 +7,7 @@ from pydantic import Field
 
 from ..core import lists as core
 from ..core.errors import InvalidInput
-from ..core.models import ChangeCount, ListPage, ListsChange
+from ..core.models import ChangeCount, ChannelOrAll, ListPage, ListsChange
 from .common import Cursor, scope_of, tool
 
 
@@ -46,7 +46,7 @@ def register(server: MCPServer) -> None:
         name: Annotated[str, Field(description="The new list's name.")],
         description: Annotated[str | None, Field(description="The new list's description.")] = None,
         folder_id: Annotated[int | None, Field(description="The new list's folder.")] = None,
-        exclude_optout_channel: Annotated[Literal["email", "sms", "voice", "voicemail", "all"] | None, Field(
+        exclude_optout_channel: Annotated[ChannelOrAll | None, Field(
             description="Leave out contacts opted out of this channel ('all': of any).")] = None,
     ) -> ListsChange:
         """Create a new list with every member of the lists once (deleted contacts left out); returns it with

@@ -7,7 +7,7 @@ from pydantic import Field
 
 from ..core import optouts as core
 from ..core import stats
-from ..core.models import OptOutPage, OptOutResult, RestoreResult, StatsResult
+from ..core.models import ChannelOrAll, OptOutPage, OptOutResult, RestoreResult, StatsResult
 from .common import Cursor, scope_of, tool
 
 _IDS = Annotated[list[int] | None, Field(description="Contacts by id.")]
@@ -21,7 +21,7 @@ def register(server: MCPServer) -> None:
         ctx: Context,
         reason: Annotated[core.Reason, Field(description="unsubscribed (they asked), owner_blocked (you decided), "
                                                          "hardbounce (address invalid), complaint (marked as spam).")],
-        channels: Annotated[list[core.ChannelOrAll], Field(min_length=1, description="Channels to block.")] = ["all"],  # noqa: B006
+        channels: Annotated[list[ChannelOrAll], Field(min_length=1, description="Channels to block.")] = ["all"],  # noqa: B006
         contact_ids: _IDS = None,
         emails: _EMAILS = None,
         mobiles: _MOBILES = None,
@@ -38,7 +38,7 @@ def register(server: MCPServer) -> None:
         ctx: Context,
         reason: Annotated[str, Field(min_length=3, max_length=500,
                                      description="Why the opt-out is lifted; kept in the audit trail.")],
-        channels: Annotated[list[core.ChannelOrAll], Field(min_length=1, description="Channels to lift.")] = ["all"],  # noqa: B006
+        channels: Annotated[list[ChannelOrAll], Field(min_length=1, description="Channels to lift.")] = ["all"],  # noqa: B006
         contact_ids: _IDS = None,
         emails: _EMAILS = None,
         mobiles: _MOBILES = None,
@@ -54,7 +54,7 @@ def register(server: MCPServer) -> None:
     async def get_optouts(
         ctx: Context,
         reason: Annotated[core.Reason | None, Field(description="Only this reason.")] = None,
-        channel: Annotated[core.ChannelOrAll | None, Field(description="Only this channel.")] = None,
+        channel: Annotated[ChannelOrAll | None, Field(description="Only this channel.")] = None,
         since: Annotated[str | None, Field(description="Recorded at or after (ISO 8601).")] = None,
         until: Annotated[str | None, Field(description="Recorded before (ISO 8601).")] = None,
         list_id: Annotated[int | None, Field(description="Only contacts of this list.")] = None,

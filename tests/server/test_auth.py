@@ -3,6 +3,7 @@ tool; read-only stdio."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import sqlite3
@@ -183,7 +184,7 @@ def test_a_token_over_its_rate_gets_429_with_retry_after(tmp_path):
 async def test_read_only_mode_lists_only_tools_that_do_not_write(settings):
     from mcp import Client
 
-    async with Client(build_server(settings, read_only=True)) as client:
+    async with Client(build_server(dataclasses.replace(settings, read_only=True))) as client:
         tools = (await client.list_tools()).tools
     assert tools and all(t.annotations.read_only_hint for t in tools)
     assert {"get_contacts", "get_stats"} <= {t.name for t in tools} and "create_contact" not in {t.name for t in tools}
