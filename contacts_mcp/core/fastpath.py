@@ -184,13 +184,12 @@ class _Country:
 class _Home:
     """A default region: how parse() reads national forms there."""
 
-    __slots__ = ("cc", "cc_str", "country", "idd_str", "idd_rx", "np_str", "np_rx", "ok_lengths")
+    __slots__ = ("cc_str", "country", "idd_str", "idd_rx", "np_str", "np_rx", "ok_lengths")
 
     def __init__(self, region: str) -> None:
         m = PhoneMetadata.metadata_for_region(region, None)
         if m is None:
             raise LookupError(region)
-        self.cc = m.country_code
         self.cc_str = str(m.country_code)
         self.country = _country(m.country_code)
         if self.country is None:

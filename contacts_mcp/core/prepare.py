@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from ..storage.contacts import KEY_COLUMNS
 from .errors import InvalidInput, all_invalid
 from .fields import Registry, coerce, coerce_attributes
 from .models import PHONE_FIELDS
@@ -16,11 +17,13 @@ from .normalize import (
     clean_text, email_key, normalize_attributes, normalize_date, normalize_email, normalize_ext_id, normalize_phone,
 )
 
-KEY_COLUMNS = ("ext_id", "email_key", "mobile")
 KEY_LABELS = {"ext_id": "ext_id", "email_key": "email", "mobile": "mobile"}  # as callers name them
 TEXT_FIELDS = ("civility", "first_name", "last_name", "address_1", "address_2", "postal_code", "city", "state",
                "country", "company", "reference")
 _FLAGS = {"email_blacklisted": "email", "sms_blacklisted": "sms"}
+_ID_LISTS = ("list_ids", "unlink_list_ids", "segment_ids", "unlink_segment_ids")
+# The names prepare() takes as arguments before custom fields (a custom field so named is not a plain one).
+ARGUMENT_NAMES = frozenset({"attributes", *_FLAGS, *_ID_LISTS})
 
 
 class Prepared:
@@ -131,14 +134,8 @@ def prepare(values: dict[str, Any], region: str, reg: Registry) -> Prepared:
         elif name in _FLAGS:
             if value:
                 blacklist.append(_FLAGS[name])
-        elif name == "list_ids":
-            p.list_ids = list(dict.fromkeys(value or []))
-        elif name == "unlink_list_ids":
-            p.unlink_list_ids = list(dict.fromkeys(value or []))
-        elif name == "segment_ids":
-            p.segment_ids = list(dict.fromkeys(value or []))
-        elif name == "unlink_segment_ids":
-            p.unlink_segment_ids = list(dict.fromkeys(value or []))
+        elif name in _ID_LISTS:
+            setattr(p, name, list(dict.fromkeys(value or [])))
         elif name in reg.fields and not reg.fields[name].builtin:
             try:
                 attributes[name] = coerce(reg.fields[name], value, name)

@@ -28,6 +28,9 @@ class ImportReads(Session):
     def job(self, job_id: str) -> dict[str, Any] | None:
         return _decode(self._one("SELECT * FROM import_jobs WHERE account_id = ? AND id = ?", [self.account_id, job_id]))
 
+    def job_status(self, job_id: str) -> str | None:
+        return self._value("SELECT status FROM import_jobs WHERE account_id = ? AND id = ?", [self.account_id, job_id])
+
     def jobs(self, *, status: str | None, after_seq: int | None, limit: int) -> list[dict[str, Any]]:
         where, params = ["account_id = ?"], [self.account_id]
         if status:

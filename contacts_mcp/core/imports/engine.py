@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ...storage.imports import COUNTERS
 from ..errors import ContactsError, InvalidInput
 from ..fields import Registry
 from ..upsert import BatchOptions, apply_batch
@@ -93,22 +94,19 @@ def read_chunks(spec: ReadSpec) -> Iterator[Header | Chunk]:
         header_line = table.first_row_line if columns.has_header and not table.header_from_keys else 0
         plan = line_plan(columns, spec.region, spec.registry, spec.match_keys)
         prepare_line = plan.prepare
-        chunk = Chunk(checkpoint=spec.checkpoint)
+        chunk = Chunk(checkpoint=spec.checkpoint, names=plan.names)
         for line, cells in table.rows(skip=max(spec.checkpoint, header_line or 0)):
             chunk.checkpoint = line
             chunk.lines.append(line)
             chunk.raw.append(RAW_SEP.join(cells))
             try:
-                row = prepare_line(cells)
-                if not chunk.names:  # set by a chunk's first valid line, as apply_batch expects
-                    chunk.names = plan.names
-                chunk.rows.append(row)
+                chunk.rows.append(prepare_line(cells))
             except ContactsError as exc:
                 chunk.rows.append(str(exc))
             if len(chunk.rows) >= spec.batch_rows:
                 chunk.progress = table.progress()
                 yield chunk
-                chunk = Chunk(checkpoint=line)
+                chunk = Chunk(checkpoint=line, names=plan.names)
         chunk.progress = 1.0
         yield chunk  # possibly empty: it carries the final checkpoint
 
@@ -116,7 +114,7 @@ def read_chunks(spec: ReadSpec) -> Iterator[Header | Chunk]:
 def apply_chunk(w: Any, job_id: str, chunk: Chunk, opts: BatchOptions, headers: list[str]) -> dict[str, int]:
     """One batch in the caller's write transaction: contacts, rejected lines, checkpoint. Returns the counts."""
     results = apply_batch(w, chunk.items(), opts, wire_names=chunk.names) if chunk.rows else []
-    counts = {"created": 0, "updated": 0, "unchanged": 0, "invalid": 0, "duplicates": 0}
+    counts = dict.fromkeys(COUNTERS, 0)
     errors = []
     for line, raw, result in zip(chunk.lines, chunk.raw, results):
         if result.outcome == "failed":

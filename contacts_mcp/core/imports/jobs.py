@@ -23,7 +23,7 @@ from ..pagination import decode_cursor, page
 from ..scope import Scope
 from ..urls import check_url
 from .mapping import check_explicit
-from .sources import Source, store_source, url_policy
+from .sources import Source, discard_own_file, store_source, url_policy
 
 FINISHED = ("completed", "failed", "cancelled")
 WAIT_MAX_SECONDS = 60
@@ -166,8 +166,8 @@ async def cancel_job(scope: Scope, job_id: str) -> ImportJob:
                                          "can be cancelled")
         w.update_job(job_id, {"status": "cancelled", "finished_at": utc_now()})
         # A queued job never reaches the runner, which deletes a job's own copy of its file: do it here.
-        if row["status"] == "queued" and row["options"].get("owned") and row["file_path"]:
-            Path(row["file_path"]).unlink(missing_ok=True)
+        if row["status"] == "queued":
+            discard_own_file(row)
         return to_model(w.job(job_id))
 
     job = await scope.write(unit, small=True)
@@ -198,14 +198,12 @@ async def errors_csv(scope: Scope, job_id: str) -> str:
     """The error report as CSV: line, reason, then the line's original columns."""
     def unit(r: Reader) -> str:
         job = _job(r, job_id)
-        headers = list((job["mapping"] or {}).keys())
+        headers = dict.fromkeys(job["mapping"] or {})  # an ordered set: columns in order of appearance
         rows = []
         for n, e in enumerate(r.iter_errors(job_id)):
             if n >= ERRORS_CSV_MAX_LINES:
                 break
-            for h in e["data"]:
-                if h not in headers:
-                    headers.append(h)
+            headers.update(dict.fromkeys(e["data"]))
             rows.append(e)
         out = io.StringIO()
         writer = csv.writer(out)

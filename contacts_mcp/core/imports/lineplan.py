@@ -32,6 +32,7 @@ from ..normalize import (
 )
 from ..prepare import (
     _COLUMN_SETTERS,
+    ARGUMENT_NAMES,
     TEXT_FIELDS,
     identity_wanted,
     missing_identity,
@@ -103,11 +104,6 @@ def _field_order(mapping: Mapping) -> dict[str, list[int]]:
     return order
 
 
-# prepare() dispatches on these names before custom fields: a custom field so named is not a plain one.
-_SPECIAL_NAMES = frozenset({"attributes", "email_blacklisted", "sms_blacklisted", "list_ids", "unlink_list_ids",
-                            "segment_ids", "unlink_segment_ids"})
-
-
 def _kind(name: str, reg: Registry) -> str | None:
     """How prepare() treats the field (mirroring its dispatch order); None for what plans leave to it."""
     if name in _COLUMN_SETTERS:
@@ -116,7 +112,7 @@ def _kind(name: str, reg: Registry) -> str | None:
         if name in PHONE_FIELDS:
             return "phone"
         return {"email": "email", "ext_id": "ext_id", "birth_date": "date"}.get(name)  # blocked_senders: None
-    if name in _SPECIAL_NAMES:
+    if name in ARGUMENT_NAMES:
         return None
     f = reg.fields.get(name)
     return "custom" if f is not None and not f.builtin else None

@@ -393,8 +393,6 @@ class _SheetTable(_CountedTable):
         # iter_rows() yields every physical row from row 1 (leading blank rows included), so the
         # 1-based index of a yielded row is its sheet row number; leading blank columns are dropped.
         self.total_rows = (start[0] if start else 0) + sheet.height
-        self._pos = 0
-        self._done = False
 
     def _iter(self, skip: int, track: bool) -> Iterator[tuple[int, list[str]]]:
         it = self._sheet.iter_rows()
@@ -419,8 +417,6 @@ class _JsonTable(_CountedTable):
         self._keys = keys
         self._items = items
         self.total_rows = len(items)
-        self._pos = 0
-        self._done = False
         self._first, self._first_line = (list(keys) if keys else None), (0 if keys else None)
 
     def _iter(self, skip: int, track: bool) -> Iterator[tuple[int, list[str]]]:

@@ -6,6 +6,7 @@ killed process and resumes each from its checkpoint.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from ..urls import download, post_json
 from . import engine
 from .jobs import FINISHED, ImportOptions, to_model
 from .readers import Limits
-from .sources import url_policy
+from .sources import discard_own_file, url_policy
 from .worker import ChunkSource
 
 log = logging.getLogger(__name__)
@@ -65,8 +66,7 @@ class JobRunner:
             self._cancelled.discard(job_id)
         final = await scope.read(lambda r: r.job(job_id))
         if final["status"] in FINISHED:
-            if final["options"].get("owned") and final["file_path"]:
-                Path(final["file_path"]).unlink(missing_ok=True)
+            discard_own_file(final)
             if final["notify_url"]:
                 self._tg.start_soon(self._notify, scope, final)
 
@@ -122,18 +122,19 @@ class JobRunner:
 
     async def _apply_all(self, scope: Scope, job_id: str, chunks: ChunkSource, options: ImportOptions,
                          match_keys: tuple[str, ...], lists: tuple[int, ...], headers: list[str]) -> None:
+        job_opts = BatchOptions(match_keys=match_keys, update_enabled=options.update_existing,
+                                erase=options.empty_values_erase, source=f"import:{job_id}", now=utc_now(),
+                                repeats="skip", job_id=job_id, list_ids=lists,
+                                optout=tuple(options.optout_channels), event_key=options.event_key)
         while job_id not in self._cancelled:
             chunk = await chunks.next()
             if chunk is None:
                 break
-            opts = BatchOptions(match_keys=match_keys, update_enabled=options.update_existing,
-                                erase=options.empty_values_erase, source=f"import:{job_id}", now=utc_now(),
-                                repeats="skip", job_id=job_id, list_ids=lists,
-                                optout=tuple(options.optout_channels), event_key=options.event_key)
+            opts = dataclasses.replace(job_opts, now=utc_now())  # each batch stamped with its own time
 
             def unit(w: Any, chunk: engine.Chunk = chunk, opts: BatchOptions = opts) -> bool:
                 # Checked inside the transaction: once a cancel has committed, no batch follows it.
-                if w.job(job_id)["status"] != "running":
+                if w.job_status(job_id) != "running":
                     return False
                 engine.apply_chunk(w, job_id, chunk, opts, headers)
                 return True

@@ -17,10 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInput, LimitExceeded
-from ..settings import Settings
+from ..settings import MB, Settings
 from ..urls import UrlPolicy, check_url
 
-MB = 1024 * 1024
 
 
 @dataclass
@@ -47,6 +46,12 @@ class Stored:
     file_path: Path | None    # None for a URL until the job downloads it
     name_hint: str | None     # a file name whose extension tells the format
     owned: bool               # the file is the job's own copy, deleted when the job ends
+
+
+def discard_own_file(job: dict[str, Any]) -> None:
+    """Delete the job's own copy of its file (a path given by the caller is never deleted)."""
+    if job["options"].get("owned") and job["file_path"]:
+        Path(job["file_path"]).unlink(missing_ok=True)
 
 
 def url_policy(settings: Settings) -> UrlPolicy:
