@@ -202,7 +202,7 @@ class Recorder:
     def total(self) -> int:
         return sum(len(v) for v in self.samples.values())
 
-    def print_table(self, elapsed: float | None = None) -> None:
+    def print_table(self) -> None:
         print(f"    {'call':<32} {'calls':>7} {'share':>6} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'errors':>7}")
         total = self.total() or 1
         by_tool: dict[str, list[float]] = defaultdict(list)
@@ -646,39 +646,40 @@ async def main(args: argparse.Namespace) -> None:
           f"{sys.version.split()[0]}")
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
-        if args.only == "stdio":
-            print(f"\n3. stdio ({args.stdio_seconds:g} s)")
-            await stdio(tmp / "stdio.db", args.stdio_seconds, args.py_spy and args.py_spy + "-stdio")
-            stdio_lean(tmp / "lean.db", args.stdio_seconds)
-            return
-        db, log = tmp / "load.db", tmp / "server.log"
-        cli(db, "account", "list")  # creates and migrates the database
-        per_client = args.tokens == "per-client"
-        tokens = [new_token(db) for _ in range(args.clients)] if per_client else [new_token(db)] * args.clients
-        extra = [] if per_client else ["--rate-limit", "0"]
-        server = None
-        try:
-            port, server = start_server(db, log, *extra)
-            print(f"HTTP server pid {server.pid} on port {port}; "
-                  + ("default rate limit (50 requests/s per token, burst 100), one token per client"
-                     if per_client else "--rate-limit 0 (off), one token shared by all clients"))
-            print(f"\n1. HTTP mixed load ({args.clients} clients, {args.seconds:g} s)")
-            await mixed_load(port, tokens, args.clients, args.seconds, args.import_rows, server, args.py_spy)
-            print(f"\n2. same-email race ({args.race} sessions released together)")
-            for r in range(1, args.race_rounds + 1):
-                await race(port, tokens, args.race, r)
-        finally:
-            stop(server)
-        codes = access_log_statuses(log)
-        print(f"\n  server access log: {sum(codes.values()):,} HTTP requests, by status {dict(sorted(codes.items()))}"
-              f"{'; 429 = rate limited' if '429' in codes else ''}; server exit code {server.returncode if server else '-'}")
-        other = [line for line in log.read_text(errors="replace").splitlines()
-                 if not line.startswith("{") and "serving MCP at" not in line]
-        for line in other[:10]:
-            print(f"    server stderr: {line[:300]}")
+        if args.only != "stdio":
+            await http_parts(tmp, args)
         print(f"\n3. stdio ({args.stdio_seconds:g} s)")
         await stdio(tmp / "stdio.db", args.stdio_seconds, args.py_spy and args.py_spy + "-stdio")
         stdio_lean(tmp / "lean.db", args.stdio_seconds)
+
+
+async def http_parts(tmp: Path, args: argparse.Namespace) -> None:
+    """Parts 1 and 2: one HTTP server, the mixed load, then the same-email race; then its access log."""
+    db, log = tmp / "load.db", tmp / "server.log"
+    cli(db, "account", "list")  # creates and migrates the database
+    per_client = args.tokens == "per-client"
+    tokens = [new_token(db) for _ in range(args.clients)] if per_client else [new_token(db)] * args.clients
+    extra = [] if per_client else ["--rate-limit", "0"]
+    server = None
+    try:
+        port, server = start_server(db, log, *extra)
+        print(f"HTTP server pid {server.pid} on port {port}; "
+              + ("default rate limit (50 requests/s per token, burst 100), one token per client"
+                 if per_client else "--rate-limit 0 (off), one token shared by all clients"))
+        print(f"\n1. HTTP mixed load ({args.clients} clients, {args.seconds:g} s)")
+        await mixed_load(port, tokens, args.clients, args.seconds, args.import_rows, server, args.py_spy)
+        print(f"\n2. same-email race ({args.race} sessions released together)")
+        for r in range(1, args.race_rounds + 1):
+            await race(port, tokens, args.race, r)
+    finally:
+        stop(server)
+    codes = access_log_statuses(log)
+    print(f"\n  server access log: {sum(codes.values()):,} HTTP requests, by status {dict(sorted(codes.items()))}"
+          f"{'; 429 = rate limited' if '429' in codes else ''}; server exit code {server.returncode if server else '-'}")
+    other = [line for line in log.read_text(errors="replace").splitlines()
+             if not line.startswith("{") and "serving MCP at" not in line]
+    for line in other[:10]:
+        print(f"    server stderr: {line[:300]}")
 
 
 if __name__ == "__main__":

@@ -36,10 +36,11 @@ def row(i: int) -> list[str]:
             f"{i} rue de la Paix", "", "75001", "Paris", "", "France", "1980-01-01", f"Acme {i % 50}", f"R{i}"]
 
 
-def write_csv(path: Path, n: int) -> None:
+def write_csv(path: Path, stop: int, start: int = 0) -> None:
+    """Rows start..stop-1 of the generated data, with the header."""
     with path.open("w") as out:
         out.write(",".join(HEADER) + "\n")
-        for i in range(n):
+        for i in range(start, stop):
             out.write(",".join(row(i)) + "\n")
 
 
@@ -65,16 +66,17 @@ def baseline(n: int, tmp: Path) -> float:
     cols = ["id", "account_id", *HEADER, "email_key", "source", "created_at", "updated_at"]
     start = time.perf_counter()
     conn.execute("BEGIN")
+    sql = f"INSERT INTO contacts ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
     batch = []
     for i in range(n):
         r = row(i)
         r[5] = f"+336{i:08d}"
         batch.append((i + 1, 1, *[v or None for v in r], r[3].lower(), "bench", "t", "t"))
         if len(batch) == 5000:
-            conn.executemany(f"INSERT INTO contacts ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", batch)
+            conn.executemany(sql, batch)
             batch = []
     if batch:
-        conn.executemany(f"INSERT INTO contacts ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", batch)
+        conn.executemany(sql, batch)
     conn.execute("COMMIT")
     elapsed = time.perf_counter() - start
     conn.close()

@@ -26,17 +26,10 @@ import anyio
 from mcp import Client
 
 sys.path.insert(0, str(Path(__file__).parent))
-from import_bench import HEADER, row  # noqa: E402
+from import_bench import write_csv  # noqa: E402
 
 from contacts_mcp.core.settings import Settings  # noqa: E402
 from contacts_mcp.server.app import build_server  # noqa: E402
-
-
-def write_csv(path: Path, start: int, stop: int) -> None:
-    with path.open("w") as out:
-        out.write(",".join(HEADER) + "\n")
-        for i in range(start, stop):
-            out.write(",".join(row(i)) + "\n")
 
 
 async def call(client: Client, name: str, args: dict) -> dict:
@@ -60,9 +53,9 @@ async def main(n: int) -> None:
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
         half, plain, blocked = tmp / "half.csv", tmp / "plain.csv", tmp / "blocked.csv"
-        write_csv(half, 0, n // 2)
-        write_csv(plain, n // 2, n - n // 10)
-        write_csv(blocked, n - n // 10, n)
+        write_csv(half, n // 2)
+        write_csv(plain, n - n // 10, start=n // 2)
+        write_csv(blocked, n, start=n - n // 10)
         settings = Settings(db_path=tmp / "stats.db", import_roots=(tmp,), max_file_bytes=1 << 30)
         async with Client(build_server(settings)) as client:
             t = time.perf_counter()
