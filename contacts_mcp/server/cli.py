@@ -45,7 +45,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--allowed-origin", action="append", default=[], metavar="URL",
                        help="an Origin header to accept besides loopback; repeatable")
     serve.add_argument("--rate-limit", type=float, help="requests a second per token (default 50; 0 = off)")
-    serve.add_argument("--read-only", action="store_true", help="offer only the read-only tools")
+    serve.add_argument("--read-only", action="store_true", default=argparse.SUPPRESS,
+                       help="offer only the read-only tools")
 
     account = sub.add_parser("account", parents=[common], help="manage accounts")
     acts = account.add_subparsers(dest="action", required=True)

@@ -188,3 +188,11 @@ async def test_read_only_mode_lists_only_tools_that_do_not_write(settings):
         tools = (await client.list_tools()).tools
     assert tools and all(t.annotations.read_only_hint for t in tools)
     assert {"get_contacts", "get_stats"} <= {t.name for t in tools} and "create_contact" not in {t.name for t in tools}
+
+
+def test_read_only_given_before_or_after_serve_is_kept():
+    from contacts_mcp.server.cli import _parser
+
+    for argv in (["--read-only", "serve"], ["serve", "--read-only"], ["--read-only", "serve", "--http"]):
+        assert _parser().parse_args(argv).read_only is True, argv
+    assert _parser().parse_args(["serve"]).read_only is False
