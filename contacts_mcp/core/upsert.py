@@ -291,25 +291,32 @@ def apply_batch(w: Writer, items: list[Prepared | tuple | ContactsError], opts: 
             return {c: v for c, i in wire_keys if (v := item[i])}  # type: ignore[index]
         return {c: v for c in KEY_COLUMNS if (v := item.key(c))}  # type: ignore[union-attr]
 
-    if opts.repeats == "skip" and not opts.optout and all(i.__class__ is tuple or isinstance(i, ContactsError)
-                                                           for i in items):
-        fresh = _all_fresh(w, items, opts, positions, wire_keys)
-        if fresh is not None:
-            return fresh
-    keyed = [(item, identity(item)) for item in items if not isinstance(item, ContactsError)]
-    prepared = [item for item, _ in keyed if isinstance(item, Prepared)]
+    # Import lines that may all be new contacts are looked at column-wise (no identity dict per line) first.
+    lines_only = opts.repeats == "skip" and not opts.optout and all(
+        i.__class__ is tuple or isinstance(i, ContactsError) for i in items)
+    keyed: list[tuple[Prepared | tuple, dict[str, str]]] = []
+    if lines_only:
+        lines = [item for item in items if item.__class__ is tuple]
+        by_column = {c: [v for line in lines if (v := line[i])] for c, i in wire_keys}  # type: ignore[index]
+    else:
+        keyed = [(item, identity(item)) for item in items if not isinstance(item, ContactsError)]
+        by_column = {c: [v for _, keys in keyed if (v := keys.get(c))] for c in KEY_COLUMNS}
     rows: dict[int, dict[str, Any]] = {}
-    for col in KEY_COLUMNS:
-        values = list({v for _, keys in keyed if (v := keys.get(col))})
-        for row in w.contacts_by_key(col, values) if values else []:
+    for col, values in by_column.items():
+        for row in w.contacts_by_key(col, list(set(values))) if values else []:
             rows[row["id"]] = row
+    addresses = [a for c in ("email_key", "mobile") for a in by_column.get(c, ())]
+    # Most accounts have no opt-out recorded by address: one cheap probe spares a lookup per address.
+    suppressed = w.optout_channels_by_address(addresses) if addresses and w.has_address_optouts() else {}
+    if lines_only:
+        if not rows and not suppressed and all(len(set(v)) == len(v) for v in by_column.values()):
+            return _insert_fresh(w, items, opts, positions)
+        keyed = [(item, identity(item)) for item in items if not isinstance(item, ContactsError)]
+    prepared = [item for item, _ in keyed if isinstance(item, Prepared)]
     targets = [p.target_id for p in prepared if p.target_id is not None]
     for row in w.contacts_by_ids(targets) if targets else []:
         rows[row["id"]] = row
     index = {col: {row[col]: i for i, row in rows.items() if row[col]} for col in KEY_COLUMNS}
-    addresses = [a for _, keys in keyed for c in ("email_key", "mobile") if (a := keys.get(c))]
-    # Most accounts have no opt-out recorded by address: one cheap probe spares a lookup per address.
-    suppressed = w.optout_channels_by_address(addresses) if addresses and w.has_address_optouts() else {}
     list_ids = list({*opts.list_ids, *(i for p in prepared for i in (*p.list_ids, *p.unlink_list_ids))})
     segment_ids = list({i for p in prepared for i in (*p.segment_ids, *p.unlink_segment_ids)})
     batch = _Batch(w=w, opts=opts, rows=rows, index=index, suppressed=suppressed,
@@ -345,21 +352,12 @@ def _events(w: Writer, opts: BatchOptions, results: list[ItemResult]) -> None:
         w.insert_contact_events(opts.event_key, [r.id for r in results if r.outcome == "created"], opts.now)
 
 
-def _all_fresh(w: Writer, items: list[Prepared | tuple | ContactsError], opts: BatchOptions,
-               positions: dict[str, int], wire_keys: list[tuple[str, int]]) -> list[ItemResult] | None:
+def _insert_fresh(w: Writer, items: list[Prepared | tuple | ContactsError], opts: BatchOptions,
+                  positions: dict[str, int]) -> list[ItemResult]:
     """The common case of a big import, a whole batch of lines that are nobody yet, done column-wise:
-    no identity is held by a contact (or address opt-out) and none repeats within the batch. Returns
-    None when that is not so, and the batch takes the line-by-line path, which handles every case."""
+    apply_batch has found no identity held by a contact (or an address opt-out), and none repeating
+    within the batch. Otherwise the batch takes the line-by-line path, which handles every case."""
     lines = [item for item in items if item.__class__ is tuple]
-    addresses: list[str] = []
-    for col, i in wire_keys:
-        values = [v for line in lines if (v := line[i])]  # type: ignore[index]
-        if len(set(values)) != len(values) or (values and w.contacts_by_key(col, values, ids_only=True)):
-            return None
-        if col != "ext_id":
-            addresses += values
-    if addresses and w.has_address_optouts() and w.optout_channels_by_address(addresses):
-        return None
     first = w.next_contact_id()
     ids = range(first, first + len(lines))
     w.insert_wire_rows(tuple(positions), [(cid, line, 0, 0) for cid, line in zip(ids, lines)],

@@ -49,15 +49,14 @@ class ContactReads(Session):
         """Which of `ids` are this account's contacts (deleted ones included)."""
         return self._ids_in("contacts", ids)
 
-    def contacts_by_key(self, column: str, values: Sequence[str], ids_only: bool = False) -> list[dict[str, Any]]:
+    def contacts_by_key(self, column: str, values: Sequence[str]) -> list[dict[str, Any]]:
         """Contacts whose ext_id, email_key or mobile is one of `values` (deleted ones included)."""
         if column not in KEY_COLUMNS:
             raise ValueError(f"not a key column: {column}")
         rows: list[dict[str, Any]] = []
-        what = "id" if ids_only else "*"
         for part in chunks(list(values)):
             rows += self._all(
-                f"SELECT {what} FROM contacts WHERE account_id = ? AND {column} IN ({marks(len(part))})",
+                f"SELECT * FROM contacts WHERE account_id = ? AND {column} IN ({marks(len(part))})",
                 [self.account_id, *part])
         return [_decode(r) for r in rows]
 
