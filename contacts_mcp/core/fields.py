@@ -7,6 +7,8 @@ so "E-mail", "e_mail" and "EMAIL" are one alias, and "Prénom" matches "prenom".
 
 from __future__ import annotations
 
+import functools
+
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -74,6 +76,14 @@ class FieldDef:
     builtin: bool
     choices: tuple[str, ...] | None = None
     aliases: tuple[str, ...] = ()
+
+    @functools.cached_property
+    def choice_keys(self) -> dict[str, str]:
+        """Each choice by its lower-case form (the first of equal ones), for coerce's lookup per value."""
+        keys: dict[str, str] = {}
+        for choice in self.choices or ():
+            keys.setdefault(choice.lower(), choice)
+        return keys
 
 
 @dataclass
@@ -184,9 +194,8 @@ def coerce(f: FieldDef, value: Any, where: str) -> Any:
         raise InvalidInput(where, f"{value!r} is not a boolean; use true/false (yes/no, oui/non, 1/0 are read too)")
     # choice
     text = str(value).strip()
-    for choice in f.choices or ():
-        if choice.lower() == text.lower():
-            return choice
+    if (choice := f.choice_keys.get(text.lower())) is not None:
+        return choice
     raise InvalidInput(where, f"{text!r} is not one of the choices: {', '.join(f.choices or ())}")
 
 

@@ -41,11 +41,21 @@ class Settings:
         roots = tuple(Path(p).expanduser().resolve() for p in (_env("CONTACTS_MCP_IMPORT_ROOTS") or "").split(os.pathsep)
                       if p.strip())
         return cls(db_path=Path(db).expanduser(), default_region=region, import_roots=roots,
-                   allow_private_urls=(_env("CONTACTS_MCP_ALLOW_PRIVATE_URLS") or "") in ("1", "true", "yes"),
-                   max_file_bytes=int(float(_env("CONTACTS_MCP_MAX_FILE_MB") or 20) * MB),
-                   max_inline_bytes=int(float(_env("CONTACTS_MCP_MAX_INLINE_MB") or 10) * MB),
-                   read_only=(_env("CONTACTS_MCP_READ_ONLY") or "") in ("1", "true", "yes"),
-                   rate_limit=float(_env("CONTACTS_MCP_RATE_LIMIT") or 50))
+                   allow_private_urls=_flag("CONTACTS_MCP_ALLOW_PRIVATE_URLS"),
+                   max_file_bytes=_megabytes("CONTACTS_MCP_MAX_FILE_MB", cls.max_file_bytes),
+                   max_inline_bytes=_megabytes("CONTACTS_MCP_MAX_INLINE_MB", cls.max_inline_bytes),
+                   read_only=_flag("CONTACTS_MCP_READ_ONLY"),
+                   rate_limit=float(_env("CONTACTS_MCP_RATE_LIMIT") or cls.rate_limit))
+
+
+def _megabytes(name: str, default: int) -> int:
+    """A size given in MB (decimals allowed), in bytes."""
+    value = _env(name)
+    return int(float(value) * MB) if value else default
+
+
+def _flag(name: str) -> bool:
+    return (_env(name) or "") in ("1", "true", "yes")
 
 
 def _env(name: str) -> str | None:

@@ -310,8 +310,7 @@ async def download(url: str, dest: Path, *, max_bytes: int, policy: UrlPolicy) -
             fix = "try a smaller file or a faster host"
             raise InvalidInput("url", f"{shown} did not finish within {limit}; {fix}") from None
         if isinstance(exc, httpx.TimeoutException):
-            limit = _seconds(policy.connect_timeout if isinstance(exc, httpx.ConnectTimeout) else policy.read_timeout)
-            raise InvalidInput("url", f"{shown} did not answer within {limit}; try again later") from None
+            raise InvalidInput("url", f"{shown} did not answer within {_timeout_of(exc, policy)}; try again later") from None
         if isinstance(exc, httpx.HTTPError):
             why = str(exc) or type(exc).__name__
             raise InvalidInput("url", f"{shown} could not be fetched ({why}); check the URL") from None
@@ -399,13 +398,17 @@ async def post_json(
             except TimeoutError:
                 status, error = None, f"no complete answer within {_seconds(policy.total_timeout)}"
             except httpx.TimeoutException as exc:
-                limit = policy.connect_timeout if isinstance(exc, httpx.ConnectTimeout) else policy.read_timeout
-                status, error = None, f"no answer within {_seconds(limit)}"
+                status, error = None, f"no answer within {_timeout_of(exc, policy)}"
             except httpx.HTTPError as exc:
                 status, error = None, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             await _pause(attempt, attempts, wait)
             delay = min(delay * 2, MAX_WAIT)
     return PostResult(False, made, status, error)
+
+
+def _timeout_of(exc: httpx.TimeoutException, policy: UrlPolicy) -> str:
+    """The limit that ran out, as text: connecting, or waiting for data."""
+    return _seconds(policy.connect_timeout if isinstance(exc, httpx.ConnectTimeout) else policy.read_timeout)
 
 
 async def _pause(attempt: int, attempts: int, seconds: float) -> None:
