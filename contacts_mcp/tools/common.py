@@ -43,6 +43,13 @@ def scope_of(ctx: Context) -> Scope:
     return state.scope(token.account_id) if token else state.scope()
 
 
+def client_is_local(ctx: Context) -> bool:
+    """Whether the client runs on the server's own machine (stdio, in-process): only then do the paths it
+    names, such as its MCP roots, mean the server's disk. HTTP callers are remote, whatever they declare."""
+    state: AppState = ctx.request_context.lifespan_context
+    return not getattr(state, "requires_token", False) and caller(ctx) is None
+
+
 def require(ctx: Context, needed: str) -> None:
     """Refuse a caller whose token's scope is below `needed` (read < write < admin)."""
     token = caller(ctx)

@@ -10,7 +10,7 @@ from pydantic import Field
 from ..core.imports import jobs as core
 from ..core.imports.sources import Source
 from ..core.models import ImportJob, ImportJobPage
-from .common import Cursor, scope_of, tool
+from .common import Cursor, client_is_local, scope_of, tool
 
 Wait = Annotated[int, Field(description="Seconds to wait for the job to finish (0 to 60), with progress "
                                         "notifications meanwhile; it returns earlier when the job ends.", ge=0, le=60)]
@@ -78,7 +78,9 @@ def register(server: MCPServer) -> None:
                                      update_existing=update_existing, empty_values_erase=empty_values_erase,
                                      optout_channels=list(optout_channels or []), dedupe_on=dedupe_on,
                                      event_key=event_key)
-        roots = await _client_roots(ctx) if path is not None else []
+        # A remote client's roots name folders on its own disk, not ours: over HTTP they would let a token
+        # holder read any server file by declaring file:///. Only CONTACTS_MCP_IMPORT_ROOTS counts there.
+        roots = await _client_roots(ctx) if path is not None and client_is_local(ctx) else []
         job = await core.create_import(scope, source, options, new_list_name=new_list_name,
                                        new_list_folder_id=new_list_folder_id, notify_url=notify_url,
                                        client_roots=roots)
