@@ -1,8 +1,10 @@
 """Where an import's bytes come from, made safe before a job is queued.
 
 A local path must resolve (symlinks followed) inside an allowed root: the configured import roots or
-the roots the MCP client declared; nothing else on the server's disk is readable this way. Inline
-bodies and uploads are written to the jobs folder next to the database, so a job survives a restart.
+the roots a local MCP client declared; nothing else on the server's disk is readable this way. The file
+actually opened is checked again and copied at once, so a job never reopens a path that may have changed.
+Inline bodies, uploads and those copies are written to the jobs folder next to the database, so a job
+survives a restart.
 URLs are vetted now (a refusal is immediate) and downloaded by the job under the same rules.
 """
 
@@ -12,9 +14,12 @@ import base64
 import binascii
 import json
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import anyio
 
 from ..errors import InvalidInput, LimitExceeded
 from ..settings import MB, Settings
@@ -63,32 +68,99 @@ def _mb(n: int) -> str:
 
 
 def check_path(raw: str, roots: list[Path], max_bytes: int) -> Path:
+    """The resolved path of `raw` if it names a regular file inside a root (symlinks and '..' followed first,
+    so no link or relative trick leaves a root). Only a first answer: the file may change before it is
+    opened, so `copy_inside_roots` checks again the file it actually opens."""
     if not roots:
         raise InvalidInput("path", "local files can only be imported from allowed folders, and none is set: start "
                                    "the server with CONTACTS_MCP_IMPORT_ROOTS, or send the file as csv_text, "
                                    "file_base64 or url")
     try:
         path = Path(raw).expanduser().resolve(strict=True)
-    except (OSError, RuntimeError):
-        raise InvalidInput("path", f"{raw!r} does not exist or cannot be read") from None
-    # Resolved (symlinks and '..' followed) before the check, so no link or relative trick leaves a root.
-    if not any(path == root or root in path.parents for root in roots):
-        raise InvalidInput("path", f"{raw!r} is outside the folders files may be imported from "
-                                   f"({', '.join(str(r) for r in roots)})")
+    except (OSError, RuntimeError, ValueError):  # ValueError: a NUL byte in the path
+        raise InvalidInput("path", f"{_shown(raw)} does not exist or cannot be read") from None
+    _inside(path, roots, raw)
     if not path.is_file():
-        raise InvalidInput("path", f"{raw!r} is not a regular file")
-    size = path.stat().st_size
+        raise InvalidInput("path", f"{_shown(raw)} is not a regular file")
+    _size_allowed(path.stat().st_size, max_bytes)
+    return path
+
+
+def _shown(raw: str) -> str:
+    return repr(raw if len(raw) <= 200 else raw[:200] + "…")
+
+
+def _inside(path: Path, roots: list[Path], raw: str) -> None:
+    if not any(path == root or root in path.parents for root in roots):
+        raise InvalidInput("path", f"{_shown(raw)} is outside the folders files may be imported from "
+                                   f"({', '.join(str(r) for r in roots)})")
+
+
+def _size_allowed(size: int, max_bytes: int) -> None:
     if size > max_bytes:
         raise LimitExceeded("file size", _mb(max_bytes), _mb(size), "Split the file, or raise CONTACTS_MCP_MAX_FILE_MB.")
+
+
+def _opened_path(fd: int, fallback: Path) -> Path:
+    """Where the open file really is. Linux names it in /proc (any directory swapped for a symlink between the
+    check and the open shows here); elsewhere the checked path stands, bound to the file by inode below."""
+    try:
+        return Path(os.readlink(f"/proc/self/fd/{fd}"))
+    except OSError:
+        return fallback
+
+
+def copy_inside_roots(raw: str, roots: list[Path], max_bytes: int, target: Path) -> Path:
+    """Open the caller's file once, check the file actually opened, and copy it to `target` (the job's own
+    file): the job never opens the caller's path again, so swapping the file for a symlink after this call
+    cannot make it read anything else. Returns the resolved path the copy was made from."""
+    path = check_path(raw, roots, max_bytes)
+    try:
+        # O_NOFOLLOW: a last component swapped for a symlink since check_path is refused, not followed.
+        # O_NONBLOCK: a FIFO swapped in cannot hang the server waiting for a writer.
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        raise InvalidInput("path", f"{_shown(raw)} changed while it was being opened (now a link or gone); "
+                                   "import it again") from None
+    with os.fdopen(fd, "rb") as src:
+        info = os.fstat(src.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise InvalidInput("path", f"{_shown(raw)} is not a regular file")
+        opened = _opened_path(src.fileno(), path)
+        _inside(opened, roots, raw)
+        if opened == path:  # bind the name checked to the file opened (meaningful where /proc is missing)
+            same = os.stat(path, follow_symlinks=False)
+            if (same.st_dev, same.st_ino) != (info.st_dev, info.st_ino):
+                raise InvalidInput("path", f"{_shown(raw)} changed while it was being opened; import it again")
+        _size_allowed(info.st_size, max_bytes)
+        os.set_blocking(src.fileno(), True)
+        _copy(src, target, max_bytes)
     return path
+
+
+def _copy(src: Any, target: Path, max_bytes: int) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    copied = 0
+    try:
+        with os.fdopen(fd, "wb") as out:
+            while block := src.read(1024 * 1024):
+                copied += len(block)
+                _size_allowed(copied, max_bytes)  # a file growing while copied stops at the limit
+                out.write(block)
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
 
 
 async def store_source(source: Source, job_id: str, settings: Settings, client_roots: list[Path]) -> Stored:
     kind = source.kind()
     jobs_dir = settings.jobs_dir
     if kind == "path":
-        path = check_path(source.path or "", [*settings.import_roots, *client_roots], settings.max_file_bytes)
-        return Stored(kind, str(path), path, path.name, owned=False)
+        copy = jobs_dir / f"{job_id}{_suffix(Path(source.path or '').suffix.lower())}"
+        path = await anyio.to_thread.run_sync(copy_inside_roots, source.path or "",
+                                              [*settings.import_roots, *client_roots], settings.max_file_bytes, copy)
+        return Stored(kind, str(path), copy, path.name, owned=True)
     if kind == "url":
         await check_url(source.url or "", url_policy(settings))
         return Stored(kind, source.url or "", None, source.filename, owned=True)
@@ -120,10 +192,14 @@ def _inline_limit(data: bytes, settings: Settings, field: str) -> None:
                             "Send a bigger file as file_base64, url or path.")
 
 
+def _suffix(suffix: str) -> str:
+    return suffix if suffix.isascii() and len(suffix) <= 8 and "/" not in suffix else ".bin"
+
+
 def _write(jobs_dir: Path, job_id: str, suffix: str, data: bytes, kind: str, name: str,
            name_hint: str | None = None) -> Stored:
     jobs_dir.mkdir(parents=True, exist_ok=True)
-    path = jobs_dir / f"{job_id}{suffix if suffix.isascii() and len(suffix) <= 8 else '.bin'}"
+    path = jobs_dir / f"{job_id}{_suffix(suffix)}"
     # Exclusive creation, owner-only: the folder may be shared, the job id is the file's only name.
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as out:
