@@ -25,6 +25,8 @@ class Settings:
     allow_private_urls: bool = False
     max_file_bytes: int = 20 * MB
     max_inline_bytes: int = 10 * MB
+    reader_memory_bytes: int = 1024 * MB  # an import file's reader child: address-space cap (RLIMIT_AS)
+    reader_seconds: int = 600  # ... and its CPU time (RLIMIT_CPU), also the longest wait for its next chunk
     read_only: bool = False  # stdio: list and run only the read-only tools
     rate_limit: float = 50.0  # HTTP: requests a second per API token (bursts up to twice that); 0 = off
     webhook_first_delay: float = 2.0  # seconds before a failed webhook delivery's 2nd attempt; doubles after
@@ -44,6 +46,8 @@ class Settings:
                    allow_private_urls=_flag("CONTACTS_MCP_ALLOW_PRIVATE_URLS"),
                    max_file_bytes=_megabytes("CONTACTS_MCP_MAX_FILE_MB", cls.max_file_bytes),
                    max_inline_bytes=_megabytes("CONTACTS_MCP_MAX_INLINE_MB", cls.max_inline_bytes),
+                   reader_memory_bytes=_megabytes("CONTACTS_MCP_READER_MEMORY_MB", cls.reader_memory_bytes),
+                   reader_seconds=int(_env("CONTACTS_MCP_READER_SECONDS") or cls.reader_seconds),
                    read_only=_flag("CONTACTS_MCP_READ_ONLY"),
                    rate_limit=float(_env("CONTACTS_MCP_RATE_LIMIT") or cls.rate_limit))
 

@@ -83,7 +83,9 @@ class ImportWrites(ImportReads):
         """Record a batch in its own transaction: the checkpoint (last line applied) and the counters
         move together, so a resumed job neither repeats nor loses a line."""
         adds = ", ".join(f"{c} = {c} + ?" for c in ("lines_read", *COUNTERS))
-        self._run(f"UPDATE import_jobs SET checkpoint = ?, percent = ?, {adds} WHERE account_id = ? AND id = ?",
+        # starts = 1: the run that applied this batch got somewhere, so earlier fruitless starts no longer count.
+        self._run(f"UPDATE import_jobs SET checkpoint = ?, percent = ?, starts = 1, {adds} "
+                  "WHERE account_id = ? AND id = ?",
                   [checkpoint, percent, sum(counts.get(c, 0) for c in COUNTERS),
                    *(counts.get(c, 0) for c in COUNTERS), self.account_id, job_id])
 

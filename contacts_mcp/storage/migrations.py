@@ -302,6 +302,11 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
     (7, "webhook signing secrets", [
         "ALTER TABLE webhooks ADD COLUMN secret TEXT",
     ]),
+    # How many times a job was started since it last applied a batch: a job that keeps killing the server
+    # before it gets anywhere is failed instead of retried for ever.
+    (8, "import job starts", [
+        "ALTER TABLE import_jobs ADD COLUMN starts INTEGER NOT NULL DEFAULT 0",
+    ]),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInput, LimitExceeded
+from .sheet_budget import check_xlsx
 
 FORMATS = ("csv", "xlsx", "xls", "ods", "json", "zip")
 
@@ -52,6 +53,7 @@ class Limits:
     max_zip_ratio: int = 100  # uncompressed/compressed, per entry
     max_columns: int = 200
     max_cell_chars: int = 10_000
+    max_reader_bytes: int = 1024 * 1024 * 1024  # the reader child's memory cap: a sheet needing more is refused
 
 
 # File extension -> format. "txt"/"tsv" are delimited text, read as CSV with a sniffed delimiter.
@@ -761,7 +763,7 @@ def _kind(v: Any) -> str:
 def _open_sheet(path: Path, fmt: str, name: str, sheet: str | None, limits: Limits) -> Table:
     label = fmt.upper()
     if fmt in ("xlsx", "ods"):
-        _check_container(path, fmt, name, limits)
+        _check_container(path, fmt, name, limits, sheet)
     import python_calamine
 
     try:
@@ -835,9 +837,10 @@ def _choose_sheet(workbook: Any, names: list[str], wanted: str | None, name: str
     return names[0]
 
 
-def _check_container(path: Path, fmt: str, name: str, limits: Limits) -> None:
+def _check_container(path: Path, fmt: str, name: str, limits: Limits, sheet: str | None = None) -> None:
     """Decompress the XLSX/ODS ZIP container once, counting bytes, before calamine loads it: refuses
-    damaged, password-protected or oversized (zip bomb) spreadsheets with a clear message."""
+    damaged, password-protected or oversized (zip bomb) spreadsheets with a clear message, and an XLSX
+    whose sheet would need more memory to load than the reader may use (see sheet_budget)."""
     label = fmt.upper()
     try:
         zf = zipfile.ZipFile(path)
@@ -882,6 +885,8 @@ def _check_container(path: Path, fmt: str, name: str, limits: Limits) -> None:
                     "file",
                     f"{name} could not be read as {label}: part {info.filename!r} is damaged ({e}); {_FIX_FORMAT}",
                 ) from None
+        if fmt == "xlsx":
+            check_xlsx(zf, name, sheet, limits.max_reader_bytes, _MAX_SHEET_CELLS)
 
 
 # -- ZIP

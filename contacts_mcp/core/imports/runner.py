@@ -30,6 +30,25 @@ from .worker import ChunkSource
 log = logging.getLogger(__name__)
 
 
+MAX_STARTS = 3  # a job is started at most this many times without applying a batch: once, then twice more
+
+
+def _begin(w: Any, job_id: str) -> dict[str, Any] | None:
+    """The job about to run, its start counted; or failed, if its earlier starts all ended with the server
+    dying before it applied a single batch (whatever in the file does that would do it again)."""
+    job = w.job(job_id)
+    if job is None or job["status"] in FINISHED:
+        return job
+    if job["starts"] >= MAX_STARTS:
+        w.update_job(job_id, {"status": "failed", "finished_at": utc_now(), "error":
+                              f"the server stopped {job['starts']} times while this import was running, each time "
+                              "before it could apply a batch, so it is not tried again. Check the file (or save it "
+                              "as CSV) and import it again"})
+    else:
+        w.update_job(job_id, {"starts": job["starts"] + 1})
+    return w.job(job_id)
+
+
 class JobRunner:
     def __init__(self, state: AppState, tg: TaskGroup) -> None:
         self.state = state
@@ -51,7 +70,7 @@ class JobRunner:
             await self._wake.wait()
 
     async def _run_job(self, scope: Scope, job_id: str) -> None:
-        job = await scope.read(lambda r: r.job(job_id))
+        job = await scope.write(lambda w: _begin(w, job_id))
         if job is None or job["status"] in FINISHED:
             return
         try:
@@ -89,14 +108,15 @@ class JobRunner:
         reg = await registry(scope, fresh=True)
         # Spreadsheet XML inflates 10-20x: the uncompressed bound follows the file bound, while the per-entry
         # compression ratio (100:1) still stops bombs.
-        limits = Limits(max_file_bytes=settings.max_file_bytes, max_zip_total_bytes=25 * settings.max_file_bytes)
+        limits = Limits(max_file_bytes=settings.max_file_bytes, max_zip_total_bytes=25 * settings.max_file_bytes,
+                        max_reader_bytes=settings.reader_memory_bytes)
         match_keys = match_order(options.dedupe_on)  # type: ignore[arg-type]
         spec = engine.ReadSpec(path=path, format=options.format, name_hint=options.name_hint,
                                encoding=options.encoding, delimiter=options.delimiter, sheet=options.sheet,
                                limits=limits, region=settings.default_region, registry=reg,
                                has_header=options.has_header, explicit=options.mapping,
                                checkpoint=job["checkpoint"], match_keys=match_keys)
-        chunks = ChunkSource(spec)
+        chunks = ChunkSource(spec, memory_bytes=settings.reader_memory_bytes, seconds=settings.reader_seconds)
         try:
             header = await chunks.next()
             if not isinstance(header, engine.Header):
