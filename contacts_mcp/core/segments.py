@@ -85,11 +85,17 @@ async def get_segments(scope: Scope, *, ids: list[int] | None, limit: int, curso
 
 
 async def change(scope: Scope, action: Literal["attach", "detach"], segment_id: int, *,
-                 contact_ids: list[int] | None, ext_ids: list[str] | None) -> MembershipChange:
+                 contact_ids: list[int] | None, ext_ids: list[str] | None, everyone: bool = False) -> MembershipChange:
     """Attach or detach contacts given by id or by ext_id (one kind per call, at most 500); detach with
-    neither empties the segment. Ids that match no contact come back in not_found."""
+    `everyone` empties the segment (only ever on that explicit flag: a forgotten or misspelt ids argument
+    must not read as "all"). Ids that match no contact come back in not_found."""
     if contact_ids and ext_ids:
         raise InvalidInput("ext_ids", "give contact_ids or ext_ids, not both in one call")
+    if everyone and (contact_ids or ext_ids):
+        raise InvalidInput("all", "give either contact_ids / ext_ids or all: true, not both")
+    if action == "detach" and not everyone and not (contact_ids or ext_ids):
+        raise InvalidInput("contact_ids", "detach needs 1 to 500 contact_ids or ext_ids, or all: true to empty "
+                                          "the whole segment")
     given: list[Any] = list(contact_ids or ext_ids or [])
     if len(given) > ATTACH_MAX:
         raise LimitExceeded(f"{'contact_ids' if contact_ids else 'ext_ids'} per call", ATTACH_MAX, len(given),

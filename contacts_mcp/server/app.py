@@ -12,15 +12,16 @@ from ..core.scope import AppState
 from ..core.settings import Settings
 from ..tools import contacts, events, fields, folders, imports, lists, optouts, segments
 from . import prompts, resources
+from .guard import Guard
 from .instructions import INSTRUCTIONS
 
 TOOL_MODULES = (contacts, lists, folders, fields, imports, optouts, segments, events)
 
 
-def build_server(settings: Settings, *, tokens: bool = False) -> MCPServer:
-    """The server. `tokens`: every request must carry an API token (HTTP), which picks its account and
-    scope. With `settings.read_only`, the tools that write are not registered at all (--read-only)."""
-    verifier = Verifier() if tokens else None
+def build_server(settings: Settings, *, verifier: Verifier | None = None) -> MCPServer:
+    """The server. With a `verifier`, every request must carry an API token (HTTP), which picks its account
+    and scope. With `settings.read_only`, the tools that write are not registered at all (--read-only)."""
+    tokens = verifier is not None
 
     @asynccontextmanager
     async def lifespan(_: MCPServer) -> AsyncIterator[AppState]:
@@ -37,6 +38,7 @@ def build_server(settings: Settings, *, tokens: bool = False) -> MCPServer:
     server.read_only = settings.read_only  # read by tools.common.tool() at registration
     for module in TOOL_MODULES:
         module.register(server)
+    server.middleware.append(Guard(server))
     resources.register(server)
     prompts.register(server)
     return server

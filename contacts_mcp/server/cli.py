@@ -113,8 +113,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "serve" and args.http:
         from .http import serve_http
 
-        server = build_server(settings, tokens=True)
-        serve_http(server, settings, host=args.host, port=args.port, allowed_hosts=args.allowed_host,
+        from ..core.accounts import Verifier
+
+        verifier = Verifier()
+        serve_http(build_server(settings, verifier=verifier), verifier, settings, host=args.host, port=args.port, allowed_hosts=args.allowed_host,
                    allowed_origins=args.allowed_origin)
     else:
         from .stdio import run_stdio

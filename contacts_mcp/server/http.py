@@ -2,25 +2,27 @@
 per-token rate limit and a structured access log.
 
 The ASGI layers, outermost first: access log (every request, even refused ones) -> Host/Origin check ->
-rate limit (before any work is done for a flooding caller) -> the SDK's app (Host/Origin checks, bearer-token
-authentication answering 401 with WWW-Authenticate, the MCP endpoint).
+gate (verified token, rate limits, body cap: before any work is done for a flooding or oversized caller,
+see gate.py) -> the SDK's app (Host/Origin checks, bearer-token authentication answering 401 with
+WWW-Authenticate, the MCP endpoint).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import math
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import uvicorn
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 
+from ..core.accounts import Verifier
 from ..core.settings import Settings
+from .gate import Gate, body_limit, client_address
 
 access_log = logging.getLogger("contacts_mcp.access")
 
@@ -33,63 +35,14 @@ def transport_security(port: int, hosts: list[str] = (), origins: list[str] = ()
                                      allowed_origins=[*(f"http://{h}" for h in loopback), *origins])
 
 
-def body_limit(settings: Settings) -> int:
-    """The largest request a legal call can make: a file at the upload limit, base64-encoded (4/3), or an
-    inline body at its limit, plus room for the JSON-RPC envelope. The SDK's default (4 MB) would refuse
-    imports the tools accept."""
-    return max(settings.max_file_bytes * 4 // 3, settings.max_inline_bytes) + 1024 * 1024
-
-
 def _token_id(scope: dict) -> str | None:
-    """The public id part of a bearer token (cmcp_<id>_<secret>), never the secret; worked out once per
-    request (the rate limit and the access log both want it)."""
-    if "contacts_mcp.token_id" not in scope:
-        found = None
-        for name, value in scope.get("headers", ()):
-            if name == b"authorization":
-                parts = value.decode("latin-1").removeprefix("Bearer ").strip().split("_")
-                found = parts[1][:12] if len(parts) >= 3 and parts[0] == "cmcp" else "malformed"
-                break
-        scope["contacts_mcp.token_id"] = found
-    return scope["contacts_mcp.token_id"]
-
-
-def _client(scope: dict) -> str:
-    client = scope.get("client")
-    return client[0] if client else "-"
-
-
-@dataclass
-class RateLimit:
-    """Token bucket per API token (per client address without one): `rate` requests a second on average,
-    bursts up to `burst`; beyond, 429 with Retry-After."""
-
-    app: Any
-    rate: float
-    burst: float
-    _buckets: dict[str, tuple[float, float]] = field(default_factory=dict)
-
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or self.rate <= 0:
-            return await self.app(scope, receive, send)
-        key = _token_id(scope) or f"ip:{_client(scope)}"
-        now = time.monotonic()
-        tokens, last = self._buckets.get(key, (self.burst, now))
-        tokens = min(self.burst, tokens + (now - last) * self.rate)
-        if tokens < 1:
-            self._buckets[key] = (tokens, now)
-            wait = math.ceil((1 - tokens) / self.rate)
-            body = json.dumps({"error": "rate_limited", "error_description":
-                               f"more than {self.rate:g} requests a second for this token; retry in {wait} s"}).encode()
-            await send({"type": "http.response.start", "status": 429, "headers": [
-                (b"content-type", b"application/json"), (b"retry-after", str(wait).encode()),
-                (b"content-length", str(len(body)).encode())]})
-            await send({"type": "http.response.body", "body": body})
-            return None
-        self._buckets[key] = (tokens - 1, now)
-        if len(self._buckets) > 10_000:  # forget idle callers: the table must not grow without bound
-            self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < 60}
-        return await self.app(scope, receive, send)
+    """For the access log: the public id part of a bearer token (cmcp_<id>_<secret>), never the secret.
+    Unverified: the log tells what was presented, the gate decides what it is worth."""
+    for name, value in scope.get("headers", ()):
+        if name == b"authorization":
+            parts = value.decode("latin-1").removeprefix("Bearer ").strip().split("_")
+            return parts[1][:12] if len(parts) >= 3 and parts[0] == "cmcp" else "malformed"
+    return None
 
 
 @dataclass
@@ -140,21 +93,20 @@ class AccessLog:
                 "ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "method": scope.get("method"),
                 "path": scope.get("path"), "status": status["code"],
                 "ms": round((time.perf_counter() - start) * 1000, 1), "token": _token_id(scope),
-                "client": _client(scope)}))
+                "client": client_address(scope)}))
 
 
-def http_app(server: MCPServer, settings: Settings, *, host: str, port: int, allowed_hosts: list[str] = (),
-             allowed_origins: list[str] = ()) -> Any:
+def http_app(server: MCPServer, verifier: Verifier, settings: Settings, *, host: str, port: int,
+             allowed_hosts: list[str] = (), allowed_origins: list[str] = ()) -> Any:
     security = transport_security(port, allowed_hosts, allowed_origins)
     app = server.streamable_http_app(streamable_http_path="/mcp", host=host, transport_security=security, json_response=True,
                                      max_request_body_size=body_limit(settings))
-    limited = RateLimit(app, rate=settings.rate_limit, burst=max(settings.rate_limit * 2, 20))
-    return AccessLog(HostCheck(limited, security))
+    return AccessLog(HostCheck(Gate(app, server, verifier, settings), security))
 
 
-def serve_http(server: MCPServer, settings: Settings, *, host: str, port: int, allowed_hosts: list[str] = (),
-               allowed_origins: list[str] = ()) -> None:
-    app = http_app(server, settings, host=host, port=port, allowed_hosts=allowed_hosts,
+def serve_http(server: MCPServer, verifier: Verifier, settings: Settings, *, host: str, port: int,
+               allowed_hosts: list[str] = (), allowed_origins: list[str] = ()) -> None:
+    app = http_app(server, verifier, settings, host=host, port=port, allowed_hosts=allowed_hosts,
                    allowed_origins=allowed_origins)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(message)s"))

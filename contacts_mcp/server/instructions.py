@@ -17,7 +17,7 @@ Model:
 - Reachable on a channel: has the address, not opted out of it, not deleted, and for email confirmed.
 
 Working well:
-- Find before you change: get_contacts looks contacts up by ids/emails/mobiles, or lists them with
+- Find before you change: get_contacts looks contacts up by contact_ids/emails/mobiles, or lists them with
   filters. Every listing is paged: pass next_cursor back until it is absent.
 - Many contacts: upsert_contacts (up to 3,000 per call); files: import_file, then get_import_jobs and
   the job's error report (contacts://imports/{job_id}/errors).

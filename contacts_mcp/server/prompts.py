@@ -126,7 +126,7 @@ End with: subscribers, reachable by sms, without a mobile, opted out of sms (by 
         return f"""\
 Build the {channel} campaign list "{name}" from lists {ids} and report its reach.
 
-1. get_lists with ids={ids}, properties=["stats"]: every list must exist (not_found empty); if one is missing, \
+1. get_lists with list_ids={ids}, properties=["stats"]: every list must exist (not_found empty); if one is missing, \
 stop and ask.
 2. merge_lists with list_ids={ids}, name="{name}", exclude_optout_channel="{channel}": a new list with each \
 contact once, leaving out contacts opted out of {channel}. Note its id.

@@ -25,12 +25,16 @@ from .schema import compact_schema, summarise_output
 Cursor = Annotated[str | None, Field(description="next_cursor from the previous page.")]
 
 
-def caller(ctx: Context) -> AccountToken | None:
+def token_of(request: Any) -> AccountToken | None:
     """The verified token of an HTTP request; None over stdio (and in-process), which serve the local account."""
-    request = ctx.request_context.request
     user = request.scope.get("user") if request is not None and hasattr(request, "scope") else None
     token = getattr(user, "access_token", None) or get_access_token()
     return token if isinstance(token, AccountToken) else None
+
+
+def caller(ctx: Context) -> AccountToken | None:
+    """The verified token of the request being served (see token_of)."""
+    return token_of(ctx.request_context.request)
 
 
 def scope_of(ctx: Context) -> Scope:
@@ -92,7 +96,8 @@ def tool(server: MCPServer, *, read_only: bool, destructive: bool = False, idemp
             annotations.destructive_hint = destructive
         server.add_tool(run, name=fn.__name__, description=inspect.getdoc(fn), annotations=annotations)
         registered = server._tool_manager.get_tool(fn.__name__)  # the SDK reads these fields live
-        registered.parameters = compact_schema(registered.parameters)
+        # Unknown arguments are refused (server/guard.py): the schema says so to the client too.
+        registered.parameters = compact_schema(registered.parameters) | {"additionalProperties": False}
         registered.fn_metadata.output_schema = summarise_output(compact_schema(registered.fn_metadata.output_schema))
         return fn
 

@@ -33,7 +33,7 @@ def register(server: MCPServer) -> None:
     @tool(server, read_only=True, idempotent=True, title="Find contacts")
     async def get_contacts(
         ctx: Context,
-        ids: Annotated[list[int] | None, Field(description="Look up these contact ids.")] = None,
+        contact_ids: Annotated[list[int] | None, Field(description="Look up these contact ids.")] = None,
         ext_ids: Annotated[list[str] | None, Field(description="Look up these external ids.")] = None,
         emails: Annotated[list[str] | None, Field(description="Look up these emails (any case).")] = None,
         mobiles: Annotated[list[str] | None, Field(description="Look up these mobile numbers (any format).")] = None,
@@ -54,20 +54,20 @@ def register(server: MCPServer) -> None:
         included, unknown ones returned in not_found), or list them with filters, one page at a time
         (follow next_cursor until it is absent)."""
         return await core.get_contacts(
-            scope_of(ctx), ids=ids, ext_ids=ext_ids, emails=emails, mobiles=mobiles, list_id=list_id,
+            scope_of(ctx), ids=contact_ids, ext_ids=ext_ids, emails=emails, mobiles=mobiles, list_id=list_id,
             segment_id=segment_id, search=search, created_since=created_since, modified_since=modified_since, deleted=deleted,
             sort=sort, limit=limit, cursor=cursor)
 
     @tool(server, read_only=False, idempotent=True, title="Update a contact")
     async def update_contact(
         ctx: Context,
-        id: Annotated[int, Field(description="The contact's id.")],
+        contact_id: Annotated[int, Field(description="The contact's id.")],
         changes: Annotated[ContactInput, Field(description="Only the fields to change.")],
         empty_values_erase: Erase = False,
     ) -> ContactResult:
         """Change one contact by id: attributes, identities (refused if another contact holds them), lists to
         join or leave, blacklist flags. Opt-outs are never lifted here."""
-        return await core.update_contact(scope_of(ctx), id, changes, empty_values_erase=empty_values_erase)
+        return await core.update_contact(scope_of(ctx), contact_id, changes, empty_values_erase=empty_values_erase)
 
     @tool(server, read_only=False, title="Create or update many contacts")
     async def upsert_contacts(
@@ -89,10 +89,10 @@ def register(server: MCPServer) -> None:
     @tool(server, read_only=False, destructive=True, idempotent=True, title="Delete or restore contacts")
     async def delete_contacts(
         ctx: Context,
-        ids: ContactIds,
+        contact_ids: ContactIds,
         action: Annotated[Literal["delete", "restore"],
                           Field(description="delete (soft: restorable) or restore deleted contacts.")] = "delete",
     ) -> ChangeCount:
         """Soft-delete contacts (they leave every statistic but keep their data and opt-outs) or restore
         them. Returns how many changed and the unknown ids."""
-        return await core.set_deleted(scope_of(ctx), ids, restore=action == "restore")
+        return await core.set_deleted(scope_of(ctx), contact_ids, restore=action == "restore")

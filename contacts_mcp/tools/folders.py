@@ -35,10 +35,10 @@ def register(server: MCPServer) -> None:
     @tool(server, read_only=True, idempotent=True, title="Read folders")
     async def get_folders(
         ctx: Context,
-        ids: Annotated[list[int] | None, Field(description="Read these folders (at most 100).")] = None,
+        folder_ids: Annotated[list[int] | None, Field(description="Read these folders (at most 100).")] = None,
         limit: Annotated[int, Field(description="Page size.", ge=1, le=100)] = 50,
         cursor: Cursor = None,
     ) -> FolderPage:
         """Read folders by ids, or page through all of them: each with its number of lists and the first
         20 lists it holds (with subscriber counts)."""
-        return await core.get_folders(scope_of(ctx), ids=ids, limit=limit, cursor=cursor)
+        return await core.get_folders(scope_of(ctx), ids=folder_ids, limit=limit, cursor=cursor)

@@ -56,7 +56,7 @@ def register(server: MCPServer) -> None:
         list_ids: Annotated[list[int] | None, Field(description="Lists every contact joins.")] = None,
         new_list_name: Annotated[str | None, Field(description="Create a list of the contacts.")] = None,
         new_list_folder_id: Annotated[int | None, Field(description="Folder of the new list.")] = None,
-        update_existing: Annotated[bool, Field(description="false: only create new contacts.")] = True,
+        update_enabled: Annotated[bool, Field(description="false: only create new contacts.")] = True,
         empty_values_erase: Annotated[bool, Field(description="Empty cells clear stored values.")] = False,
         optout_channels: Annotated[list[Literal["email", "sms"]] | None,
                                    Field(description="Opt every contact out (a suppression list).")] = None,
@@ -75,7 +75,7 @@ def register(server: MCPServer) -> None:
                         filename=filename)
         options = core.ImportOptions(format=format, has_header=has_header, mapping=mapping, delimiter=delimiter,
                                      encoding=encoding, sheet=sheet, list_ids=list_ids or [],
-                                     update_existing=update_existing, empty_values_erase=empty_values_erase,
+                                     update_existing=update_enabled, empty_values_erase=empty_values_erase,
                                      optout_channels=list(optout_channels or []), dedupe_on=dedupe_on,
                                      event_key=event_key)
         # A remote client's roots name folders on its own disk, not ours: over HTTP they would let a token

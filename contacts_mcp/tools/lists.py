@@ -57,7 +57,7 @@ def register(server: MCPServer) -> None:
     @tool(server, read_only=True, idempotent=True, title="Read lists")
     async def get_lists(
         ctx: Context,
-        ids: Annotated[list[int] | None, Field(description="Read these lists (at most 100).")] = None,
+        list_ids: Annotated[list[int] | None, Field(description="Read these lists (at most 100).")] = None,
         folder_id: Annotated[int | None, Field(description="Only the lists of this folder.")] = None,
         properties: Annotated[list[core.ListProperty] | None, Field(
             description="Properties to return; DEFAULT is id, name, description. stats adds subscriber "
@@ -67,7 +67,7 @@ def register(server: MCPServer) -> None:
     ) -> ListPage:
         """Read lists by ids, or page through all lists (or a folder's) in creation order. Unknown ids are
         returned in not_found."""
-        return await core.get_lists(scope_of(ctx), ids=ids, folder_id=folder_id, properties=properties,
+        return await core.get_lists(scope_of(ctx), ids=list_ids, folder_id=folder_id, properties=properties,
                                     limit=limit, cursor=cursor)
 
     @tool(server, read_only=False, destructive=True, idempotent=True, title="Add or remove list members")

@@ -31,12 +31,12 @@ def register(server: MCPServer) -> None:
     @tool(server, read_only=True, idempotent=True, title="Read segments")
     async def get_segments(
         ctx: Context,
-        ids: Annotated[list[int] | None, Field(description="These segments (max 100); else all, paged.")] = None,
+        segment_ids: Annotated[list[int] | None, Field(description="These segments (max 100); else all, paged.")] = None,
         limit: Annotated[int, Field(ge=1, le=100, description="Page size.")] = 50,
         cursor: Cursor = None,
     ) -> SegmentPage:
         """Read segments by ids, or page through all; each with its size."""
-        return await core.get_segments(scope_of(ctx), ids=ids, limit=limit, cursor=cursor)
+        return await core.get_segments(scope_of(ctx), ids=segment_ids, limit=limit, cursor=cursor)
 
     @tool(server, read_only=False, idempotent=True, title="Attach contacts to a segment")
     async def attach_to_segment(ctx: Context, segment_id: _SEGMENT, contact_ids: _IDS = None,
@@ -45,7 +45,11 @@ def register(server: MCPServer) -> None:
         return await core.change(scope_of(ctx), "attach", segment_id, contact_ids=contact_ids, ext_ids=ext_ids)
 
     @tool(server, read_only=False, destructive=True, idempotent=True, title="Detach contacts from a segment")
-    async def detach_from_segment(ctx: Context, segment_id: _SEGMENT, contact_ids: _IDS = None,
-                                  ext_ids: _EXT = None) -> MembershipChange:
-        """Detach contacts by id or ext_id; with neither, empties the segment."""
-        return await core.change(scope_of(ctx), "detach", segment_id, contact_ids=contact_ids, ext_ids=ext_ids)
+    async def detach_from_segment(
+        ctx: Context, segment_id: _SEGMENT, contact_ids: _IDS = None, ext_ids: _EXT = None,
+        all: Annotated[bool, Field(description="true: detach every contact (empty the segment); "  # noqa: A002
+                                               "no ids then.")] = False,
+    ) -> MembershipChange:
+        """Detach contacts by id or ext_id, or every contact with all: true."""
+        return await core.change(scope_of(ctx), "detach", segment_id, contact_ids=contact_ids, ext_ids=ext_ids,
+                                 everyone=all)

@@ -74,7 +74,7 @@ async def test_a_read_token_reads_but_cannot_write(served):
         text = await fails(reader, "create_contact", {"contact": {"email": "x@example.com"}})
         assert "scope write" in text and "scope read" in text
         assert "scope write" in await fails(reader, "optout_contact", {"contact_ids": [cid], "reason": "complaint"})
-        assert (await call(reader, "get_contacts", {"ids": [cid]}))["contacts"][0]["email"] == "r@example.com"
+        assert (await call(reader, "get_contacts", {"contact_ids": [cid]}))["contacts"][0]["email"] == "r@example.com"
         got = await reader.read_resource(f"contacts://contacts/{cid}")
         assert json.loads(got.contents[0].text)["id"] == cid
 
@@ -102,26 +102,26 @@ async def test_another_accounts_ids_behave_exactly_like_unknown_ids_on_every_too
     unknown = 987654
     # (tool, arguments with a's id, the same with an id no account has)
     probes = [
-        ("get_contacts", {"ids": [cid]}, {"ids": [unknown]}),
+        ("get_contacts", {"contact_ids": [cid]}, {"contact_ids": [unknown]}),
         ("get_contacts", {"list_id": lst}, {"list_id": unknown}),
         ("get_contacts", {"segment_id": seg}, {"segment_id": unknown}),
-        ("update_contact", {"id": cid, "changes": {"first_name": "X"}}, {"id": unknown, "changes": {"first_name": "X"}}),
-        ("delete_contacts", {"ids": [cid]}, {"ids": [unknown]}),
+        ("update_contact", {"contact_id": cid, "changes": {"first_name": "X"}}, {"contact_id": unknown, "changes": {"first_name": "X"}}),
+        ("delete_contacts", {"contact_ids": [cid]}, {"contact_ids": [unknown]}),
         ("manage_lists", {"action": "update", "list_id": lst, "name": "Z"}, {"action": "update", "list_id": unknown,
                                                                              "name": "Z"}),
         ("manage_lists", {"action": "delete", "list_ids": [lst]}, {"action": "delete", "list_ids": [unknown]}),
-        ("get_lists", {"ids": [lst]}, {"ids": [unknown]}),
+        ("get_lists", {"list_ids": [lst]}, {"list_ids": [unknown]}),
         ("update_list_members", {"list_id": lst, "action": "add", "contact_ids": [cid]},
          {"list_id": unknown, "action": "add", "contact_ids": [unknown]}),
         ("merge_lists", {"list_ids": [lst, lst + 1000], "name": "M"}, {"list_ids": [unknown, unknown + 1000], "name": "M"}),
         ("manage_folders", {"action": "rename", "folder_id": folder, "name": "F"},
          {"action": "rename", "folder_id": unknown, "name": "F"}),
-        ("get_folders", {"ids": [folder]}, {"ids": [unknown]}),
+        ("get_folders", {"folder_ids": [folder]}, {"folder_ids": [unknown]}),
         ("manage_segments", {"action": "update", "segment_id": seg, "name": "S"},
          {"action": "update", "segment_id": unknown, "name": "S"}),
-        ("get_segments", {"ids": [seg]}, {"ids": [unknown]}),
+        ("get_segments", {"segment_ids": [seg]}, {"segment_ids": [unknown]}),
         ("attach_to_segment", {"segment_id": seg, "contact_ids": [cid]}, {"segment_id": unknown, "contact_ids": [cid]}),
-        ("detach_from_segment", {"segment_id": seg}, {"segment_id": unknown}),
+        ("detach_from_segment", {"segment_id": seg, "all": True}, {"segment_id": unknown, "all": True}),
         ("get_import_jobs", {"job_id": job["id"]}, {"job_id": "imp_" + "0" * 22}),
         ("cancel_import_job", {"job_id": job["id"]}, {"job_id": "imp_" + "0" * 22}),
         ("optout_contact", {"contact_ids": [cid], "reason": "complaint"}, {"contact_ids": [unknown], "reason": "complaint"}),
@@ -157,7 +157,7 @@ async def test_another_accounts_ids_behave_exactly_like_unknown_ids_on_every_too
             with pytest.raises(Exception):  # noqa: B017 - not found, like an unknown id
                 await b.read_resource(uri)
     async with connect(port, tokens["a"]) as a:  # and nothing b tried changed a's data
-        mine = (await call(a, "get_contacts", {"ids": [cid]}))["contacts"][0]
+        mine = (await call(a, "get_contacts", {"contact_ids": [cid]}))["contacts"][0]
         assert mine.get("first_name") is None and mine["list_ids"] == [lst] and mine["opted_out"]
 
 

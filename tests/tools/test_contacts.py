@@ -36,7 +36,7 @@ async def test_create_only_reports_the_duplicate_with_its_id_instead_of_updating
     text = await fails(client, "create_contact", {"contact": {"email": "A@example.com", "city": "Paris"},
                                                   "update_enabled": False})
     assert f"id {a['contact']['id']}" in text and "update_enabled=true" in text
-    got = await call(client, "get_contacts", {"ids": [a["contact"]["id"]]})
+    got = await call(client, "get_contacts", {"contact_ids": [a["contact"]["id"]]})
     assert "city" not in got["contacts"][0]
 
 
@@ -64,7 +64,7 @@ async def test_a_contact_needs_an_identity(client):
 async def test_an_ext_id_held_by_another_contact_is_refused_naming_that_contact(client):
     a = await create(client, ext_id="crm-1", email="a@example.com")
     b = await create(client, email="b@example.com")
-    text = await fails(client, "update_contact", {"id": b["contact"]["id"], "changes": {"ext_id": "crm-1"}})
+    text = await fails(client, "update_contact", {"contact_id": b["contact"]["id"], "changes": {"ext_id": "crm-1"}})
     assert f"contact {a['contact']['id']}" in text and "ext_id" in text
 
 
@@ -91,10 +91,10 @@ async def test_empty_values_leave_stored_values_unless_erase_is_asked(client):
     await fields(client, tier="text", score="number")
     a = await create(client, email="a@example.com", city="Paris", attributes={"tier": "gold", "score": 3})
     cid = a["contact"]["id"]
-    kept = await call(client, "update_contact", {"id": cid, "changes": {"city": "", "attributes": {"tier": None}}})
+    kept = await call(client, "update_contact", {"contact_id": cid, "changes": {"city": "", "attributes": {"tier": None}}})
     assert kept["outcome"] == "unchanged"
     assert kept["contact"]["city"] == "Paris" and kept["contact"]["attributes"] == {"tier": "gold", "score": 3}
-    erased = await call(client, "update_contact", {"id": cid, "changes": {"city": "", "attributes": {"tier": None}},
+    erased = await call(client, "update_contact", {"contact_id": cid, "changes": {"city": "", "attributes": {"tier": None}},
                                                    "empty_values_erase": True})
     assert erased["outcome"] == "updated"
     assert "city" not in erased["contact"] and erased["contact"]["attributes"] == {"score": 3}
@@ -133,7 +133,7 @@ async def test_blacklist_flags_record_opt_outs_that_a_false_flag_does_not_lift(c
 
 async def test_an_email_opt_out_follows_the_address_to_a_contact_created_later(client):
     a = await create(client, email="a@example.com", email_blacklisted=True)
-    await call(client, "update_contact", {"id": a["contact"]["id"], "changes": {"email": "other@example.com"}})
+    await call(client, "update_contact", {"contact_id": a["contact"]["id"], "changes": {"email": "other@example.com"}})
     b = await create(client, email="A@example.com")
     assert b["contact"]["id"] != a["contact"]["id"]
     assert b["contact"]["opted_out"] == ["email"]
@@ -142,20 +142,20 @@ async def test_an_email_opt_out_follows_the_address_to_a_contact_created_later(c
 async def test_deleting_and_restoring_contacts_reports_changes_and_unknown_ids(client):
     a = await create(client, email="a@example.com")
     cid = a["contact"]["id"]
-    deleted = await call(client, "delete_contacts", {"ids": [cid, 999]})
+    deleted = await call(client, "delete_contacts", {"contact_ids": [cid, 999]})
     assert deleted == {"changed": 1, "not_found": [999]}
     assert (await call(client, "get_contacts", {}))["contacts"] == []
     only = await call(client, "get_contacts", {"deleted": "only"})
     assert [c["id"] for c in only["contacts"]] == [cid] and "deleted_at" in only["contacts"][0]
-    assert (await call(client, "delete_contacts", {"ids": [cid]}))["changed"] == 0
-    restored = await call(client, "delete_contacts", {"ids": [cid], "action": "restore"})
+    assert (await call(client, "delete_contacts", {"contact_ids": [cid]}))["changed"] == 0
+    restored = await call(client, "delete_contacts", {"contact_ids": [cid], "action": "restore"})
     assert restored["changed"] == 1
     assert [c["id"] for c in (await call(client, "get_contacts", {}))["contacts"]] == [cid]
 
 
 async def test_creating_a_deleted_contact_again_restores_it_with_its_opt_outs(client):
     a = await create(client, email="a@example.com", sms_blacklisted=True, mobile="0612345678")
-    await call(client, "delete_contacts", {"ids": [a["contact"]["id"]]})
+    await call(client, "delete_contacts", {"contact_ids": [a["contact"]["id"]]})
     b = await create(client, email="a@example.com", first_name="Back")
     assert b["contact"]["id"] == a["contact"]["id"] and "deleted_at" not in b["contact"]
     assert b["contact"]["opted_out"] == ["sms"]
@@ -164,7 +164,7 @@ async def test_creating_a_deleted_contact_again_restores_it_with_its_opt_outs(cl
 async def test_lookups_by_each_identity_return_contacts_and_name_what_is_unknown(client):
     a = await create(client, ext_id="crm-1", email="a@example.com", mobile="0612345678")
     cid = a["contact"]["id"]
-    got = await call(client, "get_contacts", {"ids": [cid, 77], "ext_ids": ["crm-1", "crm-9"],
+    got = await call(client, "get_contacts", {"contact_ids": [cid, 77], "ext_ids": ["crm-1", "crm-9"],
                                               "emails": ["A@EXAMPLE.COM", "nobody@example.com", "bad"],
                                               "mobiles": ["+33 6 12 34 56 78"]})
     assert [c["id"] for c in got["contacts"]] == [cid]
@@ -248,7 +248,7 @@ async def test_bulk_upsert_can_leave_lists(client):
     lst = (await call(client, "manage_lists", {"action": "create", "name": "L"}))["list"]
     a = await create(client, email="a@example.com", list_ids=[lst["id"]])
     await call(client, "upsert_contacts", {"contacts": [{"email": "a@example.com", "unlink_list_ids": [lst["id"]]}]})
-    got = await call(client, "get_contacts", {"ids": [a["contact"]["id"]]})
+    got = await call(client, "get_contacts", {"contact_ids": [a["contact"]["id"]]})
     assert "list_ids" not in got["contacts"][0]
 
 

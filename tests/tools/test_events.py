@@ -33,7 +33,7 @@ async def test_an_existing_contact_is_updated_keeps_its_status_and_opt_outs(clie
     assert got["outcome"] == "updated" and got["event"] == "subscribeUpdateFromApi"
     assert got["contact"]["status"] == "confirmed" and got["contact"]["opted_out"] == ["email"]
     await call(client, "confirm_subscription", {"token": got["token"]})
-    after = await call(client, "get_contacts", {"ids": [cid]})
+    after = await call(client, "get_contacts", {"contact_ids": [cid]})
     assert after["contacts"][0]["opted_out"] == ["email"] and after["contacts"][0]["first_name"] == "Ann"
 
 
@@ -49,7 +49,7 @@ async def test_an_expired_token_is_refused(client, settings):
 async def test_subscribing_joins_segments_and_needs_an_address(client):
     seg = (await call(client, "manage_segments", {"action": "create", "name": "Fair"}))["segment"]["id"]
     got = await call(client, "subscribe_contact", {"contact": {"email": "f@example.com"}, "segment_ids": [seg]})
-    assert (await call(client, "get_segments", {"ids": [seg]}))["segments"][0]["size"] == 1
+    assert (await call(client, "get_segments", {"segment_ids": [seg]}))["segments"][0]["size"] == 1
     assert got["contact"]["id"]
     assert "email or a mobile" in await fails(client, "subscribe_contact", {"contact": {"first_name": "X"}})
     assert "segment id" in await fails(client, "subscribe_contact", {"contact": {"email": "g@example.com"},

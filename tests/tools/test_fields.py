@@ -84,7 +84,7 @@ async def test_deleting_a_custom_field_removes_its_values_from_contacts(client):
     c = await call(client, "create_contact", {"contact": {"email": "a@example.com", "attributes": {"score": 7}}})
     deleted = await call(client, "manage_fields", {"action": "delete", "name": "score"})
     assert deleted == {"deleted_field": "score", "contacts_changed": 1}
-    got = await call(client, "get_contacts", {"ids": [c["contact"]["id"]]})
+    got = await call(client, "get_contacts", {"contact_ids": [c["contact"]["id"]]})
     assert "attributes" not in got["contacts"][0]
     assert (await call(client, "get_fields", {"names": ["score"]}))["not_found"] == ["score"]
     await call(client, "set_field_alias", {"field": "reference", "alias": "Points"})  # the alias is free again

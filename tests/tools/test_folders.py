@@ -49,5 +49,5 @@ async def test_folders_list_their_lists_with_counts(client):
     got = await call(client, "get_folders", {})
     assert got["folders"][0]["list_count"] == 1
     assert got["folders"][0]["lists"] == [{"id": lst["id"], "name": "A", "subscribers": 1}]
-    by_id = await call(client, "get_folders", {"ids": [f["id"], 9]})
+    by_id = await call(client, "get_folders", {"folder_ids": [f["id"], 9]})
     assert by_id["not_found"] == [9] and c["outcome"] == "created"

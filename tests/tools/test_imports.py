@@ -256,7 +256,7 @@ async def test_a_url_is_downloaded_and_the_notify_url_gets_the_summary(client_wi
 async def test_update_existing_false_only_creates(client):
     await call(client, "create_contact", {"contact": {"email": "a@example.com", "city": "Paris"}})
     job = await run_import(client, csv_text="email,city\na@example.com,Lyon\nb@example.com,Nice\n",
-                           update_existing=False)
+                           update_enabled=False)
     assert (job["created"], job["invalid"]) == (1, 1)
     assert (await contacts(client, emails=["a@example.com"]))[0]["city"] == "Paris"
 
@@ -314,7 +314,7 @@ async def test_a_cancelled_job_stops_and_keeps_what_it_had_imported(client):
 
 async def test_a_list_created_by_an_import_shows_its_import(client):
     job = await run_import(client, csv_text=CRM_CSV, new_list_name="CRM")
-    got = await call(client, "get_lists", {"ids": [job["list_id"]], "properties": ["DEFAULT", "import", "stats"]})
+    got = await call(client, "get_lists", {"list_ids": [job["list_id"]], "properties": ["DEFAULT", "import", "stats"]})
     assert got["lists"][0]["import"] == {"job_id": job["id"], "status": "completed", "lines": 3, "invalid": 1,
                                          "errors": job["error_report"]}
     assert got["lists"][0]["stats"]["subscribers"] == 2

@@ -39,7 +39,7 @@ async def test_an_unknown_property_is_refused_with_the_allowed_values(client):
 
 async def test_lists_are_read_by_ids_with_unknown_ids_named(client):
     a = await new_list(client, "A")
-    got = await call(client, "get_lists", {"ids": [a["id"], 42]})
+    got = await call(client, "get_lists", {"list_ids": [a["id"], 42]})
     assert [x["id"] for x in got["lists"]] == [a["id"]] and got["not_found"] == [42]
 
 
@@ -103,8 +103,8 @@ async def test_list_stats_leave_out_deleted_members(client):
     lst = await new_list(client)
     ids = await new_contacts(client, 3)
     await call(client, "update_list_members", {"list_id": lst["id"], "action": "add", "contact_ids": ids})
-    await call(client, "delete_contacts", {"ids": [ids[0]]})
-    got = await call(client, "get_lists", {"ids": [lst["id"]], "properties": ["stats"]})
+    await call(client, "delete_contacts", {"contact_ids": [ids[0]]})
+    got = await call(client, "get_lists", {"list_ids": [lst["id"]], "properties": ["stats"]})
     assert got["lists"][0]["stats"]["subscribers"] == 2
 
 

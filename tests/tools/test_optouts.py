@@ -12,7 +12,7 @@ async def _contact(client, **fields) -> int:
 
 
 async def _opted_out(client, contact_id: int) -> list[str]:
-    got = await call(client, "get_contacts", {"ids": [contact_id], "deleted": "include"})
+    got = await call(client, "get_contacts", {"contact_ids": [contact_id], "deleted": "include"})
     return got["contacts"][0].get("opted_out", [])
 
 
@@ -73,11 +73,11 @@ async def test_nothing_but_a_restore_lifts_an_opt_out(client, client_with, tmp_p
     expected = ["email", "sms"]
     await call(client, "create_contact", {"contact": {"email": "keep@example.com", "email_blacklisted": False,
                                                       "sms_blacklisted": False, "first_name": "K"}})
-    await call(client, "update_contact", {"id": cid, "changes": {"email_blacklisted": False, "mobile": "0622222222"}})
+    await call(client, "update_contact", {"contact_id": cid, "changes": {"email_blacklisted": False, "mobile": "0622222222"}})
     await call(client, "upsert_contacts", {"contacts": [{"email": "keep@example.com", "sms_blacklisted": False}],
                                            "empty_values_erase": True})
-    await call(client, "delete_contacts", {"ids": [cid]})
-    await call(client, "delete_contacts", {"ids": [cid], "action": "restore"})
+    await call(client, "delete_contacts", {"contact_ids": [cid]})
+    await call(client, "delete_contacts", {"contact_ids": [cid], "action": "restore"})
     assert await _opted_out(client, cid) == expected
     # And an import that updates the contact, with a row that says nothing of opt-outs.
     (tmp_path / "again.csv").write_text("email,first_name\nkeep@example.com,Again\n")

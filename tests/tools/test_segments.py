@@ -24,7 +24,7 @@ async def test_contacts_attach_by_id_or_ext_id_and_unknown_ones_come_back(client
     assert got == {"changed": 1, "not_found": ["NOPE"]}
     page = await call(client, "get_contacts", {"segment_id": seg, "sort": "asc"})
     assert [c["id"] for c in page["contacts"]] == ids
-    assert (await call(client, "get_segments", {"ids": [seg]}))["segments"][0]["size"] == 3
+    assert (await call(client, "get_segments", {"segment_ids": [seg]}))["segments"][0]["size"] == 3
     stats = await call(client, "get_stats", {"segment_ids": [seg]})
     assert stats["stats"]["subscribers"] == 3 and stats["stats"]["reachable"]["email"] == 3
 
@@ -43,8 +43,8 @@ async def test_detach_removes_the_given_contacts_and_no_ids_empties_the_segment(
     seg = await _segment(client)
     await call(client, "attach_to_segment", {"segment_id": seg, "contact_ids": ids})
     assert (await call(client, "detach_from_segment", {"segment_id": seg, "ext_ids": ["X0"]}))["changed"] == 1
-    assert (await call(client, "detach_from_segment", {"segment_id": seg}))["changed"] == 3
-    assert (await call(client, "get_segments", {"ids": [seg]}))["segments"][0]["size"] == 0
+    assert (await call(client, "detach_from_segment", {"segment_id": seg, "all": True}))["changed"] == 3
+    assert (await call(client, "get_segments", {"segment_ids": [seg]}))["segments"][0]["size"] == 0
 
 
 async def test_segments_are_renamed_listed_and_deleted_with_unique_names(client):
@@ -67,7 +67,7 @@ async def test_merging_lists_makes_a_new_list_of_unique_members(client):
     await call(client, "update_list_members", {"list_id": a, "action": "add", "contact_ids": ids[:3]})
     await call(client, "update_list_members", {"list_id": b, "action": "add", "contact_ids": ids[2:]})
     await call(client, "optout_contact", {"contact_ids": [ids[0]], "channels": ["email"], "reason": "unsubscribed"})
-    await call(client, "delete_contacts", {"ids": [ids[4]]})
+    await call(client, "delete_contacts", {"contact_ids": [ids[4]]})
     merged = await call(client, "merge_lists", {"list_ids": [a, b], "name": "Campaign"})
     assert merged["list"]["name"] == "Campaign" and merged["list"]["stats"]["subscribers"] == 4
     clean = await call(client, "merge_lists", {"list_ids": [a, b, a], "name": "Clean",

@@ -49,14 +49,14 @@ async def test_the_whole_base_is_counted_per_channel(client):
 
 async def test_a_list_and_several_lists_give_their_own_and_unique_figures(client):
     a, b, ids = await _base(client)
-    await call(client, "delete_contacts", {"ids": [ids[2]]})  # a deleted contact counts nowhere
+    await call(client, "delete_contacts", {"contact_ids": [ids[2]]})  # a deleted contact counts nowhere
     one = await call(client, "get_stats", {"list_ids": [a]})
     assert one["stats"]["subscribers"] == 2 and "lists" not in one
     both = await call(client, "get_stats", {"list_ids": [a, b]})
     assert both["total_subscribers"] == 5 and both["unique_subscribers"] == 4
     assert [x["stats"]["subscribers"] for x in both["lists"]] == [2, 3]
     assert both["stats"]["reachable"]["email"] == 3
-    listed = await call(client, "get_lists", {"ids": [b], "properties": ["stats"]})
+    listed = await call(client, "get_lists", {"list_ids": [b], "properties": ["stats"]})
     assert listed["lists"][0]["stats"] == both["lists"][1]["stats"]
     text = await fails(client, "get_stats", {"list_ids": [a, 9991, 9992]})
     assert "9991" in text and "9992" in text
