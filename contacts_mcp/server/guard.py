@@ -5,6 +5,8 @@
   * Unknown argument names are refused, naming them, the closest accepted name and every accepted one:
     dropping them silently turned a typo (`contact_id` for `contact_ids`) into "no ids: the whole segment".
   * `tools/list` shows a token only the tools its scope may call (what --read-only does on stdio).
+  * Numbers past SQLite's range and text holding NUL are refused naming the argument (tools/errors.py);
+    a prompt's missing or unknown arguments are named too.
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mcp.server.mcpserver import MCPServer
-from mcp.types import CallToolResult, ListToolsResult, TextContent
+from mcp.shared.exceptions import MCPError
+from mcp.types import INVALID_PARAMS, CallToolResult, ListToolsResult, TextContent
 
 from ..core.accounts import allows
 from ..tools.common import token_of
+from ..tools.errors import bad_value
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,7 @@ class _Tool:
 class Guard:
     server: MCPServer
     _tools: dict[str, _Tool] | None = field(default=None, repr=False)
+    _prompts: dict[str, dict[str, bool]] | None = field(default=None, repr=False)
 
     async def tools(self) -> dict[str, _Tool]:
         if self._tools is None:  # every tool is registered before the first request
@@ -44,6 +49,8 @@ class Guard:
             refusal = await self._refusal(ctx)
             if refusal is not None:
                 return CallToolResult(content=[TextContent(type="text", text=refusal)], is_error=True)
+        if ctx.method == "prompts/get" and isinstance(ctx.params, Mapping):
+            await self._check_prompt(ctx.params)
         result = await call_next(ctx)
         if ctx.method == "tools/list":
             token = token_of(ctx.request)
@@ -64,6 +71,24 @@ class Guard:
             return {**result, "tools": [t for t in result["tools"] if shown(t.get("name", ""))]}
         return result
 
+    async def _check_prompt(self, params: Mapping[str, Any]) -> None:
+        """A prompt's missing or unknown arguments, named (the SDK let them through to fail inside)."""
+        if self._prompts is None:
+            self._prompts = {p.name: {a.name: bool(a.required) for a in p.arguments or []}
+                             for p in await self.server.list_prompts()}
+        name = params.get("name")
+        accepted = self._prompts.get(name) if isinstance(name, str) else None
+        if accepted is None:
+            return
+        given = params.get("arguments") or {}
+        missing = [a for a, required in accepted.items() if required and not given.get(a)]
+        unknown = [_short(str(a)) for a in given if a not in accepted]
+        if missing or unknown:
+            problems = ([f"needs the argument{'s' if len(missing) > 1 else ''} {', '.join(missing)}"] if missing
+                        else []) + ([f"does not take {', '.join(unknown[:5])}"] if unknown else [])
+            raise MCPError(code=INVALID_PARAMS, message=f"prompt {name} {' and '.join(problems)}; its arguments: "
+                           + ", ".join(f"{a} ({'required' if r else 'optional'})" for a, r in accepted.items()))
+
     async def _refusal(self, ctx: Any) -> str | None:
         name = ctx.params.get("name")
         tool = (await self.tools()).get(name) if isinstance(name, str) else None
@@ -74,9 +99,11 @@ class Guard:
             return (f"{name} needs a token with scope {tool.needed} (or higher); yours has scope {token.scope}. "
                     f"Ask for a {tool.needed} token, or use read-only tools.")
         arguments = ctx.params.get("arguments")
-        unknown = [k for k in arguments if k not in tool.accepted] if isinstance(arguments, Mapping) else []
+        if not isinstance(arguments, Mapping):
+            return None  # the SDK's validation names what is wrong
+        unknown = [k for k in arguments if k not in tool.accepted]
         if not unknown:
-            return None
+            return bad_value(arguments)
         hints = []
         for k in unknown[:5]:
             close = difflib.get_close_matches(k, tool.accepted, n=1, cutoff=0.6)

@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 from ..core.accounts import AccountToken, allows
 from ..core.errors import ContactsError
 from ..core.scope import AppState, Scope
+from .errors import MAX_INT, clip, unexpected
 from .schema import compact_schema, summarise_output
 
 
@@ -62,6 +63,18 @@ def require(ctx: Context, needed: str) -> None:
                         f"Ask for a {needed} token, or use read-only tools.")
 
 
+def bounded(schema: Any) -> Any:
+    """Every integer in an input schema bounded by what storage holds (2^63-1), so a client knows before it
+    sends; server/guard.py refuses bigger ones naming the argument."""
+    if isinstance(schema, dict):
+        if schema.get("type") == "integer" and "maximum" not in schema:
+            schema = {**schema, "maximum": MAX_INT}
+        return {k: bounded(v) if isinstance(v, dict | list) else v for k, v in schema.items()}
+    if isinstance(schema, list):
+        return [bounded(v) for v in schema]
+    return schema
+
+
 def compact(result: BaseModel) -> CallToolResult:
     """Structured content plus the same JSON as text, without empty values or indentation (serialised
     once: the model's own serialiser runs Python code per object)."""
@@ -87,7 +100,11 @@ def tool(server: MCPServer, *, read_only: bool, destructive: bool = False, idemp
             try:
                 result = await fn(*args, **kwargs)
             except ContactsError as exc:
-                raise ToolError(str(exc)) from None
+                raise ToolError(clip(str(exc))) from None
+            except ToolError as exc:
+                raise ToolError(clip(str(exc))) from None
+            except Exception as exc:  # noqa: BLE001 - a bug or an exhausted resource: still an error one can read
+                raise ToolError(unexpected(fn.__name__, exc, {k: v for k, v in kwargs.items() if k != ctx_name}))
             return compact(result)
 
         annotations = ToolAnnotations(title=title, read_only_hint=read_only, idempotent_hint=idempotent,
@@ -97,7 +114,7 @@ def tool(server: MCPServer, *, read_only: bool, destructive: bool = False, idemp
         server.add_tool(run, name=fn.__name__, description=inspect.getdoc(fn), annotations=annotations)
         registered = server._tool_manager.get_tool(fn.__name__)  # the SDK reads these fields live
         # Unknown arguments are refused (server/guard.py): the schema says so to the client too.
-        registered.parameters = compact_schema(registered.parameters) | {"additionalProperties": False}
+        registered.parameters = bounded(compact_schema(registered.parameters)) | {"additionalProperties": False}
         registered.fn_metadata.output_schema = summarise_output(compact_schema(registered.fn_metadata.output_schema))
         return fn
 

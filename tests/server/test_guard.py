@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from mcp import Client
+from mcp.server.mcpserver import Context, MCPServer
+from pydantic import BaseModel
+
+from contacts_mcp.tools.common import tool
+
 from ..conftest import call, fails
 
 
@@ -55,3 +61,75 @@ async def test_id_arguments_are_named_for_their_resource_on_every_tool(client):
     bare = {(t.name, p) for t in (await client.list_tools()).tools
             for p in t.input_schema.get("properties", {}) if p in ("id", "ids")}
     assert bare == set()
+
+
+async def test_numbers_past_storage_and_nul_characters_are_refused_naming_the_argument(client):
+    # Fuzzing found these reaching SQLite and coming back as a bare "Error executing tool X".
+    big = 2**63
+    for tool, args, named in (
+        ("get_contacts", {"contact_ids": [1, big]}, "contact_ids[1]"),
+        ("get_lists", {"list_ids": [big]}, "list_ids[0]"),
+        ("update_contact", {"contact_id": big, "changes": {"city": "Lyon"}}, "contact_id"),
+        ("optout_contact", {"contact_ids": [2**64], "reason": "complaint"}, "contact_ids[0]"),
+        ("get_contacts", {"emails": ["a\x00b@example.com"]}, "emails[0]"),
+        ("import_file", {"path": "/tmp/a\x00.csv"}, "path"),
+        ("create_contact", {"contact": {"email": "a@example.com", "attributes": {"x": big}}}, "contact.attributes.x"),
+    ):
+        text = await fails(client, tool, args)
+        assert text.startswith(named + ":") and "Error executing tool" not in text, text
+
+
+async def test_integer_arguments_are_bounded_in_the_schema(client):
+    def integers(node):
+        if isinstance(node, dict):
+            if node.get("type") == "integer":
+                yield node
+            for v in node.values():
+                yield from integers(v)
+        elif isinstance(node, list):
+            for v in node:
+                yield from integers(v)
+
+    found = [n for t in (await client.list_tools()).tools for n in integers(t.input_schema)]
+    assert found and all(n.get("maximum", 2**63) <= 2**63 - 1 for n in found)
+
+
+async def test_an_error_never_quotes_more_than_200_characters_of_a_value(client):
+    text = await fails(client, "import_file", {"csv_text": "email\n", "encoding": "x" * 100_000})
+    assert "encoding" in text and len(text) < 600
+
+
+async def test_a_prompt_called_without_its_required_argument_is_told_which(client):
+    import pytest
+    from mcp.shared.exceptions import MCPError
+
+    with pytest.raises(MCPError) as err:
+        await client.get_prompt("clean_list_for_sms", {})
+    assert "needs the argument list_id" in str(err.value)
+    with pytest.raises(MCPError) as err:
+        await client.get_prompt("clean_list_for_sms", {"list_id": "1", "lists": "2"})
+    assert "does not take lists" in str(err.value)
+
+
+class _Out(BaseModel):
+    ok: bool
+
+
+def _exploding_server() -> MCPServer:
+    server = MCPServer("t")
+
+    @tool(server, read_only=True)
+    async def explode(ctx: Context, size: int = 1) -> _Out:
+        """Fails."""
+        raise MemoryError if size > 1 else ZeroDivisionError("boom")
+
+    return server
+
+
+async def test_an_unexpected_failure_names_the_tool_and_its_arguments_not_just_error():
+    # Whatever a bug raises reaches the caller as something it can act on, never a bare "Error executing".
+    async with Client(_exploding_server()) as c:
+        text = (await c.call_tool("explode", {"size": 1})).content[0].text
+        assert "explode could not complete" in text and "ZeroDivisionError" in text and "size" in text
+        text = (await c.call_tool("explode", {"size": 2})).content[0].text
+        assert "needs more memory" in text
