@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> None:
     else:
         from .stdio import run_stdio
 
-        anyio.run(run_stdio, build_server(settings))
+        anyio.run(run_stdio, build_server(settings), settings)
 
 
 if __name__ == "__main__":

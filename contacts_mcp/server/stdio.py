@@ -13,13 +13,18 @@ stderr, so a stray print or a child process can never corrupt the JSON-RPC strea
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import re
 import stat
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.stdio import stdio_server
+
+from ..core.settings import MB, Settings
+from .gate import body_limit
 
 
 def _is_pipe(fd: int) -> bool:
@@ -30,20 +35,49 @@ def _is_pipe(fd: int) -> bool:
     return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
 
 
-class _Lines:
-    """stdin as an async iterator of text lines."""
+_ID = re.compile(rb'"id"\s*:\s*(-?\d{1,18}|"(?:[^"\\]|\\.){0,200}")')
 
-    def __init__(self, reader: asyncio.StreamReader) -> None:
+
+class _Lines:
+    """stdin as an async iterator of text lines, each at most `limit` bytes.
+
+    A longer line is never buffered whole: it is skipped up to its newline, the client is told at once (with
+    the request's id when it shows in the line's first bytes, so the caller is not left waiting), and the
+    next line is read as usual. Letting the StreamReader's limit error escape would end the SDK's reader and
+    leave the process running but deaf."""
+
+    def __init__(self, reader: asyncio.StreamReader, limit: int, refuse: Callable[[bytes], None]) -> None:
         self._reader = reader
+        self._limit = limit
+        self._refuse = refuse
 
     def __aiter__(self) -> _Lines:
         return self
 
     async def __anext__(self) -> str:
-        line = await self._reader.readline()
-        if not line:
-            raise StopAsyncIteration
-        return line.decode("utf-8", errors="replace")
+        while True:
+            try:
+                line = await self._reader.readuntil(b"\n")
+            except asyncio.IncompleteReadError as end:
+                if not end.partial:
+                    raise StopAsyncIteration from None
+                line = end.partial
+            except asyncio.LimitOverrunError as over:
+                self._refuse(await self._skip_line(over.consumed))
+                continue
+            return line.decode("utf-8", errors="replace")
+
+    async def _skip_line(self, buffered: int) -> bytes:
+        """Discard the rest of an over-long line; returns its first bytes (to find its id)."""
+        head = await self._reader.readexactly(buffered)
+        while True:
+            try:
+                await self._reader.readuntil(b"\n")
+                return head[:4096]
+            except asyncio.LimitOverrunError as over:
+                await self._reader.readexactly(over.consumed)
+            except asyncio.IncompleteReadError:
+                return head[:4096]
 
 
 class _Out:
@@ -59,8 +93,16 @@ class _Out:
         await self._writer.drain()
 
 
+def _refusal(limit: int, head: bytes) -> bytes:
+    found = _ID.search(head)
+    request_id = json.loads(found.group(1)) if found else None
+    return json.dumps({"jsonrpc": "2.0", "id": request_id, "error": {
+        "code": -32600, "message": f"message skipped: longer than {limit / MB:g} MB (the largest call a tool can "
+                                   "take); send big files as path or url, or split the call"}}).encode() + b"\n"
+
+
 @asynccontextmanager
-async def _pipes() -> AsyncIterator[tuple[_Lines, _Out]]:
+async def _pipes(limit: int) -> AsyncIterator[tuple[_Lines, _Out]]:
     wire_in, wire_out = os.dup(0), os.dup(1)
     null = os.open(os.devnull, os.O_RDONLY)
     saved_in, saved_out = os.dup(0), os.dup(1)
@@ -68,14 +110,15 @@ async def _pipes() -> AsyncIterator[tuple[_Lines, _Out]]:
     os.dup2(2, 1)
     os.close(null)
     loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader(limit=64 * 1024 * 1024)  # a line is a whole message: imports can be big
+    # StreamReader's limit bounds its buffer too: it stops reading the pipe past twice that.
+    reader = asyncio.StreamReader(limit=limit)
     read_transport, _ = await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader),
                                                      os.fdopen(wire_in, "rb", buffering=0))
     write_transport, protocol = await loop.connect_write_pipe(asyncio.streams.FlowControlMixin,
                                                               os.fdopen(wire_out, "wb", buffering=0))
     writer = asyncio.StreamWriter(write_transport, protocol, None, loop)
     try:
-        yield _Lines(reader), _Out(writer)
+        yield _Lines(reader, limit, lambda head: writer.write(_refusal(limit, head))), _Out(writer)
     finally:
         read_transport.close()
         write_transport.close()
@@ -85,11 +128,11 @@ async def _pipes() -> AsyncIterator[tuple[_Lines, _Out]]:
         os.close(saved_out)
 
 
-async def run_stdio(server: MCPServer) -> None:
-    """Serve MCP over stdin/stdout until stdin closes."""
+async def run_stdio(server: MCPServer, settings: Settings) -> None:
+    """Serve MCP over stdin/stdout until stdin closes. A message is at most what HTTP accepts (body_limit)."""
     if not (_is_pipe(0) and _is_pipe(1)):
         await server.run_stdio_async()
         return
     lowlevel = server._lowlevel_server  # the SDK's run_stdio_async does exactly this with its own streams
-    async with _pipes() as (lines, out), stdio_server(stdin=lines, stdout=out) as (read_stream, write_stream):  # type: ignore[arg-type]
+    async with _pipes(body_limit(settings)) as (lines, out), stdio_server(stdin=lines, stdout=out) as (read_stream, write_stream):  # type: ignore[arg-type]
         await lowlevel.run(read_stream, write_stream, lowlevel.create_initialization_options())

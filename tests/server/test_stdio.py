@@ -56,3 +56,42 @@ async def test_started_read_only_the_server_offers_no_tool_that_writes(tmp_path)
         names = {t.name for t in (await client.list_tools()).tools}
         assert "get_contacts" in names and "create_contact" not in names and "import_file" not in names
         assert (await client.call_tool("create_contact", {"contact": {"email": "x@example.com"}})).is_error
+
+
+def test_over_stdio_a_70_mb_line_is_refused_and_the_server_keeps_serving(tmp_path):
+    # The attack: one JSON-RPC line of 70 MB. It used to kill the stdin reader and leave the process deaf.
+    import json
+    import subprocess
+
+    meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientInfo": {"name": "t", "version": "0"},
+            "io.modelcontextprotocol/clientCapabilities": {}}
+    proc = subprocess.Popen([COMMAND], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            env=dict(os.environ, CONTACTS_MCP_DB=str(tmp_path / "big.db")))
+
+    def send(line: bytes) -> None:
+        proc.stdin.write(line + b"\n")
+        proc.stdin.flush()
+
+    def request(i: int, method: str, params: dict) -> bytes:
+        return json.dumps({"jsonrpc": "2.0", "id": i, "method": method, "params": {**params, "_meta": meta}}).encode()
+
+    def answer() -> dict:
+        import select
+
+        ready, _, _ = select.select([proc.stdout], [], [], 60)
+        assert ready, "the server did not answer within 60 s"
+        return json.loads(proc.stdout.readline())
+
+    try:
+        huge = request(7, "tools/call", {"name": "create_contact", "arguments": {"contact": {
+            "email": "a@example.com", "first_name": "x" * 70_000_000}}})
+        send(huge)
+        got = answer()
+        assert got["id"] == 7 and "longer than" in got["error"]["message"]
+        send(request(8, "tools/call", {"name": "create_contact", "arguments": {"contact": {"email": "b@example.com"}}}))
+        got = answer()
+        assert got["id"] == 8 and got["result"]["structuredContent"]["outcome"] == "created"
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=30)
