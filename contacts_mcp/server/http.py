@@ -14,8 +14,10 @@ import logging
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import anyio
 import uvicorn
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
@@ -113,7 +115,22 @@ def serve_http(server: MCPServer, verifier: Verifier, settings: Settings, *, hos
     access_log.addHandler(handler)
     access_log.setLevel(logging.INFO)
     access_log.propagate = False
+    server_ = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on"))
+
+    async def serve() -> None:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(server_.serve)
+            # Told once the port is bound (uvicorn's `started`), so the URL printed already answers.
+            while not server_.started:
+                await anyio.sleep(0.05)
+            print(banner(host, port, settings), file=sys.stderr, flush=True)
+
+    anyio.run(serve)
+
+
+def banner(host: str, port: int, settings: Settings) -> str:
     shown = f"[{host}]" if ":" in host else host
-    print(f"contacts-mcp: serving MCP at http://{shown}:{port}/mcp (database {settings.db_path}); every request "
-          f"needs an API token (contacts-mcp token create)", file=sys.stderr, flush=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning", lifespan="on")
+    command = Path(sys.argv[0]).resolve() if Path(sys.argv[0]).name == "contacts-mcp" else "contacts-mcp"
+    return (f"contacts-mcp: serving MCP at http://{shown}:{port}/mcp (database {settings.db_path}). Every request "
+            f"needs an API token: `make token` in the project folder, or\n  {command} --db {settings.db_path} token "
+            "create --account local --scope write")

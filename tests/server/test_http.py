@@ -99,3 +99,36 @@ async def test_an_inline_csv_above_the_sdks_default_body_limit_is_accepted_over_
     async with connect(port, new_token(db)) as client:
         job = await call(client, "import_file", {"csv_text": rows})
         assert job["status"] in ("queued", "running", "completed")
+
+
+def test_the_http_banner_comes_once_the_port_answers_and_names_a_command_that_works(tmp_path):
+    db = tmp_path / "banner.db"
+    port = free_port()
+    proc = subprocess.Popen([COMMAND, "serve", "--http", "--port", str(port), "--db", str(db)],
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stderr.readline()
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()  # already listening when told
+        assert f"http://127.0.0.1:{port}/mcp" in line and "make token" in line
+        command = proc.stderr.readline().split()
+        assert command[0] == COMMAND and command[1:] == ["--db", str(db), "token", "create", "--account", "local",
+                                                         "--scope", "write"]
+        assert new_token(db).startswith("cmcp_")  # the command shown works as printed
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0 and done.stdout.startswith("cmcp_")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_make_lint_says_what_is_missing_in_a_clone_without_the_shared_tools(tmp_path):
+    import shutil
+
+    repo = Path(__file__).resolve().parents[2]
+    shutil.copy(repo / "Makefile", tmp_path / "Makefile")
+    (tmp_path / ".venv" / "bin").mkdir(parents=True)
+    (tmp_path / ".venv" / "bin" / "python").symlink_to(sys.executable)
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / ".venv" / ".installed").touch()
+    done = subprocess.run(["make", "-s", "lint"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "is not here" in done.stdout
