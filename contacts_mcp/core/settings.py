@@ -27,6 +27,10 @@ class Settings:
     max_inline_bytes: int = 10 * MB
     reader_memory_bytes: int = 1024 * MB  # an import file's reader child: address-space cap (RLIMIT_AS)
     reader_seconds: int = 600  # ... and its CPU time (RLIMIT_CPU), also the longest wait for its next chunk
+    jobs_at_once: int = 4  # import jobs running side by side, all accounts together...
+    jobs_per_account: int = 2  # ...and at most this many of one account
+    download_min_rate: int = 1024  # bytes a second a download must keep up, measured over...
+    download_rate_window: float = 15.0  # ...this many seconds (a trickling host holds nothing for long)
     read_only: bool = False  # stdio: list and run only the read-only tools
     rate_limit: float = 50.0  # HTTP: requests a second per API token (bursts up to twice that); 0 = off
     webhook_first_delay: float = 2.0  # seconds before a failed webhook delivery's 2nd attempt; doubles after
@@ -48,6 +52,8 @@ class Settings:
                    max_inline_bytes=_megabytes("CONTACTS_MCP_MAX_INLINE_MB", cls.max_inline_bytes),
                    reader_memory_bytes=_megabytes("CONTACTS_MCP_READER_MEMORY_MB", cls.reader_memory_bytes),
                    reader_seconds=int(_env("CONTACTS_MCP_READER_SECONDS") or cls.reader_seconds),
+                   jobs_at_once=int(_env("CONTACTS_MCP_JOBS_AT_ONCE") or cls.jobs_at_once),
+                   jobs_per_account=int(_env("CONTACTS_MCP_JOBS_PER_ACCOUNT") or cls.jobs_per_account),
                    read_only=_flag("CONTACTS_MCP_READ_ONLY"),
                    rate_limit=float(_env("CONTACTS_MCP_RATE_LIMIT") or cls.rate_limit))
 

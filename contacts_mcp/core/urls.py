@@ -47,6 +47,8 @@ class UrlPolicy:
     read_timeout: float = 30.0  # per read
     total_timeout: float = 120.0  # whole download, or one POST attempt
     max_redirects: int = 5
+    min_rate: float = 1024.0  # bytes a second a download must keep up...
+    rate_window: float = 15.0  # ...measured over each window of this many seconds
 
 
 @dataclass
@@ -287,13 +289,7 @@ async def download(url: str, dest: Path, *, max_bytes: int, policy: UrlPolicy) -
                             )
                         _refuse_size(response.headers.get("content-length"), max_bytes)
                         created = True
-                        received = 0
-                        async with await anyio.open_file(dest, "wb") as file:
-                            async for chunk in response.aiter_bytes():
-                                received += len(chunk)
-                                if received > max_bytes:  # stop now, do not drain the rest
-                                    raise _too_big(max_bytes, f"more than {_size(max_bytes)}")
-                                await file.write(chunk)
+                        received = await _receive(response, dest, max_bytes, policy)
                         return Download(
                             path=dest,
                             bytes=received,
@@ -305,6 +301,10 @@ async def download(url: str, dest: Path, *, max_bytes: int, policy: UrlPolicy) -
     except BaseException as exc:
         _discard(dest, created)
         shown = _shown(current)
+        if isinstance(exc, _TooSlow):
+            rate = f"{policy.min_rate / 1024:g} KB/s"
+            raise InvalidInput("url", f"{shown} sent less than {rate} for {_seconds(policy.rate_window)}; try a "
+                                      "faster host, or upload the file") from None
         if isinstance(exc, TimeoutError):  # the total deadline (anyio.fail_after)
             limit = _seconds(policy.total_timeout)
             fix = "try a smaller file or a faster host"
@@ -315,6 +315,49 @@ async def download(url: str, dest: Path, *, max_bytes: int, policy: UrlPolicy) -
             why = str(exc) or type(exc).__name__
             raise InvalidInput("url", f"{shown} could not be fetched ({why}); check the URL") from None
         raise
+
+
+class _TooSlow(Exception):
+    pass
+
+
+async def _receive(response: httpx.Response, dest: Path, max_bytes: int, policy: UrlPolicy) -> int:
+    """The body into dest; returns its size. A host that sends less than policy.min_rate bytes a second
+    over any window of policy.rate_window seconds is dropped: a trickle (one byte every few seconds) never
+    trips a per-read timeout, and would hold its job for the whole total timeout."""
+    received = 0
+    slow = False
+    async with anyio.create_task_group() as tg:
+        async def watch() -> None:
+            nonlocal slow
+            mark = 0
+            while True:
+                await anyio.sleep(policy.rate_window)
+                if received - mark < policy.min_rate * policy.rate_window:
+                    slow = True
+                    tg.cancel_scope.cancel()
+                    return
+                mark = received
+
+        tg.start_soon(watch)
+        failed: Exception | None = None
+        try:
+            async with await anyio.open_file(dest, "wb") as file:
+                async for chunk in response.aiter_bytes():
+                    received += len(chunk)
+                    if received > max_bytes:  # stop now, do not drain the rest
+                        break
+                    await file.write(chunk)
+        except Exception as exc:  # noqa: BLE001 - re-raised below, outside the group, as itself
+            failed = exc
+        tg.cancel_scope.cancel()
+    if failed is not None:
+        raise failed
+    if slow:
+        raise _TooSlow
+    if received > max_bytes:
+        raise _too_big(max_bytes, f"more than {_size(max_bytes)}")
+    return received
 
 
 def _too_big(max_bytes: int, received: str) -> LimitExceeded:

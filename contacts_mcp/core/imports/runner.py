@@ -1,7 +1,12 @@
-"""The job runner: runs queued import jobs one after the other for as long as the server lives.
+"""The job runner: runs queued import jobs for as long as the server lives.
 
 Started in the server lifespan. At start-up it also picks up jobs left `running` by a stopped or
 killed process and resumes each from its checkpoint.
+
+Fairness: up to `jobs_at_once` jobs run side by side, at most `jobs_per_account` of one account, so a
+tenant's slow or stalled jobs (a URL that trickles) never hold up another's; their batches interleave on
+the one writer. Each job runs in a cancel scope of its own: cancelling it stops it at once, in the middle
+of a download or a read, and frees its slot.
 """
 
 from __future__ import annotations
@@ -49,40 +54,65 @@ def _begin(w: Any, job_id: str) -> dict[str, Any] | None:
     return w.job(job_id)
 
 
+def _mark_running(w: Any, job_id: str, started: str) -> bool:
+    if w.job_status(job_id) not in ("queued", "running"):
+        return False  # cancelled meanwhile
+    w.update_job(job_id, {"status": "running", "started_at": started})
+    return True
+
+
 class JobRunner:
     def __init__(self, state: AppState, tg: TaskGroup) -> None:
         self.state = state
         self._tg = tg
         self._wake = anyio.Event()
         self._cancelled: set[str] = set()
+        self._running: dict[str, tuple[int, anyio.CancelScope]] = {}  # job id -> (account id, its scope)
 
     def wake(self) -> None:
         self._wake.set()
 
     def cancel(self, job_id: str) -> None:
         self._cancelled.add(job_id)
+        running = self._running.get(job_id)
+        if running is not None:
+            running[1].cancel()  # a download or a read in progress stops now, not at the next batch
 
     async def run(self) -> None:
+        settings = self.state.settings
         while True:
             self._wake = anyio.Event()
             for account_id, job_id in await self.state.store.pending_jobs():
-                await self._run_job(self.state.scope(account_id), job_id)
+                if len(self._running) >= settings.jobs_at_once:
+                    break
+                busy = sum(1 for account, _ in self._running.values() if account == account_id)
+                if job_id in self._running or busy >= settings.jobs_per_account:
+                    continue  # that account waits for one of its own jobs to end; others go on
+                self._running[job_id] = (account_id, anyio.CancelScope())
+                self._tg.start_soon(self._slot, account_id, job_id)
             await self._wake.wait()
 
-    async def _run_job(self, scope: Scope, job_id: str) -> None:
-        job = await scope.write(lambda w: _begin(w, job_id))
-        if job is None or job["status"] in FINISHED:
-            return
+    async def _slot(self, account_id: int, job_id: str) -> None:
         try:
-            await self._process(scope, job)
-        except ContactsError as exc:
-            await self._finish(scope, job_id, "failed", str(exc))
-        except Exception as exc:  # a bug must fail the job, not the runner
-            log.exception("import job %s crashed", job_id)
-            await self._finish(scope, job_id, "failed", f"internal error ({type(exc).__name__}); the lines "
-                                                        "counted so far were imported")
+            await self._run_job(self.state.scope(account_id), job_id)
         finally:
+            self._running.pop(job_id, None)
             self._cancelled.discard(job_id)
+            self.wake()  # a slot is free: the next job may start
+
+    async def _run_job(self, scope: Scope, job_id: str) -> None:
+        with self._running[job_id][1]:
+            job = await scope.write(lambda w: _begin(w, job_id))
+            if job is None or job["status"] in FINISHED:
+                return
+            try:
+                await self._process(scope, job)
+            except ContactsError as exc:
+                await self._finish(scope, job_id, "failed", str(exc))
+            except Exception as exc:  # a bug must fail the job, not the runner
+                log.exception("import job %s crashed", job_id)
+                await self._finish(scope, job_id, "failed", f"internal error ({type(exc).__name__}); the lines "
+                                                            "counted so far were imported")
         final = await scope.read(lambda r: r.job(job_id))
         if final["status"] in FINISHED:
             discard_own_file(final)
@@ -100,6 +130,11 @@ class JobRunner:
         if path is None or not path.exists():
             if not url:
                 raise ContactsError(f"the file of this job is gone ({job['source_name']}); import it again")
+            # Downloading is part of running: the job says so, and a cancel stops the transfer.
+            started = job["started_at"] or utc_now()
+            if not await scope.write(lambda w: _mark_running(w, job_id, started)):
+                return
+            job = {**job, "started_at": started}
             path = settings.jobs_dir / f"{job_id}.download"
             settings.jobs_dir.mkdir(parents=True, exist_ok=True)
             got = await download(url, path, max_bytes=settings.max_file_bytes, policy=url_policy(settings))

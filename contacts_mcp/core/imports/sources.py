@@ -60,7 +60,8 @@ def discard_own_file(job: dict[str, Any]) -> None:
 
 
 def url_policy(settings: Settings) -> UrlPolicy:
-    return UrlPolicy(allow_private=settings.allow_private_urls)
+    return UrlPolicy(allow_private=settings.allow_private_urls, min_rate=settings.download_min_rate,
+                     rate_window=settings.download_rate_window)
 
 
 def _mb(n: int) -> str:
