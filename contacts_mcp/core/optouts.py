@@ -43,25 +43,20 @@ def channels_mask(channels: Iterable[str]) -> int:
     return mask
 
 
-# The addresses each channel reaches a person at. An opt-out is recorded under every one of them, so it
-# outlives the contact and any change of its addresses: whoever holds one later is blocked too.
-ADDRESS_CHANNELS = {"email_key": ("email",), "mobile": ("sms", "voice", "voicemail"),
-                    "fixed_phone": ("voice", "voicemail")}
-# A landline is shared (a household, a switchboard): unlike an email or a mobile it does not identify the
-# person, so what was recorded under it blocks only the channels it carries.
-FIXED_PHONE_BITS = CHANNEL_BITS["voice"] | CHANNEL_BITS["voicemail"]
-
-
-def addresses_for(row: dict[str, Any], channel: str) -> list[str]:
-    """The normalised addresses an opt-out of `channel` is recorded under."""
-    return [row[col] for col, served in ADDRESS_CHANNELS.items()
-            if row.get(col) and (channel == "all" or channel in served)]
+def address_for(row: dict[str, Any], channel: str) -> str | None:
+    """The normalised address an opt-out of `channel` is recorded under, so that it outlives the contact."""
+    if channel == "email":
+        return row.get("email_key")
+    if channel == "sms":
+        return row.get("mobile")
+    if channel in ("voice", "voicemail"):
+        return row.get("mobile") or row.get("fixed_phone")
+    return row.get("email_key") or row.get("mobile") or row.get("fixed_phone")
 
 
 def block(row: dict[str, Any], channels: list[str] | tuple[str, ...], reason: str, source: str) -> list[OptoutRecord]:
-    """Opt the contact (a row, changed in place) out of `channels`; returns the records to write, one per
-    address the channel uses (one without address if it has none). A channel already blocked for the
-    same reason writes nothing: repeating an opt-out is harmless."""
+    """Opt the contact (a row, changed in place) out of `channels`; returns the records to write. A
+    channel already blocked for the same reason writes nothing: repeating an opt-out is harmless."""
     records: list[OptoutRecord] = []
     for channel in dict.fromkeys(channels):
         bits, reason_bit = channel_bits(channel), REASON_BITS[reason]
@@ -69,30 +64,16 @@ def block(row: dict[str, Any], channels: list[str] | tuple[str, ...], reason: st
             continue
         row["optout_mask"] |= bits
         row["optout_reasons"] = row.get("optout_reasons", 0) | reason_bit
-        records += [(row["id"], a, channel, reason, source) for a in addresses_for(row, channel) or [None]]
+        records.append((row["id"], address_for(row, channel), channel, reason, source))
     return records
 
 
-def follow_address(active: list[dict[str, Any]], column: str, address: str) -> list[OptoutRecord]:
-    """A blocked contact took a new address: its active opt-outs of the channels that address carries are
-    recorded under it too (the old address keeps its records)."""
-    served = ADDRESS_CHANNELS[column]
-    wanted = {(o["contact_id"], o["channel"], o["reason"]): o["source"] for o in active
-              if o["channel"] == "all" or o["channel"] in served}
-    return [(cid, address, channel, reason, source) for (cid, channel, reason), source in wanted.items()]
-
-
-def suppression_bits(entries: list[tuple[str, str]], fixed_phone: list[tuple[str, str]] = ()) -> tuple[int, int]:
-    """(mask, reasons) of opt-outs given as (channel, reason) pairs: those recorded under an email, a
-    mobile or the contact itself, then those recorded under its fixed phone (voice and voicemail only)."""
+def suppression_bits(entries: list[tuple[str, str]]) -> tuple[int, int]:
+    """(mask, reasons) of address-keyed opt-outs given as (channel, reason) pairs."""
     mask = reasons = 0
     for channel, reason in entries:
         mask |= channel_bits(channel)
         reasons |= REASON_BITS[reason]
-    for channel, reason in fixed_phone:
-        if channel_bits(channel) & FIXED_PHONE_BITS:
-            mask |= channel_bits(channel) & FIXED_PHONE_BITS
-            reasons |= REASON_BITS[reason]
     return mask, reasons
 
 
@@ -182,14 +163,9 @@ async def restore(scope: Scope, *, contact_ids: list[int], emails: list[str], mo
         keys = {a for row in rows.values() for a in (row["email_key"], row["mobile"], row["fixed_phone"]) if a}
         keys |= {a for _, a in loose}
         active = w.active_optouts(list(rows), list(keys))
-        # Another contact's opt-out recorded under a landline it shares with these stays: lifting ours must
-        # not speak for them. (An email or a mobile is one person's: whoever holds it now may lift it.)
-        shared = {row["fixed_phone"] for row in rows.values()} - {None}
         lifted, kept = [], []
         for o in active:
             bits = channel_bits(o["channel"])
-            if o["address"] in shared and o["contact_id"] is not None and o["contact_id"] not in rows:
-                continue
             if bits & lifting:
                 lifted.append(o)
                 if o["channel"] == "all" and lifting != ALL_CHANNELS_MASK:
@@ -210,17 +186,14 @@ async def restore(scope: Scope, *, contact_ids: list[int], emails: list[str], mo
             by_address[address].append((channel, why))
         updates, reachable_again = [], 0
         for row in rows.values():
-            own = {row["email_key"], row["mobile"]} - {None}
+            own = {row["email_key"], row["mobile"], row["fixed_phone"]} - {None}
             # A record found both ways counts twice: harmless, the bits are or-ed.
-            mask, reasons = suppression_bits([*by_contact[row["id"]], *(e for a in own for e in by_address[a])],
-                                             by_address[row["fixed_phone"]] if row["fixed_phone"] else [])
+            mask, reasons = suppression_bits([*by_contact[row["id"]], *(e for a in own for e in by_address[a])])
             if (mask, reasons) != (row["optout_mask"], row["optout_reasons"]):
                 updates.append((row["id"], mask, reasons))
                 reachable_again += 1
         w.set_optout_bits(updates, now)
-        # One opt-out is recorded under each of its addresses: it counts once.
-        restored = len({(o["contact_id"] or o["address"], o["channel"], o["reason"]) for o in lifted})
-        return RestoreResult(restored=restored, contacts_changed=reachable_again)
+        return RestoreResult(restored=len(lifted), contacts_changed=reachable_again)
 
     return await scope.write(unit, small=len(addresses) + len(contact_ids) <= SMALL_WRITE)
 

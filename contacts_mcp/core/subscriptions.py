@@ -29,6 +29,8 @@ def _hash(token: str) -> str:
 
 async def subscribe(scope: Scope, data: ContactInput, *, segment_ids: list[int], form_type: str | None,
                     expires_hours: int) -> SubscribeResult:
+    if not (data.email or data.mobile):
+        raise InvalidInput("contact", "a subscription needs an email or a mobile")
     if form_type is not None:
         form_type = clean_text("form_type", form_type, 64)
         if form_type and not form_type.replace("_", "").replace("-", "").isalnum():
@@ -36,10 +38,6 @@ async def subscribe(scope: Scope, data: ContactInput, *, segment_ids: list[int],
     if len(segment_ids) > GROUPS_MAX or len(data.list_ids or []) > GROUPS_MAX:
         raise LimitExceeded("lists or segments per subscription", GROUPS_MAX, max(len(segment_ids), len(data.list_ids or [])))
     p = await _prepare(scope, data)
-    # Checked on the prepared values: a blank or whitespace-only email is no email (it used to make a contact
-    # with no identity at all, a new one on every call).
-    if not (p.key("email_key") or p.key("mobile")):
-        raise InvalidInput("contact", "a subscription needs an email or a mobile (a blank value is none)")
     source = f"subscribe:{form_type}" if form_type else "subscribe"
     opts = BatchOptions(match_keys=match_order(None)[1:], update_enabled=True, erase=False, source=source,
                         now=utc_now(), new_status="unconfirmed")

@@ -21,7 +21,7 @@ from typing import Any, Literal, NamedTuple
 
 from ..storage.store import Writer
 from .errors import Conflict, ContactsError, NotFound
-from .optouts import ADDRESS_CHANNELS, block, follow_address, suppression_bits
+from .optouts import block, suppression_bits
 from .prepare import KEY_COLUMNS, KEY_LABELS, Prepared
 
 Outcome = Literal["created", "updated", "unchanged", "failed", "duplicate"]
@@ -167,8 +167,7 @@ class _Batch:
         self.next_id += 1
         for col, value in present.items():
             self.index[col][value] = contact_id
-        fixed = wire[self.positions["fixed_phone"]] if self.positions and "fixed_phone" in self.positions else None
-        mask, reasons = self._suppressed(contact_id, present.get("email_key"), present.get("mobile"), fixed)
+        mask, reasons = self._suppressed(contact_id, present.get("email_key"), present.get("mobile"))
         self.fresh.append((contact_id, wire, mask, reasons))
         self.lists.change(contact_id, self.opts.list_ids, ())
         self.written.add(contact_id)
@@ -185,8 +184,7 @@ class _Batch:
         row.update(id=contact_id, attributes={k: v for k, v in (p.attributes or {}).items() if v is not None},
                    blocked_senders=row.get("blocked_senders", []), status=self.opts.new_status, source=self.opts.source,
                    created_at=self.opts.now, updated_at=self.opts.now, deleted_at=None, last_import=None)
-        row["optout_mask"], row["optout_reasons"] = self._suppressed(contact_id, row.get("email_key"), row.get("mobile"),
-                                                                     row.get("fixed_phone"))
+        row["optout_mask"], row["optout_reasons"] = self._suppressed(contact_id, row.get("email_key"), row.get("mobile"))
         self.rows[contact_id] = self.inserted[contact_id] = row
         for col in KEY_COLUMNS:
             if row.get(col):
@@ -207,24 +205,12 @@ class _Batch:
                         self.released.setdefault(row["id"], set()).add(col)
                 if changes[col]:
                     self.index[col][changes[col]] = row["id"]
-        blocked = row["optout_mask"]
         row.update(changes, updated_at=self.opts.now)
-        moved = [c for c in ADDRESS_CHANNELS if changes.get(c)]
-        if moved:
-            if blocked:
-                self._follow(row["id"], {c: changes[c] for c in moved})
-            mask, reasons = self._suppressed(row["id"], row["email_key"], row["mobile"], row.get("fixed_phone"))
+        if "email_key" in changes or "mobile" in changes:
+            mask, reasons = self._suppressed(row["id"], row["email_key"], row["mobile"])
             row["optout_mask"] |= mask
             row["optout_reasons"] |= reasons
         return True
-
-    def _follow(self, contact_id: int, new: dict[str, str]) -> None:
-        """A blocked contact's new addresses are blocked for the same channels (see optouts.follow_address)."""
-        active = self.w.active_optouts([contact_id], []) + [
-            {"contact_id": cid, "channel": ch, "reason": why, "source": src}
-            for cid, _, ch, why, src in self.optouts if cid == contact_id]
-        for column, address in new.items():
-            self.optouts += follow_address(active, column, address)
 
     def _memberships(self, contact_id: int, p: Prepared) -> bool:
         lists = self.lists.change(contact_id, [*self.opts.list_ids, *p.list_ids], p.unlink_list_ids)
@@ -238,17 +224,16 @@ class _Batch:
         self.optouts += records
         return bool(records)
 
-    def _suppressed(self, contact_id: int, email_key: str | None, mobile: str | None,
-                    fixed_phone: str | None) -> tuple[int, int]:
+    def _suppressed(self, contact_id: int, *addresses: str | None) -> tuple[int, int]:
         """(mask, reasons) of the opt-outs recorded for these addresses, which now bind to the contact."""
         if not self.suppressed:  # the usual case: no address of this batch was ever opted out
             return 0, 0
-        entries, by_fixed = [], []
-        for a, into in ((email_key, entries), (mobile, entries), (fixed_phone, by_fixed)):
+        entries = []
+        for a in addresses:
             if a and a in self.suppressed:
-                into += self.suppressed[a]
+                entries += self.suppressed[a]
                 self.binds.append((contact_id, a))
-        return suppression_bits(entries, by_fixed)
+        return suppression_bits(entries)
 
     def flush(self) -> None:
         w = self.w
@@ -321,11 +306,6 @@ def apply_batch(w: Writer, items: list[Prepared | tuple | ContactsError], opts: 
         for row in w.contacts_by_key(col, list(set(values))) if values else []:
             rows[row["id"]] = row
     addresses = [a for c in ("email_key", "mobile") for a in by_column.get(c, ())]
-    # Fixed phones are no identity (no lookup by them above) but carry voice opt-outs: probed too.
-    if lines_only and "fixed_phone" in positions:
-        addresses += [v for line in lines if (v := line[positions["fixed_phone"]])]  # type: ignore[index]
-    elif not lines_only:
-        addresses += [v for item, _ in keyed if isinstance(item, Prepared) and (v := item.columns.get("fixed_phone"))]
     # Most accounts have no opt-out recorded by address: one cheap probe spares a lookup per address.
     suppressed = w.optout_channels_by_address(addresses) if addresses and w.has_address_optouts() else {}
     if lines_only:

@@ -257,12 +257,12 @@ class ContactWrites(ContactReads):
 
     def insert_optouts(self, rows: Sequence[tuple[int | None, str | None, str, str, str]], now: str) -> None:
         """(contact id or None, address, channel, reason, source) rows; one already active for the same
-        contact, address, channel and reason is not repeated (a contact's opt-out is recorded once per
-        address the channel uses)."""
+        contact (or, without one, address), channel and reason is not repeated."""
         self._conn.executemany(
             "INSERT INTO optouts (account_id, contact_id, address, channel, reason, source, created_at) "
             "SELECT ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM optouts WHERE account_id = ? "
-            "AND contact_id IS ? AND address IS ? AND channel = ? AND reason = ? AND restored_at IS NULL)",
+            "AND contact_id IS ? AND (contact_id IS NOT NULL OR address = ?) AND channel = ? AND reason = ? "
+            "AND restored_at IS NULL)",
             [(self.account_id, cid, addr, ch, reason, src, now, self.account_id, cid, addr, ch, reason)
              for cid, addr, ch, reason, src in rows])
 

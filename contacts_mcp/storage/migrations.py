@@ -307,32 +307,6 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
     (8, "import job starts", [
         "ALTER TABLE import_jobs ADD COLUMN starts INTEGER NOT NULL DEFAULT 0",
     ]),
-    # An opt-out was recorded under one address of the contact; it is now recorded under every address its
-    # channel uses (email; mobile for sms, voice, voicemail; fixed phone for voice, voicemail), so that
-    # it binds whoever holds any of them later. Existing opt-outs get the same records.
-    (9, "opt-outs under every address", [
-        """INSERT INTO optouts (account_id, contact_id, address, channel, reason, source, created_at)
-            SELECT DISTINCT o.account_id, o.contact_id, c.email_key, o.channel, o.reason, o.source, o.created_at
-            FROM optouts o JOIN contacts c ON c.id = o.contact_id AND c.account_id = o.account_id
-            WHERE o.restored_at IS NULL AND o.channel IN ('email', 'all') AND c.email_key IS NOT NULL
-              AND NOT EXISTS (SELECT 1 FROM optouts x WHERE x.account_id = o.account_id AND x.contact_id = o.contact_id
-                              AND x.address = c.email_key AND x.channel = o.channel AND x.reason = o.reason
-                              AND x.restored_at IS NULL)""",
-        """INSERT INTO optouts (account_id, contact_id, address, channel, reason, source, created_at)
-            SELECT DISTINCT o.account_id, o.contact_id, c.mobile, o.channel, o.reason, o.source, o.created_at
-            FROM optouts o JOIN contacts c ON c.id = o.contact_id AND c.account_id = o.account_id
-            WHERE o.restored_at IS NULL AND o.channel IN ('sms', 'voice', 'voicemail', 'all') AND c.mobile IS NOT NULL
-              AND NOT EXISTS (SELECT 1 FROM optouts x WHERE x.account_id = o.account_id AND x.contact_id = o.contact_id
-                              AND x.address = c.mobile AND x.channel = o.channel AND x.reason = o.reason
-                              AND x.restored_at IS NULL)""",
-        """INSERT INTO optouts (account_id, contact_id, address, channel, reason, source, created_at)
-            SELECT DISTINCT o.account_id, o.contact_id, c.fixed_phone, o.channel, o.reason, o.source, o.created_at
-            FROM optouts o JOIN contacts c ON c.id = o.contact_id AND c.account_id = o.account_id
-            WHERE o.restored_at IS NULL AND o.channel IN ('voice', 'voicemail', 'all') AND c.fixed_phone IS NOT NULL
-              AND NOT EXISTS (SELECT 1 FROM optouts x WHERE x.account_id = o.account_id AND x.contact_id = o.contact_id
-                              AND x.address = c.fixed_phone AND x.channel = o.channel AND x.reason = o.reason
-                              AND x.restored_at IS NULL)""",
-    ]),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -255,16 +255,3 @@ async def test_bulk_upsert_can_leave_lists(client):
 async def test_every_invalid_field_is_named_in_one_error(client):
     text = await fails(client, "create_contact", {"contact": {"email": "nope", "mobile": "12", "birth_date": "soon"}})
     assert "email:" in text and "mobile:" in text and "birth_date:" in text
-
-
-async def test_a_blank_identity_is_no_identity_on_every_entry_point(client):
-    # The attack: subscribe_contact with email " " made a contact with no identity, a new one on every call.
-    for _ in range(2):
-        assert "needs an email or a mobile" in await fails(client, "subscribe_contact", {"contact": {"email": " "}})
-    assert "identity" in await fails(client, "create_contact", {"contact": {"email": " ", "mobile": "\t",
-                                                                            "ext_id": "  "}})
-    upserted = await call(client, "upsert_contacts", {"contacts": [{"email": "  "}, {"ext_id": " ", "mobile": ""}]})
-    assert upserted["failed"] == 2
-    job = await call(client, "import_file", {"csv_text": "email,mobile,first_name\n  , ,Bob\n", "wait_seconds": 30})
-    assert (job["created"], job["invalid"]) == (0, 1)
-    assert (await call(client, "get_contacts", {}))["contacts"] == []
