@@ -125,8 +125,19 @@ def normalize_date(value: object, field: str = "birth_date") -> str | None:
     raise InvalidInput(field, f"{text!r} is not a date; use YYYY-MM-DD (or DD/MM/YYYY)")
 
 
+# Characters that show nothing (zero-width space, joiners, word joiner, BOM). At the ends of an ext_id
+# they would make a value that looks blank, or like another contact's, a different identity.
+_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
+
+
 def normalize_ext_id(value: object) -> str | None:
-    return clean_text("ext_id", value, EXT_ID_MAX)
+    """Trimmed of spaces and invisible characters; one made of nothing else is missing (None)."""
+    text = clean_text("ext_id", value, EXT_ID_MAX)
+    if text is not None and (text[0] in _INVISIBLE or text[-1] in _INVISIBLE):
+        while text and (text[0] in _INVISIBLE or text[-1] in _INVISIBLE):
+            text = text.strip(_INVISIBLE).strip()
+        return text or None
+    return text
 
 
 ATTRIBUTE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")

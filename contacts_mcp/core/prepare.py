@@ -18,6 +18,7 @@ from .normalize import (
 )
 
 KEY_LABELS = {"ext_id": "ext_id", "email_key": "email", "mobile": "mobile"}  # as callers name them
+IDENTITIES = "email, mobile or ext_id"  # what makes a contact someone; a blank value is a missing one
 TEXT_FIELDS = ("civility", "first_name", "last_name", "address_1", "address_2", "postal_code", "city", "state",
                "country", "company", "reference")
 _FLAGS = {"email_blacklisted": "email", "sms_blacklisted": "sms"}
