@@ -96,17 +96,17 @@ def block(row: dict[str, Any], channels: list[str] | tuple[str, ...], reason: st
     return records
 
 
-def follow_addresses(rows: Mapping[int, Mapping[str, Any]], active: list[dict[str, Any]]) -> list[tuple[int, str, int]]:
-    """(record id, address, mask) for the addresses contacts hold that their own active records do not
-    block yet: an opted-out contact that takes a new address opts it out too, so giving it up later
-    leaves it blocked for whoever takes it next."""
+def follow_addresses(taken: Mapping[int, Mapping[str, str]], active: list[dict[str, Any]]) -> list[tuple[int, str, int]]:
+    """(record id, address, mask) for addresses opted-out contacts took ({contact id: {column: address}})
+    that their own active records do not block yet: such a contact opts a new address out too, so that
+    giving it up later leaves it blocked for whoever takes it next."""
     out: list[tuple[int, str, int]] = []
     for record in active:
-        row = rows.get(record["contact_id"])
-        if row is None:
+        addresses = taken.get(record["contact_id"])
+        if addresses is None:
             continue
         have = dict(record["addresses"])
-        for address, mask in addresses_for(row, channel_bits(record["channel"])):
+        for address, mask in addresses_for(addresses, channel_bits(record["channel"])):
             if have.get(address, 0) & mask != mask:
                 out.append((record["id"], address, mask))
     return out
@@ -220,15 +220,22 @@ async def restore(scope: Scope, *, contact_ids: list[int], emails: list[str], mo
             if not here & lifting:
                 continue
             lifted.append(o)
-            # Lifting some channels of an "all" opt-out keeps the others blocked, as separate records
-            # blocking the same addresses.
-            kept += [(o["contact_id"], [(a, mask & bit) for a, mask in o["addresses"] if mask & bit], ch,
-                      o["reason"], o["source"])
-                     for ch, bit in CHANNEL_BITS.items() if bit & channel_bits(o["channel"]) & ~lifting]
+            if o["contact_id"] in rows:
+                # A named contact's own: lifted on every address it recorded. Lifting some channels of an
+                # "all" opt-out keeps the others blocked, as separate records on the same addresses.
+                kept += [(o["contact_id"], [(a, mask & bit) for a, mask in o["addresses"] if mask & bit], ch,
+                          o["reason"], o["source"])
+                         for ch, bit in CHANNEL_BITS.items() if bit & channel_bits(o["channel"]) & ~lifting]
+            else:
+                # Another contact's (or an address's), found through an address named: lifted there only.
+                # It stays on its own contact and its other addresses, re-recorded without the lifted part.
+                rest = [(a, m) for a, mask in o["addresses"] if (m := mask & ~(lifting & named.get(a, 0)))]
+                if rest or o["contact_id"] is not None:
+                    kept.append((o["contact_id"], rest, o["channel"], o["reason"], o["source"]))
         w.lift_optouts([o["id"] for o in lifted], now=now, by=restored_by, reason=reason.strip())
         w.insert_optouts(kept, now)
         # Recompute each contact's bits from what stays active (its own records and its addresses'):
-        # what was active, less what was lifted, plus what was kept of lifted "all" opt-outs.
+        # what was active, less what was lifted, plus what was kept of lifted records.
         gone = {o["id"] for o in lifted}
         by_contact: dict[int | None, int] = defaultdict(int)
         reasons_of: dict[int | None, int] = defaultdict(int)

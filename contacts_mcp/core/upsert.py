@@ -26,8 +26,10 @@ from typing import Any, Literal, NamedTuple
 
 from ..storage.store import Writer
 from .errors import Conflict, ContactsError, InvalidInput, NotFound
-from .optouts import address_bits, block, follow_addresses, held_addresses
+from .optouts import OptoutRecord, address_bits, block, follow_addresses, held_addresses
 from .prepare import IDENTITIES, KEY_COLUMNS, KEY_LABELS, Prepared
+
+ADDRESS_COLUMNS = ("email_key", "mobile", "fixed_phone")  # what opt-outs block
 
 Outcome = Literal["created", "updated", "unchanged", "failed", "duplicate"]
 
@@ -100,9 +102,9 @@ class _Batch:
     dirty: set[int] = field(default_factory=set)
     released: dict[int, set[str]] = field(default_factory=dict)
     written: set[int] = field(default_factory=set)
-    optouts: list[tuple[int | None, str | None, str, str, str]] = field(default_factory=list)
+    optouts: list[OptoutRecord] = field(default_factory=list)
     binds: list[tuple[int, str]] = field(default_factory=list)
-    follow: dict[int, dict[str, Any]] = field(default_factory=dict)  # contact id -> its row or its addresses
+    taken: dict[int, dict[str, str]] = field(default_factory=dict)  # opted-out contact -> addresses it took
     positions: dict[str, int] | None = None
     fresh: list[tuple] = field(default_factory=list)
 
@@ -182,6 +184,8 @@ class _Batch:
         addresses = {"email_key": present.get("email_key"), "mobile": present.get("mobile"),
                      "fixed_phone": wire[fixed_at] if fixed_at is not None else None}
         mask, reasons = self._suppressed(contact_id, addresses)
+        if mask:
+            self._took(contact_id, {c: a for c, a in addresses.items() if a})
         self.fresh.append((contact_id, wire, mask, reasons))
         self.lists.change(contact_id, self.opts.list_ids, ())
         self.written.add(contact_id)
@@ -199,6 +203,8 @@ class _Batch:
                    blocked_senders=row.get("blocked_senders", []), status=self.opts.new_status, source=self.opts.source,
                    created_at=self.opts.now, updated_at=self.opts.now, deleted_at=None, last_import=None)
         row["optout_mask"], row["optout_reasons"] = self._suppressed(contact_id, row)
+        if row["optout_mask"]:
+            self._took(contact_id, {c: row[c] for c in ADDRESS_COLUMNS if row.get(c)})
         self.rows[contact_id] = self.inserted[contact_id] = row
         for col in KEY_COLUMNS:
             if row.get(col):
@@ -225,8 +231,13 @@ class _Batch:
             row["optout_mask"] |= mask
             row["optout_reasons"] |= reasons
             if row["optout_mask"]:
-                self.follow[row["id"]] = row
+                self._took(row["id"], {c: changes[c] for c in ADDRESS_COLUMNS if changes.get(c)})
         return True
+
+    def _took(self, contact_id: int, addresses: dict[str, str]) -> None:
+        """An opted-out contact took these addresses: its opt-outs block them too (see flush)."""
+        if addresses:
+            self.taken.setdefault(contact_id, {}).update(addresses)
 
     def _memberships(self, contact_id: int, p: Prepared) -> bool:
         lists = self.lists.change(contact_id, [*self.opts.list_ids, *p.list_ids], p.unlink_list_ids)
@@ -252,7 +263,6 @@ class _Batch:
             for a in (addresses.get("email_key"), addresses.get("mobile")):
                 if a and a in self.suppressed:
                     self.binds.append((contact_id, a))
-            self.follow[contact_id] = addresses
         return mask, reasons
 
     def flush(self) -> None:
@@ -275,8 +285,8 @@ class _Batch:
             w.insert_optouts(self.optouts, self.opts.now)
         if self.binds:
             w.bind_optouts(self.binds)
-        if self.follow:
-            w.add_optout_addresses(follow_addresses(self.follow, w.active_optouts(list(self.follow), [])))
+        if self.taken:
+            w.add_optout_addresses(follow_addresses(self.taken, w.active_optouts(list(self.taken), [])))
 
 
 def _fixed_phone(item: Prepared | tuple, at: int | None) -> str | None:

@@ -131,6 +131,28 @@ async def test_restoring_a_contact_on_email_leaves_a_shared_phones_opt_out_alone
         assert kept["channel"] == "all"
 
 
+async def test_restoring_a_contact_lifts_another_contacts_opt_out_only_on_the_number_they_share(client):
+    a = await _contact(client, email="a@example.com", mobile="0611111111", fixed_phone=FIXED)
+    await call(client, "optout_contact", {"contact_ids": [a], "reason": "complaint"})
+    b = await _contact(client, email="b@example.com", fixed_phone=FIXED)
+    assert await _opted_out(client, b) == ["voice", "voicemail"]
+    got = await call(client, "restore_optout", {"contact_ids": [b], "channels": ["voice", "voicemail"],
+                                                 "reason": "the household agreed", "restored_by": "support"})
+    assert got == {"restored": 1, "contacts_changed": 1}
+    assert await _opted_out(client, b) == []
+    assert await _opted_out(client, a) == ["email", "sms", "voice", "voicemail"]
+    [active] = (await call(client, "get_optouts", {"contact_id": a}))["optouts"]
+    assert active["channel"] == "all" and active["other_addresses"] == ["+33611111111"]
+    history = (await call(client, "get_optouts", {"contact_id": a, "include_restored": True}))["optouts"]
+    assert [o["restored_by"] for o in history if o.get("restored_at")] == ["support"]
+    # a's other addresses stay blocked for whoever takes them; the shared number no longer is.
+    await call(client, "update_contact", {"id": a, "changes": {"mobile": "0622222222"}})
+    c = await _contact(client, email="c@example.com", mobile="0611111111")
+    d = await _contact(client, email="d@example.com", fixed_phone=FIXED)
+    assert await _opted_out(client, c) == ["email", "sms", "voice", "voicemail"]
+    assert await _opted_out(client, d) == []
+
+
 def _old_database(path: Path) -> None:
     """A database as the step before opt-out addresses left it: "all" recorded under the email only."""
     from contacts_mcp.storage import migrations
