@@ -96,7 +96,8 @@ def block(row: dict[str, Any], channels: list[str] | tuple[str, ...], reason: st
     return records
 
 
-def follow_addresses(taken: Mapping[int, Mapping[str, str]], active: list[dict[str, Any]]) -> list[tuple[int, str, int]]:
+def follow_addresses(taken: Mapping[int, Mapping[str, str]],
+                     active: list[dict[str, Any]]) -> list[tuple[int, str, int]]:
     """(record id, address, mask) for addresses opted-out contacts took ({contact id: {column: address}})
     that their own active records do not block yet: such a contact opts a new address out too, so that
     giving it up later leaves it blocked for whoever takes it next."""
@@ -184,7 +185,8 @@ async def optout(scope: Scope, *, contact_ids: list[int], emails: list[str], mob
         w.set_optout_bits([(r["id"], r["optout_mask"], r["optout_reasons"]) for r in changed], now)
         # An address that is nobody's yet: a suppression entry that blocks it (on every channel given: it
         # names a person) when it becomes a contact.
-        records += [(None, [(a, channel_bits(ch))], ch, reason, source) for _, a in loose for ch in dict.fromkeys(channels)]
+        records += [(None, [(a, channel_bits(ch))], ch, reason, source)
+                    for _, a in loose for ch in dict.fromkeys(channels)]
         w.insert_optouts(records, now)
         return OptOutResult(opted_out=len(changed), already=len(rows) - len(changed),
                             suppressed_addresses=[a for _, a in loose][:200], suppressed_count=len(loose))

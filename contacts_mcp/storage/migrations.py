@@ -331,6 +331,10 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
           for column, channels, serves in (("email_key", "'email', 'all'", 15),
                                            ("mobile", "'sms', 'voice', 'voicemail', 'all'", 15),
                                            ("fixed_phone", "'voice', 'voicemail', 'all'", 12))],
+        # A record that had no address (an sms opt-out of a contact without a mobile) is listed under one now.
+        """UPDATE optouts SET address = (SELECT a.address FROM optout_addresses a WHERE a.optout_id = optouts.id
+                                         ORDER BY a.rowid LIMIT 1)
+           WHERE address IS NULL AND id IN (SELECT optout_id FROM optout_addresses)""",
     ]),
 ]
 

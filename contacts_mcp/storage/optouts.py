@@ -22,9 +22,8 @@ OptoutRow = tuple[int | None, Sequence[tuple[str, int]], str, str, str]
 
 class OptoutReads(Session):
     def has_address_optouts(self) -> bool:
-        # Every record with an address row has its first address in optouts.address: one cheap probe.
-        return bool(self._value("SELECT 1 FROM optouts WHERE account_id = ? AND address IS NOT NULL "
-                                "AND restored_at IS NULL LIMIT 1", [self.account_id]))
+        return bool(self._value("SELECT 1 FROM optout_addresses a JOIN optouts o ON o.id = a.optout_id "
+                                "WHERE a.account_id = ? AND o.restored_at IS NULL LIMIT 1", [self.account_id]))
 
     def optouts_by_address(self, addresses: Sequence[str]) -> dict[str, list[tuple[int, str]]]:
         """Active opt-outs per normalised address, as (channels blocked there, reason)."""
@@ -42,7 +41,8 @@ class OptoutReads(Session):
         out: dict[int, list[tuple[str, int]]] = {}
         for part in chunks(list(dict.fromkeys(ids))):
             for optout_id, address, mask in self._conn.execute(
-                    f"SELECT a.optout_id, a.address, a.mask FROM optout_addresses a JOIN optouts o ON o.id = a.optout_id "
+                    f"SELECT a.optout_id, a.address, a.mask FROM optout_addresses a "
+                    f"JOIN optouts o ON o.id = a.optout_id "
                     f"WHERE a.account_id = ? AND a.optout_id IN ({marks(len(part))}) "
                     f"ORDER BY a.optout_id, a.address IS NOT o.address, a.rowid", [self.account_id, *part]):
                 out.setdefault(optout_id, []).append((address, mask))
@@ -121,11 +121,15 @@ class OptoutWrites(OptoutReads):
              for i, (_, addrs, _, _, _) in enumerate(rows) for address, mask in addrs])
 
     def add_optout_addresses(self, rows: Sequence[tuple[int, str, int]]) -> None:
-        """(record id, address, mask): more addresses an active record blocks (a mask only ever grows)."""
+        """(record id, address, mask): more addresses an active record blocks (a mask only ever grows). A
+        record that had none (an sms opt-out of a contact without a mobile) is now listed under the first."""
+        account = self.account_id
         self._conn.executemany(
             "INSERT INTO optout_addresses (optout_id, account_id, address, mask) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (optout_id, address) DO UPDATE SET mask = mask | excluded.mask",
-            [(optout_id, self.account_id, address, mask) for optout_id, address, mask in rows])
+            [(optout_id, account, address, mask) for optout_id, address, mask in rows])
+        self._conn.executemany("UPDATE optouts SET address = ? WHERE account_id = ? AND id = ? AND address IS NULL",
+                               [(address, account, optout_id) for optout_id, address, _ in rows])
 
     def bind_optouts(self, pairs: Sequence[tuple[int, str]]) -> None:
         """(contact id, address): address-only opt-outs now belong to the contact that has the address."""

@@ -56,8 +56,8 @@ class Reader(ContactReads, OptoutReads, ListReads, FieldReads, ImportReads, Segm
     """Read queries, bound to one account."""
 
 
-class Writer(ContactWrites, OptoutWrites, ListWrites, FieldWrites, ImportWrites, SegmentWrites, EventWrites, StatsWrites,
-             Reader):
+class Writer(ContactWrites, OptoutWrites, ListWrites, FieldWrites, ImportWrites, SegmentWrites, EventWrites,
+             StatsWrites, Reader):
     """Read and write queries inside one write transaction, bound to one account."""
 
 

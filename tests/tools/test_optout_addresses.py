@@ -71,6 +71,17 @@ async def test_an_address_taken_after_the_opt_out_stays_blocked_once_given_up(cl
     assert await _opted_out(client, b) == ["voice", "voicemail"]
 
 
+async def test_an_sms_opt_out_taken_before_the_contact_had_a_mobile_blocks_the_mobile_it_takes(client):
+    a = await _contact(client, email="a@example.com")
+    await call(client, "optout_contact", {"contact_ids": [a], "channels": ["sms"], "reason": "unsubscribed"})
+    await call(client, "update_contact", {"id": a, "changes": {"mobile": "0611111111"}})
+    await call(client, "update_contact", {"id": a, "changes": {"mobile": "0622222222"}})
+    b = await _contact(client, email="b@example.com", mobile="0611111111")
+    assert await _opted_out(client, b) == ["sms"]
+    [record] = (await call(client, "get_optouts", {"contact_id": a}))["optouts"]
+    assert record["address"] == "+33611111111" and record["other_addresses"] == ["+33622222222"]
+
+
 async def test_subscribing_with_an_opted_out_contacts_old_mobile_is_blocked(client):
     a = await _contact(client, email="a@example.com", mobile="0611111111")
     await call(client, "optout_contact", {"contact_ids": [a], "channels": ["sms"], "reason": "unsubscribed"})
@@ -167,14 +178,17 @@ def _old_database(path: Path) -> None:
         migrations.MIGRATIONS = original
     conn.execute("INSERT INTO contacts (id, account_id, email, email_key, mobile, fixed_phone, source, created_at, "
                  "updated_at, optout_mask, optout_reasons) VALUES "
-                 "(1, 1, 'a@x.fr', 'a@x.fr', '+33622222222', '+33144444444', 'api', 't', 't', 15, 1)")
+                 "(1, 1, 'a@x.fr', 'a@x.fr', '+33622222222', '+33144444444', 'api', 't', 't', 15, 1), "
+                 "(2, 1, 'e@x.fr', 'e@x.fr', '+33655555555', NULL, 'api', 't', 't', 2, 1)")
     # Recorded when the contact's mobile was +33611111111 (an "sms" opt-out), and an "all" one.
     conn.execute("INSERT INTO optouts (account_id, contact_id, address, channel, reason, source, created_at) "
                  "VALUES (1, 1, '+33611111111', 'sms', 'unsubscribed', 'api', 't'), "
-                 "(1, 1, 'a@x.fr', 'all', 'unsubscribed', 'api', 't')")
+                 "(1, 1, 'a@x.fr', 'all', 'unsubscribed', 'api', 't'), "
+                 # Recorded with no address: the contact had no mobile then.
+                 "(1, 2, NULL, 'sms', 'unsubscribed', 'api', 't')")
     # As the writer of that version would have counted it.
     conn.execute(f"INSERT INTO group_counts (account_id, kind, group_id, profile, n) SELECT 1, 'base', 0, "
-                 f"{PROFILE_SQL}, 1 FROM contacts c WHERE c.id = 1")
+                 f"{PROFILE_SQL}, COUNT(*) FROM contacts c GROUP BY 4")
     conn.close()
 
 
@@ -193,8 +207,10 @@ async def test_an_upgraded_database_blocks_every_address_of_its_existing_opt_out
         assert await _opted_out(client, old_mobile) == ["sms"]
         assert await _opted_out(client, fixed) == ["voice", "voicemail"]
         stats = (await call(client, "get_stats"))["stats"]
-        assert stats["subscribers"] == 3
-        assert stats["opted_out"] == {"email": 1, "sms": 2, "voice": 2, "voicemail": 2}
+        assert stats["subscribers"] == 4
+        assert stats["opted_out"] == {"email": 1, "sms": 3, "voice": 2, "voicemail": 2}
+        [record] = (await call(client, "get_optouts", {"contact_id": 2}))["optouts"]
+        assert record["address"] == "+33655555555"
         await call(client, "restore_optout", {"contact_ids": [1], "reason": "consent recorded"})
         later = await _contact(client, email="d@x.fr", fixed_phone="+33144444444")
         assert await _opted_out(client, later) == []
