@@ -71,6 +71,12 @@ class Prepared:
     def has_identity(self) -> bool:
         return any(self.key(c) for c in KEY_COLUMNS)
 
+    def keeps_identity(self, row: dict[str, Any], erase: bool) -> bool:
+        """Whether a stored contact (`row`) still has an identity once these values are applied to it (a
+        value sent empty erases the stored one only with `erase`)."""
+        columns = self.columns
+        return any(columns.get(c) or (row[c] and (c not in columns or not erase)) for c in KEY_COLUMNS)
+
 
 def missing_identity(p: Prepared, match_keys: tuple[str, ...]) -> str | None:
     """None when the contact has one of the identities it is matched on; else those identities, named

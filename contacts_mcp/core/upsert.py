@@ -11,11 +11,9 @@ Matching: a contact whose ext_id, email key or E.164 mobile equals the item's is
 `match_keys` says which identities are tried, in order (ext_id first). A deleted contact that matches
 is restored and updated: it is the same person, and its opt-outs stay with it. Opt-outs only ever
 gain channels here; lifting one is a restore, an audited path of its own. A contact taking an address
-(email, mobile or fixed phone) that an opt-out blocks is blocked as well; an opted-out contact taking
-a new address has its opt-outs block that address too, so that giving it up later leaves it blocked.
-
-No identity, no contact: an item that would create a contact without an ext_id, email or mobile, or
-leave one without any, fails (blank values were made missing by `prepare`).
+an opt-out blocks (email, mobile or fixed phone) is blocked too; an opted-out contact's opt-outs block
+the addresses it takes. No identity, no contact: an item that would create or leave a contact without
+an ext_id, email or mobile fails (blank values were made missing by `prepare`).
 """
 
 from __future__ import annotations
@@ -145,7 +143,7 @@ class _Batch:
         if target is None and not present:
             raise InvalidInput("contact", f"needs at least one identity: {IDENTITIES} (blank values count as "
                                           "missing)")
-        if target is not None and not _keeps_identity(self.rows[target], p, opts.erase):
+        if target is not None and not p.keeps_identity(self.rows[target], opts.erase):
             raise InvalidInput("contact", f"would be left with no identity; keep at least one of {IDENTITIES}")
         missing = sorted({i for i in [*p.list_ids, *p.unlink_list_ids] if i not in self.lists.known})
         if missing:
@@ -293,17 +291,6 @@ def _fixed_phone(item: Prepared | tuple, at: int | None) -> str | None:
     if item.__class__ is tuple:
         return item[at] if at is not None else None  # type: ignore[index]
     return item.key("fixed_phone")  # type: ignore[union-attr]
-
-
-def _keeps_identity(row: dict[str, Any], p: Prepared, erase: bool) -> bool:
-    """Whether the contact still has an ext_id, email or mobile once the item's values are applied (as
-    `_changes` applies them: a value sent empty erases only with `erase`)."""
-    columns = p.columns
-    for col in KEY_COLUMNS:
-        sent = columns.get(col)
-        if sent or (row[col] and (col not in columns or not erase)):
-            return True
-    return False
 
 
 def _changes(row: dict[str, Any], p: Prepared, erase: bool) -> dict[str, Any]:
