@@ -13,9 +13,9 @@ from .errors import ContactsError, InvalidInput, LimitExceeded, NotFound
 from .events import check_event_key
 from .fields import registry
 from .models import Contact, ContactInput, ContactPage, ContactResult, ChangeCount, UpsertItem, UpsertResult, channels_of
-from .normalize import email_key, normalize_email, normalize_phone, parse_ts, utc_now
+from .normalize import email_key, normalize_email, normalize_ext_id, normalize_phone, parse_ts, utc_now
 from .pagination import by_ids, decode_cursor, page
-from .prepare import Prepared, missing_identity, prepare
+from .prepare import IDENTITIES, Prepared, missing_identity, prepare
 from .scope import SMALL_WRITE, Scope
 from .upsert import BatchOptions, apply_batch
 
@@ -67,7 +67,7 @@ async def create_contact(scope: Scope, data: ContactInput, *, update_enabled: bo
                          empty_values_erase: bool = False, source: str = "api") -> ContactResult:
     p = await _prepare(scope, data)
     if not p.has_identity():
-        raise InvalidInput("contact", "needs at least one identity: email, mobile or ext_id")
+        raise InvalidInput("contact", f"needs at least one identity: {IDENTITIES} (blank values count as missing)")
     opts = BatchOptions(match_keys=match_order(None), update_enabled=update_enabled, erase=empty_values_erase,
                         source=source, now=utc_now())
 
@@ -85,12 +85,8 @@ async def update_contact(scope: Scope, contact_id: int, data: ContactInput, *,
     opts = BatchOptions(match_keys=(), update_enabled=True, erase=empty_values_erase, source="api", now=utc_now())
 
     def unit(w: Writer) -> ContactResult:
-        outcome, _ = _single(w, p, opts)
-        contact = _load(w, contact_id)
-        if not any((contact.ext_id, contact.email, contact.mobile)):
-            raise InvalidInput("contact", "would be left with no identity; keep at least one of email, "
-                                          "mobile or ext_id")
-        return ContactResult(outcome=outcome, contact=contact)
+        outcome, _ = _single(w, p, opts)  # refused if it would leave the contact with no identity
+        return ContactResult(outcome=outcome, contact=_load(w, contact_id))
 
     return await scope.write(unit, small=True)
 
@@ -190,7 +186,8 @@ def _search_terms(search: str, region: str) -> list[str]:
 async def _lookup(scope: Scope, ids: list[int], ext_ids: list[str], emails: list[str],
                   mobiles: list[str]) -> ContactPage:
     region = scope.settings.default_region
-    wanted: list[tuple[str, Any, Any]] = [("id", i, i) for i in ids] + [("ext_id", e, e.strip()) for e in ext_ids]
+    wanted: list[tuple[str, Any, Any]] = [("id", i, i) for i in ids]
+    wanted += [("ext_id", raw, _quiet(normalize_ext_id, raw)) for raw in ext_ids]
     wanted += [("email_key", raw, _quiet(lambda v: email_key(normalize_email(v)), raw)) for raw in emails]
     wanted += [("mobile", raw, _quiet(normalize_phone, raw, region)) for raw in mobiles]
 

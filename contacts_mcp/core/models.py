@@ -341,7 +341,10 @@ class StatsResult(Out):
 class OptOut(Out):
     id: int
     contact_id: int | None = Field(None, description="Absent for an address that is no contact yet.")
-    address: str | None = None
+    address: str | None = Field(None, description="The address it was recorded for; blocked for whoever has it.")
+    other_addresses: list[str] = Field(default_factory=list, description=(
+        "Further addresses it blocks for whoever has them: the contact's others that the channel uses "
+        "(email; mobile for sms, voice, voicemail; fixed phone for voice, voicemail), and ones it gave up."))
     channel: ChannelOrAll
     reason: str
     source: str

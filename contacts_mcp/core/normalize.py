@@ -58,9 +58,25 @@ def clean_text(field: str, value: object, max_len: int = TEXT_MAX) -> str | None
     return text
 
 
+# Characters that show nothing (zero-width space, joiners, word joiner, BOM). Around an identity they
+# would make a value that looks blank, or like another contact's, a different one (or an invalid one).
+_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
+
+
+def clean_identity(field: str, value: object, max_len: int) -> str | None:
+    """clean_text for an identity or an address (ext_id, email, phones), also trimmed of invisible
+    characters: one made of nothing but spaces and those is missing (None), wherever it comes from."""
+    text = clean_text(field, value, max_len)
+    if text is not None and (text[0] in _INVISIBLE or text[-1] in _INVISIBLE):
+        while text and (text[0] in _INVISIBLE or text[-1] in _INVISIBLE):
+            text = text.strip(_INVISIBLE).strip()
+        return text or None
+    return text
+
+
 def normalize_email(value: str, field: str = "email") -> str | None:
     """Trimmed, syntax-checked (no DNS), domain lower-cased. Compare with email_key()."""
-    text = clean_text(field, value, 254)
+    text = clean_identity(field, value, 254)
     if text is None:
         return None
     fast = fast_email(text)  # the common plain-ASCII case, proven equal to email_validator's answer
@@ -82,7 +98,7 @@ def email_key(email: str | None) -> str | None:
 
 def normalize_phone(value: object, region: str, field: str = "mobile") -> str | None:
     """A phone number in E.164 (+33612345678); national forms are read in the default region."""
-    text = clean_text(field, value, 40)
+    text = clean_identity(field, value, 40)
     if text is None:
         return None
     return fast_phone(text, region) or _phone_e164(text, region, field)
@@ -126,7 +142,7 @@ def normalize_date(value: object, field: str = "birth_date") -> str | None:
 
 
 def normalize_ext_id(value: object) -> str | None:
-    return clean_text("ext_id", value, EXT_ID_MAX)
+    return clean_identity("ext_id", value, EXT_ID_MAX)
 
 
 ATTRIBUTE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")

@@ -1,10 +1,11 @@
 """Opt-outs: blocking channels with a reason, listing them, and the one audited way to lift them.
 
 A contact's opt-outs live twice, in step within each transaction: as records in `optouts` (what, why,
-when, from where; kept when the contact is deleted, and keyed by the normalised address as well, so an
-address opted out before it was ever a contact is blocked as soon as it becomes one), and as bits on
-the contact (`optout_mask` per channel, `optout_reasons` per reason) that reachability filters and
-statistics read without a join.
+when, from where; kept when the contact is deleted), and as bits on the contact (`optout_mask` per
+channel, `optout_reasons` per reason) that reachability filters and statistics read without a join.
+A record also blocks every address its channel uses, for whoever has that address now or later (see
+`addresses_for`): an address opted out before it was ever a contact, or given up by an opted-out
+contact, is blocked as soon as another contact takes it.
 
 Every way a contact gets blocked goes through `block` (optout_contact, blacklist flags on create or
 upsert, an import's "opt out all"); only `restore_optouts` clears bits, and it writes who and why.
@@ -13,7 +14,7 @@ upsert, an import's "opt out all"); only `restore_optouts` clears bits, and it w
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
 from ..storage.store import Reader, Writer
@@ -27,8 +28,12 @@ Reason = Literal["unsubscribed", "owner_blocked", "hardbounce", "complaint"]
 REASONS: tuple[str, ...] = ("unsubscribed", "owner_blocked", "hardbounce", "complaint")
 REASON_BITS = {r: 1 << i for i, r in enumerate(REASONS)}
 TARGETS_MAX = 10_000
+EMAIL_MASK = CHANNEL_BITS["email"]
+PHONE_MASK = ALL_CHANNELS_MASK & ~EMAIL_MASK                   # what a mobile serves: sms, voice, voicemail
+VOICE_MASK = CHANNEL_BITS["voice"] | CHANNEL_BITS["voicemail"]  # what a fixed phone serves
 
-OptoutRecord = tuple[int | None, str | None, str, str, str]  # contact id, address, channel, reason, source
+Addresses = list[tuple[str, int]]  # (normalised address, the channels it blocks, as optout_mask bits)
+OptoutRecord = tuple[int | None, Addresses, str, str, str]  # contact id, addresses, channel, reason, source
 
 
 def channel_bits(channel: str) -> int:
@@ -43,15 +48,38 @@ def channels_mask(channels: Iterable[str]) -> int:
     return mask
 
 
-def address_for(row: dict[str, Any], channel: str) -> str | None:
-    """The normalised address an opt-out of `channel` is recorded under, so that it outlives the contact."""
-    if channel == "email":
-        return row.get("email_key")
-    if channel == "sms":
-        return row.get("mobile")
-    if channel in ("voice", "voicemail"):
-        return row.get("mobile") or row.get("fixed_phone")
-    return row.get("email_key") or row.get("mobile") or row.get("fixed_phone")
+def addresses_for(row: Mapping[str, Any], bits: int) -> Addresses:
+    """The addresses of a contact that an opt-out of these channels (optout_mask bits) is recorded under,
+    so that it outlives the contact and its addresses: the email for email, the mobile for sms, voice and
+    voicemail, the fixed phone for voice and voicemail. The email and the mobile identify a person (the
+    same one, whoever has them later) and block every channel of the opt-out; a fixed phone identifies
+    nobody (a household, a switchboard) and only ever blocks the channels it serves."""
+    held: dict[str, int] = {}
+    for column, serves, carries in (("email_key", EMAIL_MASK, bits), ("mobile", PHONE_MASK, bits),
+                                    ("fixed_phone", VOICE_MASK, bits & VOICE_MASK)):
+        address = row.get(column)
+        if address and bits & serves:
+            held[address] = held.get(address, 0) | carries
+    return list(held.items())
+
+
+def held_addresses(email_key: str | None, mobile: str | None, fixed_phone: str | None) -> Addresses:
+    """A contact's addresses, each with the channels an opt-out found under it may block on the contact:
+    every channel through an identity (email, mobile), voice and voicemail through a fixed phone."""
+    return [(a, serves) for a, serves in ((email_key, ALL_CHANNELS_MASK), (mobile, ALL_CHANNELS_MASK),
+                                          (fixed_phone, VOICE_MASK)) if a]
+
+
+def address_bits(held: Addresses, found: Mapping[str, list[tuple[int, str]]]) -> tuple[int, int]:
+    """(mask, reasons) the opt-outs found by address, as {address: [(mask, reason)]}, put on a contact
+    that holds these addresses."""
+    mask = reasons = 0
+    for address, serves in held:
+        for bits, reason in found.get(address, ()):
+            if bits & serves:
+                mask |= bits & serves
+                reasons |= REASON_BITS[reason]
+    return mask, reasons
 
 
 def block(row: dict[str, Any], channels: list[str] | tuple[str, ...], reason: str, source: str) -> list[OptoutRecord]:
@@ -64,17 +92,25 @@ def block(row: dict[str, Any], channels: list[str] | tuple[str, ...], reason: st
             continue
         row["optout_mask"] |= bits
         row["optout_reasons"] = row.get("optout_reasons", 0) | reason_bit
-        records.append((row["id"], address_for(row, channel), channel, reason, source))
+        records.append((row["id"], addresses_for(row, bits), channel, reason, source))
     return records
 
 
-def suppression_bits(entries: list[tuple[str, str]]) -> tuple[int, int]:
-    """(mask, reasons) of address-keyed opt-outs given as (channel, reason) pairs."""
-    mask = reasons = 0
-    for channel, reason in entries:
-        mask |= channel_bits(channel)
-        reasons |= REASON_BITS[reason]
-    return mask, reasons
+def follow_addresses(taken: Mapping[int, Mapping[str, str]],
+                     active: list[dict[str, Any]]) -> list[tuple[int, str, int]]:
+    """(record id, address, mask) for addresses opted-out contacts took ({contact id: {column: address}})
+    that their own active records do not block yet: such a contact opts a new address out too, so that
+    giving it up later leaves it blocked for whoever takes it next."""
+    out: list[tuple[int, str, int]] = []
+    for record in active:
+        addresses = taken.get(record["contact_id"])
+        if addresses is None:
+            continue
+        have = dict(record["addresses"])
+        for address, mask in addresses_for(addresses, channel_bits(record["channel"])):
+            if have.get(address, 0) & mask != mask:
+                out.append((record["id"], address, mask))
+    return out
 
 
 # ---------------------------------------------------------------- targets
@@ -90,14 +126,21 @@ def _addresses(contact_ids: list[int], emails: list[str], mobiles: list[str], re
         raise LimitExceeded("contact_ids + emails + mobiles", f"{TARGETS_MAX:,}", f"{total:,}", "Split the call.")
     out: list[tuple[str, str]] = []
     problems: list[str] = []
+    # A blank address is a missing one: it would record an opt-out that blocks nothing.
     for i, e in enumerate(emails):
         try:
-            out.append(("email_key", email_key(normalize_email(e, f"emails[{i}]"))))
+            key = email_key(normalize_email(e, f"emails[{i}]"))
+            if key is None:
+                raise InvalidInput(f"emails[{i}]", "is blank; give an address like 'name@example.com'")
+            out.append(("email_key", key))
         except InvalidInput as exc:
             problems.append(str(exc))
     for i, m in enumerate(mobiles):
         try:
-            out.append(("mobile", normalize_phone(m, region, f"mobiles[{i}]")))
+            number = normalize_phone(m, region, f"mobiles[{i}]")
+            if number is None:
+                raise InvalidInput(f"mobiles[{i}]", "is blank; give a number like '+33612345678'")
+            out.append(("mobile", number))
         except InvalidInput as exc:
             problems.append(str(exc))
     if problems:
@@ -140,8 +183,10 @@ async def optout(scope: Scope, *, contact_ids: list[int], emails: list[str], mob
                 records += new
                 changed.append(row)
         w.set_optout_bits([(r["id"], r["optout_mask"], r["optout_reasons"]) for r in changed], now)
-        # An address that is nobody's yet: a suppression entry that blocks it when it becomes a contact.
-        records += [(None, a, ch, reason, source) for _, a in loose for ch in dict.fromkeys(channels)]
+        # An address that is nobody's yet: a suppression entry that blocks it (on every channel given: it
+        # names a person) when it becomes a contact.
+        records += [(None, [(a, channel_bits(ch))], ch, reason, source)
+                    for _, a in loose for ch in dict.fromkeys(channels)]
         w.insert_optouts(records, now)
         return OptOutResult(opted_out=len(changed), already=len(rows) - len(changed),
                             suppressed_addresses=[a for _, a in loose][:200], suppressed_count=len(loose))
@@ -160,35 +205,55 @@ async def restore(scope: Scope, *, contact_ids: list[int], emails: list[str], mo
 
     def unit(w: Writer) -> RestoreResult:
         rows, loose = _targets(w, contact_ids, addresses)
-        keys = {a for row in rows.values() for a in (row["email_key"], row["mobile"], row["fixed_phone"]) if a}
-        keys |= {a for _, a in loose}
-        active = w.active_optouts(list(rows), list(keys))
-        lifted, kept = [], []
+        held = {row["id"]: held_addresses(row["email_key"], row["mobile"], row["fixed_phone"]) for row in rows.values()}
+        named: dict[str, int] = {a: ALL_CHANNELS_MASK for _, a in loose}  # address -> channels it blocks here
+        for addresses_held in held.values():
+            for a, serves in addresses_held:
+                named[a] = named.get(a, 0) | serves
+        active = w.active_optouts(list(rows), list(named))
+        lifted: list[dict[str, Any]] = []
+        kept: list[OptoutRecord] = []
         for o in active:
-            bits = channel_bits(o["channel"])
-            if bits & lifting:
-                lifted.append(o)
-                if o["channel"] == "all" and lifting != ALL_CHANNELS_MASK:
-                    # Lifting one channel of an "all" opt-out keeps the others blocked, as separate records.
-                    kept += [(o["contact_id"], o["address"], ch, o["reason"], o["source"])
-                             for ch, bit in CHANNEL_BITS.items() if not bit & lifting]
+            # What the record blocks on the contacts and addresses named: all of its channels on its own
+            # contact, through an address what that address blocks there (a shared fixed phone: voice).
+            here = channel_bits(o["channel"]) if o["contact_id"] in rows else 0
+            for a, mask in o["addresses"]:
+                here |= mask & named.get(a, 0)
+            if not here & lifting:
+                continue
+            lifted.append(o)
+            if o["contact_id"] in rows:
+                # A named contact's own: lifted on every address it recorded. Lifting some channels of an
+                # "all" opt-out keeps the others blocked, as separate records on the same addresses.
+                kept += [(o["contact_id"], [(a, mask & bit) for a, mask in o["addresses"] if mask & bit], ch,
+                          o["reason"], o["source"])
+                         for ch, bit in CHANNEL_BITS.items() if bit & channel_bits(o["channel"]) & ~lifting]
+            else:
+                # Another contact's (or an address's), found through an address named: lifted there only.
+                # It stays on its own contact and its other addresses, re-recorded without the lifted part.
+                rest = [(a, m) for a, mask in o["addresses"] if (m := mask & ~(lifting & named.get(a, 0)))]
+                if rest or o["contact_id"] is not None:
+                    kept.append((o["contact_id"], rest, o["channel"], o["reason"], o["source"]))
         w.lift_optouts([o["id"] for o in lifted], now=now, by=restored_by, reason=reason.strip())
         w.insert_optouts(kept, now)
         # Recompute each contact's bits from what stays active (its own records and its addresses'):
-        # what was active, less what was lifted, plus what was kept of lifted "all" opt-outs.
+        # what was active, less what was lifted, plus what was kept of lifted records.
         gone = {o["id"] for o in lifted}
-        by_contact: dict[int, list[tuple[str, str]]] = defaultdict(list)
-        by_address: dict[str, list[tuple[str, str]]] = defaultdict(list)
-        for contact_id, address, channel, why in [
-                *((o["contact_id"], o["address"], o["channel"], o["reason"]) for o in active if o["id"] not in gone),
+        by_contact: dict[int | None, int] = defaultdict(int)
+        reasons_of: dict[int | None, int] = defaultdict(int)
+        by_address: dict[str, list[tuple[int, str]]] = defaultdict(list)
+        for contact_id, addresses_of, channel, why in [
+                *((o["contact_id"], o["addresses"], o["channel"], o["reason"]) for o in active if o["id"] not in gone),
                 *(k[:4] for k in kept)]:
-            by_contact[contact_id].append((channel, why))
-            by_address[address].append((channel, why))
+            by_contact[contact_id] |= channel_bits(channel)
+            reasons_of[contact_id] |= REASON_BITS[why]
+            for a, mask in addresses_of:
+                by_address[a].append((mask, why))
         updates, reachable_again = [], 0
         for row in rows.values():
-            own = {row["email_key"], row["mobile"], row["fixed_phone"]} - {None}
             # A record found both ways counts twice: harmless, the bits are or-ed.
-            mask, reasons = suppression_bits([*by_contact[row["id"]], *(e for a in own for e in by_address[a])])
+            mask, reasons = address_bits(held[row["id"]], by_address)
+            mask, reasons = mask | by_contact[row["id"]], reasons | reasons_of[row["id"]]
             if (mask, reasons) != (row["optout_mask"], row["optout_reasons"]):
                 updates.append((row["id"], mask, reasons))
                 reachable_again += 1
@@ -210,7 +275,8 @@ async def get_optouts(scope: Scope, *, reason: str | None, channel: str | None, 
         if list_id is not None and not r.existing_list_ids([list_id]):
             raise NotFound("list id", [list_id], "Find lists with get_lists.")
         rows = r.list_optouts(**filters, before_id=after, limit=limit + 1)
-        return [OptOut(**{k: v for k, v in row.items() if k in OptOut.model_fields}) for row in rows]
+        return [OptOut(**{k: v for k, v in row.items() if k in OptOut.model_fields},
+                       other_addresses=[a for a, _ in row["addresses"] if a != row["address"]]) for row in rows]
 
     kept, next_cursor = page(await scope.read(unit), limit=limit, key=lambda o: o.id, query=filters)
     return OptOutPage(optouts=kept, next_cursor=next_cursor)

@@ -18,6 +18,7 @@ from .normalize import (
 )
 
 KEY_LABELS = {"ext_id": "ext_id", "email_key": "email", "mobile": "mobile"}  # as callers name them
+IDENTITIES = "email, mobile or ext_id"  # what makes a contact someone; a blank value is a missing one
 TEXT_FIELDS = ("civility", "first_name", "last_name", "address_1", "address_2", "postal_code", "city", "state",
                "country", "company", "reference")
 _FLAGS = {"email_blacklisted": "email", "sms_blacklisted": "sms"}
@@ -69,6 +70,12 @@ class Prepared:
 
     def has_identity(self) -> bool:
         return any(self.key(c) for c in KEY_COLUMNS)
+
+    def keeps_identity(self, row: dict[str, Any], erase: bool) -> bool:
+        """Whether a stored contact (`row`) still has an identity once these values are applied to it (a
+        value sent empty erases the stored one only with `erase`)."""
+        columns = self.columns
+        return any(columns.get(c) or (row[c] and (c not in columns or not erase)) for c in KEY_COLUMNS)
 
 
 def missing_identity(p: Prepared, match_keys: tuple[str, ...]) -> str | None:

@@ -12,15 +12,17 @@ import secrets
 from datetime import datetime, timedelta, timezone
 
 from ..storage.store import Writer
-from .contacts import _load, _prepare, _single, match_order
+from .contacts import _load, _prepare, _single
 from .errors import ContactsError, InvalidInput, LimitExceeded, NotFound
 from .events import subscribe_event
 from .models import ContactInput, ContactResult, SubscribeResult
 from .normalize import clean_text, format_ts, utc_now
+from .prepare import missing_identity
 from .scope import Scope
 from .upsert import BatchOptions
 
 GROUPS_MAX = 20
+SUBSCRIBE_KEYS = ("email_key", "mobile")  # a sign-up form matches by email, else mobile (never ext_id)
 
 
 def _hash(token: str) -> str:
@@ -29,8 +31,6 @@ def _hash(token: str) -> str:
 
 async def subscribe(scope: Scope, data: ContactInput, *, segment_ids: list[int], form_type: str | None,
                     expires_hours: int) -> SubscribeResult:
-    if not (data.email or data.mobile):
-        raise InvalidInput("contact", "a subscription needs an email or a mobile")
     if form_type is not None:
         form_type = clean_text("form_type", form_type, 64)
         if form_type and not form_type.replace("_", "").replace("-", "").isalnum():
@@ -38,8 +38,13 @@ async def subscribe(scope: Scope, data: ContactInput, *, segment_ids: list[int],
     if len(segment_ids) > GROUPS_MAX or len(data.list_ids or []) > GROUPS_MAX:
         raise LimitExceeded("lists or segments per subscription", GROUPS_MAX, max(len(segment_ids), len(data.list_ids or [])))
     p = await _prepare(scope, data)
+    # Checked on the normalised values: an email of " " is no email (it would make a contact nobody
+    # can find, a new one on every call).
+    if missing_identity(p, SUBSCRIBE_KEYS):
+        raise InvalidInput("contact", "a subscription needs an email or a mobile (blank values count as missing), "
+                                      "e.g. {\"email\": \"name@example.com\"}")
     source = f"subscribe:{form_type}" if form_type else "subscribe"
-    opts = BatchOptions(match_keys=match_order(None)[1:], update_enabled=True, erase=False, source=source,
+    opts = BatchOptions(match_keys=SUBSCRIBE_KEYS, update_enabled=True, erase=False, source=source,
                         now=utc_now(), new_status="unconfirmed")
     token = secrets.token_urlsafe(32)
     expires = format_ts(datetime.now(timezone.utc) + timedelta(hours=expires_hours))

@@ -10,7 +10,10 @@ reported and changes nothing; the others go on.
 Matching: a contact whose ext_id, email key or E.164 mobile equals the item's is the same person;
 `match_keys` says which identities are tried, in order (ext_id first). A deleted contact that matches
 is restored and updated: it is the same person, and its opt-outs stay with it. Opt-outs only ever
-gain channels here; lifting one is a restore, an audited path of its own.
+gain channels here; lifting one is a restore, an audited path of its own. A contact taking an address
+an opt-out blocks (email, mobile or fixed phone) is blocked too; an opted-out contact's opt-outs block
+the addresses it takes. No identity, no contact: an item that would create or leave a contact without
+an ext_id, email or mobile fails (blank values were made missing by `prepare`).
 """
 
 from __future__ import annotations
@@ -20,9 +23,11 @@ from collections.abc import Sequence
 from typing import Any, Literal, NamedTuple
 
 from ..storage.store import Writer
-from .errors import Conflict, ContactsError, NotFound
-from .optouts import block, suppression_bits
-from .prepare import KEY_COLUMNS, KEY_LABELS, Prepared
+from .errors import Conflict, ContactsError, InvalidInput, NotFound
+from .optouts import OptoutRecord, address_bits, block, follow_addresses, held_addresses
+from .prepare import IDENTITIES, KEY_COLUMNS, KEY_LABELS, Prepared
+
+ADDRESS_COLUMNS = ("email_key", "mobile", "fixed_phone")  # what opt-outs block
 
 Outcome = Literal["created", "updated", "unchanged", "failed", "duplicate"]
 
@@ -87,7 +92,7 @@ class _Batch:
     opts: BatchOptions
     rows: dict[int, dict[str, Any]]
     index: dict[str, dict[str, int]]
-    suppressed: dict[str, list[tuple[str, str]]]
+    suppressed: dict[str, list[tuple[int, str]]]
     lists: _Memberships
     segments: _Memberships
     next_id: int
@@ -95,8 +100,9 @@ class _Batch:
     dirty: set[int] = field(default_factory=set)
     released: dict[int, set[str]] = field(default_factory=dict)
     written: set[int] = field(default_factory=set)
-    optouts: list[tuple[int | None, str | None, str, str, str]] = field(default_factory=list)
+    optouts: list[OptoutRecord] = field(default_factory=list)
     binds: list[tuple[int, str]] = field(default_factory=list)
+    taken: dict[int, dict[str, str]] = field(default_factory=dict)  # opted-out contact -> addresses it took
     positions: dict[str, int] | None = None
     fresh: list[tuple] = field(default_factory=list)
 
@@ -105,7 +111,7 @@ class _Batch:
         opts = self.opts
         holders = {c: self.index[c][v] for c, v in present.items() if v in self.index[c]}
         if item.__class__ is tuple:
-            if not holders and opts.repeats == "skip" and not opts.optout:
+            if not holders and present and opts.repeats == "skip" and not opts.optout:
                 return self._create_fresh(item, present)  # a new contact: no Prepared built at all
             item = Prepared.from_wire(item, self.positions)  # type: ignore[arg-type]
         p: Prepared = item  # type: ignore[assignment]
@@ -134,6 +140,11 @@ class _Batch:
                 raise Conflict(f"{KEY_LABELS[col]} {present[col]!r} already belongs to contact {holder}; each ext_id, "
                                "email and mobile identifies one contact. Update that contact instead, or leave "
                                f"the {KEY_LABELS[col]} out.")
+        if target is None and not present:
+            raise InvalidInput("contact", f"needs at least one identity: {IDENTITIES} (blank values count as "
+                                          "missing)")
+        if target is not None and not p.keeps_identity(self.rows[target], opts.erase):
+            raise InvalidInput("contact", f"would be left with no identity; keep at least one of {IDENTITIES}")
         missing = sorted({i for i in [*p.list_ids, *p.unlink_list_ids] if i not in self.lists.known})
         if missing:
             raise NotFound("list id", missing, "Create the list with manage_lists, or find ids with get_lists.")
@@ -167,7 +178,12 @@ class _Batch:
         self.next_id += 1
         for col, value in present.items():
             self.index[col][value] = contact_id
-        mask, reasons = self._suppressed(contact_id, present.get("email_key"), present.get("mobile"))
+        fixed_at = self.positions.get("fixed_phone")  # type: ignore[union-attr]
+        addresses = {"email_key": present.get("email_key"), "mobile": present.get("mobile"),
+                     "fixed_phone": wire[fixed_at] if fixed_at is not None else None}
+        mask, reasons = self._suppressed(contact_id, addresses)
+        if mask:
+            self._took(contact_id, {c: a for c, a in addresses.items() if a})
         self.fresh.append((contact_id, wire, mask, reasons))
         self.lists.change(contact_id, self.opts.list_ids, ())
         self.written.add(contact_id)
@@ -184,7 +200,9 @@ class _Batch:
         row.update(id=contact_id, attributes={k: v for k, v in (p.attributes or {}).items() if v is not None},
                    blocked_senders=row.get("blocked_senders", []), status=self.opts.new_status, source=self.opts.source,
                    created_at=self.opts.now, updated_at=self.opts.now, deleted_at=None, last_import=None)
-        row["optout_mask"], row["optout_reasons"] = self._suppressed(contact_id, row.get("email_key"), row.get("mobile"))
+        row["optout_mask"], row["optout_reasons"] = self._suppressed(contact_id, row)
+        if row["optout_mask"]:
+            self._took(contact_id, {c: row[c] for c in ADDRESS_COLUMNS if row.get(c)})
         self.rows[contact_id] = self.inserted[contact_id] = row
         for col in KEY_COLUMNS:
             if row.get(col):
@@ -206,11 +224,18 @@ class _Batch:
                 if changes[col]:
                     self.index[col][changes[col]] = row["id"]
         row.update(changes, updated_at=self.opts.now)
-        if "email_key" in changes or "mobile" in changes:
-            mask, reasons = self._suppressed(row["id"], row["email_key"], row["mobile"])
+        if "email_key" in changes or "mobile" in changes or "fixed_phone" in changes:
+            mask, reasons = self._suppressed(row["id"], row)
             row["optout_mask"] |= mask
             row["optout_reasons"] |= reasons
+            if row["optout_mask"]:
+                self._took(row["id"], {c: changes[c] for c in ADDRESS_COLUMNS if changes.get(c)})
         return True
+
+    def _took(self, contact_id: int, addresses: dict[str, str]) -> None:
+        """An opted-out contact took these addresses: its opt-outs block them too (see flush)."""
+        if addresses:
+            self.taken.setdefault(contact_id, {}).update(addresses)
 
     def _memberships(self, contact_id: int, p: Prepared) -> bool:
         lists = self.lists.change(contact_id, [*self.opts.list_ids, *p.list_ids], p.unlink_list_ids)
@@ -224,16 +249,19 @@ class _Batch:
         self.optouts += records
         return bool(records)
 
-    def _suppressed(self, contact_id: int, *addresses: str | None) -> tuple[int, int]:
-        """(mask, reasons) of the opt-outs recorded for these addresses, which now bind to the contact."""
+    def _suppressed(self, contact_id: int, addresses: dict[str, Any]) -> tuple[int, int]:
+        """(mask, reasons) of the opt-outs blocking the contact's addresses (email_key, mobile, fixed_phone
+        in `addresses`). Address-only ones found by email or mobile now belong to the contact; a fixed
+        phone is nobody's own (a household's, a switchboard's), so its opt-outs stay the address's."""
         if not self.suppressed:  # the usual case: no address of this batch was ever opted out
             return 0, 0
-        entries = []
-        for a in addresses:
-            if a and a in self.suppressed:
-                entries += self.suppressed[a]
-                self.binds.append((contact_id, a))
-        return suppression_bits(entries)
+        held = held_addresses(addresses.get("email_key"), addresses.get("mobile"), addresses.get("fixed_phone"))
+        mask, reasons = address_bits(held, self.suppressed)
+        if mask:
+            for a in (addresses.get("email_key"), addresses.get("mobile")):
+                if a and a in self.suppressed:
+                    self.binds.append((contact_id, a))
+        return mask, reasons
 
     def flush(self) -> None:
         w = self.w
@@ -255,6 +283,14 @@ class _Batch:
             w.insert_optouts(self.optouts, self.opts.now)
         if self.binds:
             w.bind_optouts(self.binds)
+        if self.taken:
+            w.add_optout_addresses(follow_addresses(self.taken, w.active_optouts(list(self.taken), [])))
+
+
+def _fixed_phone(item: Prepared | tuple, at: int | None) -> str | None:
+    if item.__class__ is tuple:
+        return item[at] if at is not None else None  # type: ignore[index]
+    return item.key("fixed_phone")  # type: ignore[union-attr]
 
 
 def _changes(row: dict[str, Any], p: Prepared, erase: bool) -> dict[str, Any]:
@@ -305,9 +341,15 @@ def apply_batch(w: Writer, items: list[Prepared | tuple | ContactsError], opts: 
     for col, values in by_column.items():
         for row in w.contacts_by_key(col, list(set(values))) if values else []:
             rows[row["id"]] = row
-    addresses = [a for c in ("email_key", "mobile") for a in by_column.get(c, ())]
+    # Fixed phones are no identity (no contact is matched by one), but opt-outs block them too.
+    fixed_at = positions.get("fixed_phone")
+    if lines_only:
+        fixed = [v for line in lines if (v := line[fixed_at])] if fixed_at is not None else []  # type: ignore[index]
+    else:
+        fixed = [v for item, _ in keyed if (v := _fixed_phone(item, fixed_at))]
+    addresses = [*by_column.get("email_key", ()), *by_column.get("mobile", ()), *fixed]
     # Most accounts have no opt-out recorded by address: one cheap probe spares a lookup per address.
-    suppressed = w.optout_channels_by_address(addresses) if addresses and w.has_address_optouts() else {}
+    suppressed = w.optouts_by_address(addresses) if addresses and w.has_address_optouts() else {}
     if lines_only:
         if not rows and not suppressed and all(len(set(v)) == len(v) for v in by_column.values()):
             return _insert_fresh(w, items, opts, positions)
@@ -332,7 +374,7 @@ def apply_batch(w: Writer, items: list[Prepared | tuple | ContactsError], opts: 
         _, present = next(keys_of)
         try:
             results.append(batch.apply(item, present))
-        except (Conflict, NotFound) as exc:
+        except (Conflict, NotFound, InvalidInput) as exc:
             results.append(ItemResult("failed", error=str(exc), exception=exc))
     batch.flush()
     _events(w, opts, results)

@@ -1,4 +1,5 @@
-"""Contact rows: lookups by identity, filtered listings, inserts, updates, soft deletion, opt-out masks."""
+"""Contact rows: lookups by identity, filtered listings, inserts, updates, soft deletion, opt-out masks
+(the opt-out records themselves are in optouts.py)."""
 
 from __future__ import annotations
 
@@ -115,56 +116,6 @@ class ContactReads(Session):
                 out.setdefault(r["contact_id"], []).append(r["list_id"])
         return out
 
-    def has_address_optouts(self) -> bool:
-        return bool(self._value("SELECT 1 FROM optouts WHERE account_id = ? AND address IS NOT NULL "
-                                "AND restored_at IS NULL LIMIT 1", [self.account_id]))
-
-    def optout_channels_by_address(self, addresses: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
-        """Active opt-outs per normalised address, as (channel, reason) (entries that outlive contacts)."""
-        out: dict[str, list[tuple[str, str]]] = {}
-        for part in chunks(list(dict.fromkeys(addresses))):
-            for r in self._all(f"SELECT address, channel, reason FROM optouts WHERE account_id = ? "
-                               f"AND restored_at IS NULL AND address IN ({marks(len(part))})",
-                               [self.account_id, *part]):
-                out.setdefault(r["address"], []).append((r["channel"], r["reason"]))
-        return out
-
-    def active_optouts(self, contact_ids: Sequence[int], addresses: Sequence[str]) -> list[dict[str, Any]]:
-        """Active opt-out records of these contacts or addresses."""
-        found: dict[int, dict[str, Any]] = {}
-        for column, values in (("contact_id", contact_ids), ("address", addresses)):
-            for part in chunks(list(dict.fromkeys(values))):
-                for r in self._all(f"SELECT * FROM optouts WHERE account_id = ? AND restored_at IS NULL "
-                                   f"AND {column} IN ({marks(len(part))})", [self.account_id, *part]):
-                    found[r["id"]] = r
-        return list(found.values())
-
-    def list_optouts(self, *, reason: str | None, channel: str | None, since: str | None, until: str | None,
-                     list_id: int | None, contact_id: int | None, include_restored: bool,
-                     before_id: int | None, limit: int) -> list[dict[str, Any]]:
-        """Opt-out records, newest first."""
-        where, params = ["account_id = ?"], [self.account_id]
-        for column, value in (("reason", reason), ("channel", channel), ("contact_id", contact_id)):
-            if value is not None:
-                where.append(f"{column} = ?")
-                params.append(value)
-        if since:
-            where.append("created_at >= ?")
-            params.append(since)
-        if until:
-            where.append("created_at < ?")
-            params.append(until)
-        if list_id is not None:
-            where.append("contact_id IN (SELECT contact_id FROM list_members WHERE list_id = ?)")
-            params.append(list_id)
-        if not include_restored:
-            where.append("restored_at IS NULL")
-        if before_id is not None:
-            where.append("id < ?")
-            params.append(before_id)
-        return self._all(f"SELECT * FROM optouts WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?",
-                         [*params, limit])
-
     def memberships_among(self, contact_ids: Sequence[int], group_ids: Sequence[int],
                           kind: str) -> set[tuple[int, int]]:
         """(contact id, group id) pairs that exist among the given contacts and lists (or segments)."""
@@ -254,29 +205,6 @@ class ContactWrites(ContactReads):
         self._touch(cid for cid, _ in pairs)
         self._conn.executemany(f"DELETE FROM {table} WHERE account_id = ? AND {column} = ? AND contact_id = ?",
                                [(self.account_id, gid, cid) for cid, gid in pairs])
-
-    def insert_optouts(self, rows: Sequence[tuple[int | None, str | None, str, str, str]], now: str) -> None:
-        """(contact id or None, address, channel, reason, source) rows; one already active for the same
-        contact (or, without one, address), channel and reason is not repeated."""
-        self._conn.executemany(
-            "INSERT INTO optouts (account_id, contact_id, address, channel, reason, source, created_at) "
-            "SELECT ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM optouts WHERE account_id = ? "
-            "AND contact_id IS ? AND (contact_id IS NOT NULL OR address = ?) AND channel = ? AND reason = ? "
-            "AND restored_at IS NULL)",
-            [(self.account_id, cid, addr, ch, reason, src, now, self.account_id, cid, addr, ch, reason)
-             for cid, addr, ch, reason, src in rows])
-
-    def bind_optouts(self, pairs: Sequence[tuple[int, str]]) -> None:
-        """(contact id, address): address-only opt-outs now belong to the contact that has the address."""
-        self._conn.executemany(
-            "UPDATE optouts SET contact_id = ? WHERE account_id = ? AND contact_id IS NULL AND address = ?",
-            [(cid, self.account_id, addr) for cid, addr in pairs])
-
-    def lift_optouts(self, ids: Sequence[int], *, now: str, by: str, reason: str) -> None:
-        """Mark opt-out records restored (they stay, as the audit trail of who lifted them and why)."""
-        self._conn.executemany(
-            "UPDATE optouts SET restored_at = ?, restored_by = ?, restore_reason = ? WHERE account_id = ? AND id = ?",
-            [(now, by, reason, self.account_id, i) for i in ids])
 
     def set_optout_bits(self, rows: Sequence[tuple[int, int, int]], now: str) -> None:
         """(contact id, optout_mask, optout_reasons) for each contact whose opt-outs changed."""

@@ -14,6 +14,11 @@ import sqlite3
 
 from .stats import PROFILE_SQL
 
+OPTOUT_ADDRESSES_STEP = "opt-outs block every address their channel uses"
+# A record's channel as optout_mask bits (email=1, sms=2, voice=4, voicemail=8, all=15).
+_CHANNEL_MASK_SQL = ("(CASE channel WHEN 'email' THEN 1 WHEN 'sms' THEN 2 WHEN 'voice' THEN 4 "
+                     "WHEN 'voicemail' THEN 8 ELSE 15 END)")
+
 MIGRATIONS: list[tuple[int, str, list[str]]] = [
     (1, "accounts, contacts, lists, folders, opt-outs", [
         """CREATE TABLE accounts (
@@ -306,6 +311,35 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
     # before it gets anywhere is failed instead of retried for ever.
     (8, "import job starts", [
         "ALTER TABLE import_jobs ADD COLUMN starts INTEGER NOT NULL DEFAULT 0",
+    ]),
+    # An opt-out blocks every address its channel uses (see storage/optouts.py), not only the one it was
+    # recorded under: the addresses of each record, backfilled so that an upgraded database protects as
+    # a new one does. Each record keeps the address it had (with every channel it blocked, as before),
+    # and an active record of a contact also blocks that contact's addresses for its channel: the email
+    # (email), the mobile (sms, voice, voicemail) and the fixed phone (voice and voicemail only).
+    (9, OPTOUT_ADDRESSES_STEP, [
+        """CREATE TABLE optout_addresses (
+            optout_id INTEGER NOT NULL REFERENCES optouts(id),
+            account_id INTEGER NOT NULL REFERENCES accounts(id),
+            address TEXT NOT NULL,
+            mask INTEGER NOT NULL,
+            PRIMARY KEY (optout_id, address)
+        )""",
+        "CREATE INDEX optout_addresses_address ON optout_addresses (account_id, address)",
+        f"""INSERT INTO optout_addresses (optout_id, account_id, address, mask)
+            SELECT id, account_id, address, {_CHANNEL_MASK_SQL} FROM optouts WHERE address IS NOT NULL""",
+        *[f"""INSERT INTO optout_addresses (optout_id, account_id, address, mask)
+              SELECT o.id, o.account_id, c.{column}, {_CHANNEL_MASK_SQL} & {serves} FROM optouts o
+              JOIN contacts c ON c.id = o.contact_id AND c.account_id = o.account_id
+              WHERE o.restored_at IS NULL AND c.{column} IS NOT NULL AND o.channel IN ({channels})
+              ON CONFLICT (optout_id, address) DO UPDATE SET mask = mask | excluded.mask"""
+          for column, channels, serves in (("email_key", "'email', 'all'", 15),
+                                           ("mobile", "'sms', 'voice', 'voicemail', 'all'", 15),
+                                           ("fixed_phone", "'voice', 'voicemail', 'all'", 12))],
+        # A record that had no address (an sms opt-out of a contact without a mobile) is listed under one now.
+        """UPDATE optouts SET address = (SELECT a.address FROM optout_addresses a WHERE a.optout_id = optouts.id
+                                         ORDER BY a.rowid LIMIT 1)
+           WHERE address IS NULL AND id IN (SELECT optout_id FROM optout_addresses)""",
     ]),
 ]
 

@@ -40,6 +40,7 @@ from .fields import FieldReads, FieldWrites
 from .imports import ImportReads, ImportWrites, pending_jobs
 from .lists import ListReads, ListWrites
 from .migrations import migrate
+from .optouts import OptoutReads, OptoutWrites
 from .segments import SegmentReads, SegmentWrites
 from .stats import StatsReads, StatsWrites
 
@@ -51,11 +52,12 @@ INLINE_READ_BUDGET = 0.002  # seconds of SQLite work a read may do on the event 
 PROGRESS_STEPS = 1000  # SQLite VM steps between two looks at the clock during such a read
 
 
-class Reader(ContactReads, ListReads, FieldReads, ImportReads, SegmentReads, EventReads, StatsReads):
+class Reader(ContactReads, OptoutReads, ListReads, FieldReads, ImportReads, SegmentReads, EventReads, StatsReads):
     """Read queries, bound to one account."""
 
 
-class Writer(ContactWrites, ListWrites, FieldWrites, ImportWrites, SegmentWrites, EventWrites, StatsWrites, Reader):
+class Writer(ContactWrites, OptoutWrites, ListWrites, FieldWrites, ImportWrites, SegmentWrites, EventWrites,
+             StatsWrites, Reader):
     """Read and write queries inside one write transaction, bound to one account."""
 
 

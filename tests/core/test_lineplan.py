@@ -44,14 +44,16 @@ CELLS = {
     "email": ["ann@example.com", " Ann.Lee@Example.COM ", "INFO@Example.com", "bad", "ann@", "@example.com",
               "ann@@example.com", "ann lee@example.com", "ann@localhost", "ann@exa--mple.com", "josé@example.com",
               "ann@xn--bcher-kva.example", "a\x00@example.com", "ann@example.com\x00", '"a b"@example.com',
-              "ann@[192.168.0.1]", "x" * 250 + "@example.com", "ann@example.invalid", "Ann <ann@example.com>"],
+              "ann@[192.168.0.1]", "x" * 250 + "@example.com", "ann@example.invalid", "Ann <ann@example.com>",
+              "\u200b", " \ufeffann@example.com\u200b "],
     "phone": ["0612345678", "06 12 34 56 78", "+33 6 12 34 56 78", "0033612345678", "+33 (0)6 12 34 56 78",
               "612345678", "12", "not a phone", "+33 1", "(201) 555-0123", "+1 201 555 0123", "+44 20 7946 0958",
-              "03-1234-5678", "+81 3-1234-5678", "0612345678\x00", "+33612345678 ext. 12", "1" * 41, "06.12.34.56.78"],
+              "03-1234-5678", "+81 3-1234-5678", "0612345678\x00", "+33612345678 ext. 12", "1" * 41, "06.12.34.56.78",
+              "\u200b ", "\u200b06 12 34 56 78"],
     "date": ["1990-05-17", " 1990-05-17 ", "17/05/1990", "17.05.1990", "17-05-1990", "31/02/1990", "1990-02-30",
              "2024-W01-1", "19900517", "0000-01-01", "0001-01-01", "1990-5-17", "yesterday",
              "\uff11\uff19\uff19\uff10-05-17", "1990-05-17\x00", "1990-05-17T10:00"],
-    "ext_id": ["A1", " A1 ", "x" * 100, "x" * 101, "CRM-\x00-7"],
+    "ext_id": ["A1", " A1 ", "x" * 100, "x" * 101, "CRM-\x00-7", "\u200b", " \ufeffA1\u200b ", "\u2060 \u200d"],
     "number": ["42", "3.5", "3,5", "1e3", "1 000", "1\u00a0000", "abc", "-0", "inf", "nan", "0x10", "1,000.5"],
     "boolean": ["yes", "Non", "x", "TRUE", "maybe", "0"],
     "choice": ["gold", "GOLD", " silver ", "Silver", "bronze", "copper"],
@@ -139,8 +141,9 @@ def test_several_bad_fields_are_all_named_in_column_order():
 
 
 def test_a_line_without_the_identity_matched_on_is_refused_with_the_generic_message():
-    check(["first_name", "email", "mobile"], [["Ann", "", ""], ["Ann", " ", "\x00"], ["Ann", "", "0612345678"]],
-          match_keys=("ext_id", "email_key"))
+    check(["first_name", "email", "mobile"], [["Ann", "", ""], ["Ann", " ", "\x00"], ["Ann", "", "0612345678"],
+                                              ["Ann", "\u200b", "\ufeff "]], match_keys=("ext_id", "email_key"))
+    check(["ext_id", "email"], [["\u200b", "\t"], [" \u2060", "a@example.com"]], match_keys=("ext_id",))
     check(["first_name", "tier"], [["Ann", "gold"]])  # no identity column at all
     check(["first_name", "email"], [["Ann", ""]], match_keys=())  # nothing required
 

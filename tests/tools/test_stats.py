@@ -125,6 +125,7 @@ _op = st.one_of(
     st.tuples(st.just("detach"), st.integers(0, 5), st.integers(1, 2)),
     st.tuples(st.just("subscribe"), st.integers(0, 7), st.integers(1, 2), st.booleans()),
     st.tuples(st.just("merge"), st.just(0), st.sampled_from([None, "email", "sms", "all"])),
+    st.tuples(st.just("share"), st.integers(0, 5), st.integers(0, 1)),  # a new contact with n's fixed phone
 )
 
 
@@ -141,6 +142,10 @@ async def _apply(scope, op: tuple, ids: dict[int, int], list_ids: list) -> None:
         joined = [list_ids[i] for i in op[3] if list_ids[i] is not None]
         made = await contacts.create_contact(scope, ContactInput(**_fields(n, op[2]), list_ids=joined))
         ids[n] = made.contact.id
+    elif kind == "share":
+        joined = [list_ids[op[2]]] if list_ids[op[2]] is not None else []
+        await contacts.create_contact(scope, ContactInput(email=f"s{n}.{len(ids)}@example.com",
+                                                          fixed_phone=f"+3314{n:07d}", list_ids=joined))
     elif cid is None and kind not in ("upsert", "drop_list", "subscribe", "merge"):
         return
     elif kind == "update":
