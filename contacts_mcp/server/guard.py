@@ -25,10 +25,23 @@ from ..tools.common import token_of
 from ..tools.errors import bad_value
 
 
+ARRAY_MAX = 10_000  # items in an array argument whose schema sets no bound (the largest core limit)
+
+
 @dataclass(frozen=True)
 class _Tool:
     needed: str               # the scope it needs
     accepted: tuple[str, ...]  # its argument names, in schema order
+    max_items: dict[str, int]  # the bound of each array argument
+
+
+def _max_items(schema: dict[str, Any]) -> dict[str, int]:
+    bounds = {}
+    for name, prop in schema.get("properties", {}).items():
+        for variant in prop.get("anyOf", [prop]):
+            if variant.get("type") == "array":
+                bounds[name] = variant.get("maxItems", ARRAY_MAX)
+    return bounds
 
 
 @dataclass
@@ -40,7 +53,7 @@ class Guard:
     async def tools(self) -> dict[str, _Tool]:
         if self._tools is None:  # every tool is registered before the first request
             self._tools = {t.name: _Tool("read" if t.annotations and t.annotations.read_only_hint else "write",
-                                         tuple(t.input_schema.get("properties", {})))
+                                         tuple(t.input_schema.get("properties", {})), _max_items(t.input_schema))
                            for t in await self.server.list_tools()}
         return self._tools
 
@@ -103,6 +116,12 @@ class Guard:
             return None  # the SDK's validation names what is wrong
         unknown = [k for k in arguments if k not in tool.accepted]
         if not unknown:
+            # Counted before validation builds an object per item: 2.7 million {} in 11 MB took 20 s and 3 GB.
+            for arg, bound in tool.max_items.items():
+                value = arguments.get(arg)
+                if isinstance(value, list) and len(value) > bound:
+                    return (f"{arg}: at most {bound:,} items per call, received {len(value):,}; nothing was done. "
+                            "Split the call.")
             return bad_value(arguments)
         hints = []
         for k in unknown[:5]:

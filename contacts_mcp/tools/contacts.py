@@ -72,7 +72,8 @@ def register(server: MCPServer) -> None:
     @tool(server, read_only=False, title="Create or update many contacts")
     async def upsert_contacts(
         ctx: Context,
-        contacts: Annotated[list[ContactInput], Field(description="1 to 3,000 contacts, each as in create_contact.")],
+        contacts: Annotated[list[ContactInput], Field(description="1 to 3,000 contacts, each as in create_contact.",
+                                                      max_length=3000)],
         dedupe_on: Annotated[Literal["email", "mobile", "ext_id"],
                              Field(description="The identity that finds an existing contact; ext_id, when a "
                                                "contact has one, is tried first.")] = "email",

@@ -22,9 +22,35 @@ _MAX_MESSAGE = 4000
 log = logging.getLogger("contacts_mcp.tools")
 
 
+def _any_bad(arguments: Mapping[str, Any]) -> bool:
+    """The quick pass over every value (no paths built: a 10 MB json_rows has half a million values)."""
+    stack: list[Any] = list(arguments.values())
+    pop, extend = stack.pop, stack.extend
+    while stack:
+        value = pop()
+        kind = type(value)
+        if kind is str:
+            if "\x00" in value:
+                return True
+        elif kind is int:
+            if not MIN_INT <= value <= MAX_INT:
+                return True
+        elif kind is dict:
+            extend(value.values())
+            if any("\x00" in k for k in value):
+                return True
+        elif kind is list:
+            extend(value)
+        elif isinstance(value, Mapping | list | int | str) and not isinstance(value, bool):
+            return True  # an unusual subclass: let the thorough pass judge it
+    return False
+
+
 def bad_value(arguments: Mapping[str, Any]) -> str | None:
     """What is wrong with the first number too large for storage or text with a NUL character, naming the
     argument (e.g. contacts[3].email); None when there is none."""
+    if not _any_bad(arguments):
+        return None
     stack: list[tuple[str, Any]] = [(k, v) for k, v in arguments.items()]
     while stack:
         path, value = stack.pop()

@@ -12,6 +12,7 @@ from ..core.imports.sources import Source
 from ..core.models import ImportJob, ImportJobPage
 from .common import Cursor, client_is_local, scope_of, tool
 
+JSON_ROWS_MAX = 200_000  # bigger sets of rows go as a file (file_base64, url or path)
 Wait = Annotated[int, Field(description="Seconds to wait for the job to finish (0 to 60), with progress "
                                         "notifications meanwhile; it returns earlier when the job ends.", ge=0, le=60)]
 
@@ -41,7 +42,8 @@ def register(server: MCPServer) -> None:
         url: Annotated[str | None, Field(description="An http(s) URL to download.")] = None,
         csv_text: Annotated[str | None, Field(description="The CSV itself (max 10 MB).")] = None,
         json_rows: Annotated[list[dict[str, str | int | float | bool | None]] | None,
-                             Field(description="Rows as objects keyed by header (max 10 MB).")] = None,
+                             Field(description="Rows as objects keyed by header (max 10 MB).",
+                                   max_length=JSON_ROWS_MAX)] = None,
         file_base64: Annotated[str | None, Field(description="File bytes, base64 (max 20 MB).")] = None,
         filename: Annotated[str | None, Field(description="Its extension tells the format.")] = None,
         format: Annotated[Literal["csv", "xlsx", "xls", "ods", "json", "zip"] | None,

@@ -133,3 +133,12 @@ async def test_an_unexpected_failure_names_the_tool_and_its_arguments_not_just_e
         assert "explode could not complete" in text and "ZeroDivisionError" in text and "size" in text
         text = (await c.call_tool("explode", {"size": 2})).content[0].text
         assert "needs more memory" in text
+
+
+async def test_an_oversized_array_is_refused_before_an_object_is_built_per_item(client):
+    # The attack: 2.7 million {} in a legal-size body made 2.7 million contact models (20 s, 3 GB) before
+    # the 3,000 limit was checked.
+    text = await fails(client, "upsert_contacts", {"contacts": [{}] * 200_000})
+    assert "contacts: at most 3,000 items per call, received 200,000" in text
+    text = await fails(client, "get_contacts", {"emails": ["a@example.com"] * 20_000})
+    assert "emails: at most 10,000 items" in text

@@ -238,7 +238,7 @@ async def test_bulk_upsert_can_deduplicate_on_mobile(client):
 
 async def test_bulk_upsert_of_3000_contacts_works_and_3001_is_refused_with_the_limit(client):
     text = await fails(client, "upsert_contacts", {"contacts": [{"email": f"c{i}@example.com"} for i in range(3001)]})
-    assert "3000" in text and "3001" in text
+    assert "3,000" in text and "3,001" in text
     result = await call(client, "upsert_contacts", {"contacts": [{"email": f"c{i}@example.com"} for i in range(3000)]})
     assert result["created"] == 3000
     assert "items" not in result and "get_contacts" in result["note"]
