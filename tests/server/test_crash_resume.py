@@ -33,10 +33,11 @@ def write_csv(path: Path) -> None:
 TOKENS: dict[int, str] = {}  # port -> the API token of the server listening there
 
 
-def start(db: Path, roots: Path, port: int) -> subprocess.Popen:
+def start(db: Path, roots: Path, port: int, **env: str) -> subprocess.Popen:
+    """An HTTP server on `db` importing from `roots` (more settings as environment variables in `env`)."""
     TOKENS[port] = new_token(db)  # creates the database if needed: account "local" is always there
-    env = dict(os.environ, CONTACTS_MCP_DB=str(db), CONTACTS_MCP_IMPORT_ROOTS=str(roots))
-    proc = subprocess.Popen([COMMAND, "serve", "--http", "--port", str(port)], env=env,
+    environ = dict(os.environ, CONTACTS_MCP_DB=str(db), CONTACTS_MCP_IMPORT_ROOTS=str(roots), **env)
+    proc = subprocess.Popen([COMMAND, "serve", "--http", "--port", str(port)], env=environ,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -45,6 +46,7 @@ def start(db: Path, roots: Path, port: int) -> subprocess.Popen:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
             return proc
         except OSError:
+            assert proc.poll() is None, "the server died at start-up"
             time.sleep(0.1)
     proc.kill()
     raise RuntimeError("server did not start")

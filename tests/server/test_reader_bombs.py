@@ -6,17 +6,16 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import threading
 import time
 import zipfile
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import anyio
 
 from ..conftest import call
-from .test_crash_resume import COMMAND, TOKENS, children, gone
-from .test_http import connect, free_port, new_token
+from .test_crash_resume import TOKENS, children, gone
+from .test_crash_resume import start as start_server
+from .test_http import connect, free_port
 
 _TYPES = """<?xml version="1.0" encoding="UTF-8"?>
 <Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">
@@ -73,23 +72,7 @@ def shared_string_bomb(path: Path, *, declared: bool) -> Path:
 
 
 def start(db: Path, roots: Path, port: int, **env: str) -> subprocess.Popen:
-    TOKENS[port] = new_token(db)
-    environ = dict(os.environ, CONTACTS_MCP_DB=str(db), CONTACTS_MCP_IMPORT_ROOTS=str(roots),
-                   CONTACTS_MCP_READER_MEMORY_MB="600", **env)
-    proc = subprocess.Popen([COMMAND, "serve", "--http", "--port", str(port)], env=environ,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    import socket
-
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return proc
-        except OSError:
-            assert proc.poll() is None, "the server died at start-up"
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("server did not start")
+    return start_server(db, roots, port, CONTACTS_MCP_READER_MEMORY_MB="600", **env)
 
 
 def stop(proc: subprocess.Popen) -> None:
@@ -138,52 +121,30 @@ async def test_spreadsheet_bombs_fail_their_own_jobs_and_the_server_keeps_answer
             stop(proc)
 
 
-class _Trickle(BaseHTTPRequestHandler):
-    """Sends a CSV's first byte, then nothing: the job hangs in its download until the server is killed."""
-
-    def do_GET(self):
-        self.send_response(200)
-        self.send_header("Content-Type", "text/csv")
-        self.send_header("Content-Length", "1000")
-        self.end_headers()
-        self.wfile.write(b"e")
-        self.wfile.flush()
-        time.sleep(30)
-
-    def log_message(self, *args):
-        pass
-
-
-async def test_a_job_the_server_keeps_dying_in_is_retried_twice_then_failed(tmp_path):
+async def test_a_job_the_server_keeps_dying_in_is_retried_twice_then_failed(tmp_path, trickle):
     # A job during which the server dies before any batch is applied is the poison case: the third restart
     # must fail it with a reason instead of starting it again, and the server must keep serving.
-    web = ThreadingHTTPServer(("127.0.0.1", 0), _Trickle)
-    threading.Thread(target=web.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{web.server_address[1]}/people.csv"
     db = tmp_path / "poison.db"
-    try:
-        for start_number in range(1, 5):
-            port = free_port()
-            proc = start(db, tmp_path, port, CONTACTS_MCP_ALLOW_PRIVATE_URLS="1")
-            try:
-                async with connect(port, TOKENS[port]) as client:
-                    if start_number == 1:
-                        job_id = (await call(client, "import_file", {"url": url}))["id"]
-                    with anyio.fail_after(20):
-                        while True:
-                            job = (await call(client, "get_import_jobs", {"job_id": job_id}))["jobs"][0]
-                            if job["status"] == "failed" or (job["status"] in ("queued", "running")
-                                                             and _started(db, job_id) == start_number):
-                                break
-                            await anyio.sleep(0.05)
-                if start_number < 4:
-                    assert job["status"] in ("queued", "running"), job
-            finally:
-                proc.send_signal(signal.SIGKILL)
-                proc.wait(10)
-        assert job["status"] == "failed" and "stopped 3 times" in job["error"], job
-    finally:
-        web.shutdown()
+    for start_number in range(1, 5):
+        port = free_port()
+        proc = start(db, tmp_path, port, CONTACTS_MCP_ALLOW_PRIVATE_URLS="1")
+        try:
+            async with connect(port, TOKENS[port]) as client:
+                if start_number == 1:
+                    job_id = (await call(client, "import_file", {"url": trickle}))["id"]
+                with anyio.fail_after(20):
+                    while True:
+                        job = (await call(client, "get_import_jobs", {"job_id": job_id}))["jobs"][0]
+                        if job["status"] == "failed" or (job["status"] in ("queued", "running")
+                                                         and _started(db, job_id) == start_number):
+                            break
+                        await anyio.sleep(0.05)
+            if start_number < 4:
+                assert job["status"] in ("queued", "running"), job
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(10)
+    assert job["status"] == "failed" and "stopped 3 times" in job["error"], job
 
 
 def _started(db: Path, job_id: str) -> int:
