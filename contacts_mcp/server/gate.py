@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +29,31 @@ from ..core.settings import MB, Settings
 
 SMALL_BODY = 2 * MB  # any request but import_file's and upsert_contacts': ids, names, filters
 MAX_BUCKETS = 10_000
+HEAD = 4096  # where a big body must name its tool
+# A body's JSON objects and arrays become Python objects when the SDK parses it, each costing ~30x its
+# bytes: a big body may hold only as many as its tool can use (json_rows' rows; 3,000 contacts with their
+# attributes and lists). Strings (a base64 file, a CSV) cost what they weigh.
+BRACKETS = {"import_file": 250_000, "upsert_contacts": 60_000}
+_NAME = re.compile(rb'"name"\s*:\s*"([A-Za-z_]{1,64})"')
+
+
+def _big_body_refusal(head: bytes, body: bytearray, headers: dict[bytes, bytes]) -> str | None:
+    """Why a body over SMALL_BODY is refused before the SDK parses it, or None. It must be a call of a tool
+    that takes megabytes, named early in the body (as clients write it) and matching Mcp-Name if sent,
+    and hold no more objects and arrays than that tool can use."""
+    # Every "name" of the head counts (a client's _meta may name the client first); the bracket bound below
+    # is what holds, whatever a body claims.
+    named = [n.decode() for n in _NAME.findall(head) if n.decode() in BRACKETS]
+    declared = headers.get(b"mcp-name", b"").decode("latin-1")
+    name = declared if declared else (named[0] if named else "")
+    if name not in named:
+        return (f"requests over {SMALL_BODY // MB} MB are only for import_file and upsert_contacts, named by "
+                "params.name before the arguments (and by the Mcp-Name header if sent)")
+    brackets = body.count(b"{") + body.count(b"[")
+    if brackets > BRACKETS[name]:
+        return (f"{name}: this request holds {brackets:,} JSON objects and arrays, more than {BRACKETS[name]:,} "
+                "(the most a call can use); send fewer rows or contacts per call, or the rows as a file")
+    return None
 
 
 def body_limit(settings: Settings) -> int:
@@ -101,7 +127,11 @@ class Gate:
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        headers = dict(scope.get("headers", ()))
+        raw = scope.get("headers", ())
+        if sum(1 for name, _ in raw if name == b"authorization") > 1:
+            # Which one counts would differ between layers (this gate, the SDK, the log): refuse outright.
+            return await _answer(send, 400, "invalid_request", "send one Authorization header, not several")
+        headers = dict(raw)
         token = await self._verified(headers.get(b"authorization", b""))
         if token is None:
             wait = self.failures.take(client_address(scope))
@@ -125,6 +155,8 @@ class Gate:
                 return await _answer(send, 413, "request_too_large", why)
             if not message.get("more_body"):
                 break
+        if len(body) > SMALL_BODY and (refusal := _big_body_refusal(bytes(body[:HEAD]), body, headers)):
+            return await _answer(send, 413, "request_too_large", refusal)
         replay = [{"type": "http.request", "body": bytes(body), "more_body": False}]
         del body
 

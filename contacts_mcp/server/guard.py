@@ -94,6 +94,9 @@ class Guard:
         if accepted is None:
             return
         given = params.get("arguments") or {}
+        if not isinstance(given, Mapping):
+            raise MCPError(code=INVALID_PARAMS, message=f"prompt {name}: arguments must be an object of names to "
+                                                        "text values")
         missing = [a for a, required in accepted.items() if required and not given.get(a)]
         unknown = [_short(str(a)) for a in given if a not in accepted]
         if missing or unknown:

@@ -18,6 +18,7 @@ import os
 import re
 import stat
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 from contextlib import asynccontextmanager
 
 from mcp.server.mcpserver import MCPServer
@@ -35,7 +36,30 @@ def _is_pipe(fd: int) -> bool:
     return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
 
 
-_ID = re.compile(rb'"id"\s*:\s*(-?\d{1,18}|"(?:[^"\\]|\\.){0,200}")')
+_ID_VALUE = re.compile(rb'\s*:\s*(-?\d{1,18}|"(?:[^"\\]|\\.){0,200}")')
+
+
+def _request_id(head: bytes) -> Any:
+    """The id of the JSON-RPC message whose first bytes are `head`: the "id" key of the outer object only
+    (an "id" inside the arguments is not the request's), or None when it is not among those bytes."""
+    depth, i, n = 0, 0, len(head)
+    while i < n:
+        c = head[i]
+        if c == 0x22:  # a string: a key at depth 1 may be "id"
+            end = i + 1
+            while end < n and head[end] != 0x22:
+                end += 2 if head[end] == 0x5C else 1
+            if depth == 1 and head[i + 1:end] == b"id":
+                found = _ID_VALUE.match(head, end + 1)
+                return json.loads(found.group(1)) if found else None
+            i = end + 1
+            continue
+        if c in (0x7B, 0x5B):
+            depth += 1
+        elif c in (0x7D, 0x5D):
+            depth -= 1
+        i += 1
+    return None
 
 
 class _Lines:
@@ -94,8 +118,7 @@ class _Out:
 
 
 def _refusal(limit: int, head: bytes) -> bytes:
-    found = _ID.search(head)
-    request_id = json.loads(found.group(1)) if found else None
+    request_id = _request_id(head)
     return json.dumps({"jsonrpc": "2.0", "id": request_id, "error": {
         "code": -32600, "message": f"message skipped: longer than {limit / MB:g} MB (the largest call a tool can "
                                    "take); send big files as path or url, or split the call"}}).encode() + b"\n"

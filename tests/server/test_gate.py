@@ -132,3 +132,32 @@ def test_made_up_token_ids_are_rate_limited_per_address(served):
     statuses = [post(port, f"cmcp_{i:012d}_{'x' * 43}", "tools/list", {}).status_code for i in range(100)]
     assert statuses.count(429) >= 50 and "retry-after" in post(port, "cmcp_zzzzzzzzzzzz_" + "x" * 43,
                                                                   "tools/list", {}).headers
+
+
+def test_two_authorization_headers_are_refused_not_judged_differently_by_each_layer(served):
+    # The attack: the read token first (what the SDK uses), junk last (what a dict of headers keeps), so
+    # the gate saw a failed authentication and applied neither the read cap nor the token's rate limit.
+    port, _, tokens, _ = served
+    headers = [("Content-Type", "application/json"), ("Accept", "application/json, text/event-stream"),
+               ("MCP-Protocol-Version", PROTOCOL), ("Mcp-Method", "tools/list"),
+               ("Authorization", f"Bearer {tokens['read']}"), ("Authorization", "Bearer junk")]
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"_meta": META}}).encode()
+    response = httpx.post(f"http://127.0.0.1:{port}/mcp", headers=headers, content=body + b" " * 3_000_000)
+    assert response.status_code == 400 and "one Authorization header" in response.text
+
+
+def test_a_big_body_must_be_a_megabyte_tool_named_truthfully_with_no_more_objects_than_it_can_use(served):
+    port, _, tokens, proc = served
+    before = peak_rss_mb(proc.pid)
+    junk = {"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+            "params": {"name": "get_lists", "arguments": {"junk": [{}] * 1_500_000}, "_meta": META}}
+    body = json.dumps(junk).encode()
+    for name in (None, "import_file"):  # no Mcp-Name, or one that lies about the body
+        response = post(port, tokens["write"], "tools/call", {}, name=name, body=body)
+        assert response.status_code == 413 and "only for import_file and upsert_contacts" in response.text
+    # Named truthfully, but 1.5 million objects where a call can use 250,000 (each costs ~30x its bytes).
+    bomb = {"jsonrpc": "2.0", "id": 4, "method": "tools/call",
+            "params": {"name": "import_file", "arguments": {"json_rows": [{}] * 1_500_000}, "_meta": META}}
+    response = post(port, tokens["write"], "tools/call", {}, name="import_file", body=json.dumps(bomb).encode())
+    assert response.status_code == 413 and "JSON objects and arrays" in response.text
+    assert peak_rss_mb(proc.pid) - before < 50

@@ -142,3 +142,17 @@ async def test_an_oversized_array_is_refused_before_an_object_is_built_per_item(
     assert "contacts: at most 3,000 items per call, received 200,000" in text
     text = await fails(client, "get_contacts", {"emails": ["a@example.com"] * 20_000})
     assert "emails: at most 10,000 items" in text
+
+
+async def test_a_prompt_whose_arguments_are_not_an_object_is_told_so():
+    # The SDK client only sends objects; a raw client sent a list and got code 0 and a traceback.
+    import pytest
+    from mcp.shared.exceptions import MCPError
+
+    from contacts_mcp.server.guard import Guard
+
+    guard = Guard(server=None)  # type: ignore[arg-type]
+    guard._prompts = {"clean_list_for_sms": {"list_id": True}}
+    with pytest.raises(MCPError) as err:
+        await guard._check_prompt({"name": "clean_list_for_sms", "arguments": ["x"]})
+    assert "must be an object" in str(err.value)

@@ -95,3 +95,11 @@ def test_over_stdio_a_70_mb_line_is_refused_and_the_server_keeps_serving(tmp_pat
     finally:
         proc.stdin.close()
         proc.wait(timeout=30)
+
+
+def test_the_refusal_of_an_over_long_line_carries_the_requests_own_id():
+    from contacts_mcp.server.stdio import _request_id
+
+    assert _request_id(b'{"jsonrpc":"2.0","method":"tools/call","params":{"arguments":{"x":{"id":999},"y":"') is None
+    assert _request_id(b'{"params":{"arguments":{"id":999}},"id":7,"jsonrpc":"2.0"') == 7
+    assert _request_id(b'{"jsonrpc":"2.0","id":"a\\"b","method":') == 'a"b'

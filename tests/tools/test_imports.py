@@ -353,3 +353,32 @@ async def test_the_error_report_names_every_bad_value_of_a_line(client):
     page = json.loads((await client.read_resource(job["error_report"])).contents[0].text)
     reason = page["errors"][0]["reason"]
     assert "email:" in reason and "mobile:" in reason
+
+
+async def test_the_servers_own_data_is_not_importable_even_inside_an_import_root(client_with, settings):
+    # A root that holds the data folder must not let a tenant read the database back through error lines.
+    root = settings.db_path.parent.resolve()
+    async with client_with(import_roots=(root,)) as client:
+        await call(client, "create_contact", {"contact": {"email": "x@example.com"}})
+        for name in (settings.db_path.name, settings.db_path.name + "-wal"):
+            if (root / name).exists():
+                assert "server's own data" in await fails(client, "import_file", {"path": str(root / name)})
+
+
+async def test_waiting_jobs_of_an_account_are_capped_before_their_files_are_copied(state, settings):
+    from contacts_mcp.core.errors import LimitExceeded
+    from contacts_mcp.core.imports import jobs
+    from contacts_mcp.core.imports.sources import Source
+
+    scope = state.scope()
+    scope = type(scope)(scope.store, scope.settings, scope.account_id, scope.cache, None)  # nothing runs
+    for _ in range(jobs.QUEUED_MAX):
+        await jobs.create_import(scope, Source(csv_text="email\na@example.com\n"), jobs.ImportOptions(),
+                                 new_list_name=None, new_list_folder_id=None, notify_url=None, client_roots=[])
+    copies = len(list(settings.jobs_dir.iterdir()))
+    import pytest
+
+    with pytest.raises(LimitExceeded, match="waiting to run"):
+        await jobs.create_import(scope, Source(csv_text="email\nb@example.com\n"), jobs.ImportOptions(),
+                                 new_list_name=None, new_list_folder_id=None, notify_url=None, client_roots=[])
+    assert len(list(settings.jobs_dir.iterdir())) == copies

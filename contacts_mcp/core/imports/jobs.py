@@ -14,7 +14,7 @@ from typing import Any, Literal
 import anyio
 
 from ...storage.store import Reader, Writer
-from ..errors import InvalidInput, NotFound
+from ..errors import InvalidInput, LimitExceeded, NotFound
 from ..events import check_event_key
 from ..fields import registry
 from ..models import ImportErrorLine, ImportErrorPage, ImportJob, ImportJobPage
@@ -77,6 +77,15 @@ def to_model(row: dict[str, Any]) -> ImportJob:
         created_at=row["created_at"], started_at=row["started_at"], finished_at=row["finished_at"])
 
 
+QUEUED_MAX = 20  # jobs of one account waiting to run, each with its own copy of its file
+
+
+def _room_in_queue(r: Reader) -> None:
+    if len(r.jobs(status="queued", after_seq=None, limit=QUEUED_MAX + 1)) >= QUEUED_MAX:
+        raise LimitExceeded("import jobs waiting to run", QUEUED_MAX, f"{QUEUED_MAX} already",
+                            "Wait for some to finish (get_import_jobs), or cancel some (cancel_import_job).")
+
+
 async def create_import(scope: Scope, source: Source, options: ImportOptions, *, new_list_name: str | None,
                         new_list_folder_id: int | None, notify_url: str | None,
                         client_roots: list[Path]) -> ImportJob:
@@ -96,12 +105,14 @@ async def create_import(scope: Scope, source: Source, options: ImportOptions, *,
         raise InvalidInput("new_list_name", "cannot be empty")
     if notify_url:
         await check_url(notify_url, url_policy(scope.settings))  # refused now, not when the job ends
+    await scope.read(_room_in_queue)  # before the source is copied: waiting jobs hold their files on disk
     job_id = "imp_" + secrets.token_urlsafe(16)
     stored = await store_source(source, job_id, scope.settings, client_roots)
     options.name_hint = stored.name_hint
     now = utc_now()
 
     def unit(w: Writer) -> ImportJob:
+        _room_in_queue(w)  # again, in the transaction: calls made at once all counted
         wanted = options.list_ids
         missing = sorted(set(wanted) - w.existing_list_ids(wanted)) if wanted else []
         if missing:

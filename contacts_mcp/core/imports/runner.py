@@ -73,9 +73,9 @@ class JobRunner:
         self._wake.set()
 
     def cancel(self, job_id: str) -> None:
-        self._cancelled.add(job_id)
         running = self._running.get(job_id)
-        if running is not None:
+        if running is not None:  # a queued job is never started: its status says cancelled
+            self._cancelled.add(job_id)
             running[1].cancel()  # a download or a read in progress stops now, not at the next batch
 
     async def run(self) -> None:

@@ -152,12 +152,28 @@ class ReaderProcess:
             pass  # the child died at once: receive() tells why
         self._fd = self._proc.stdout.fileno()
         self._buffer = bytearray()
+        # A receive() abandoned by a cancelled job may still be reading the pipe in its thread: the pipe is
+        # closed by whichever of close() and that thread comes last, so its fd number is never reused
+        # under a reader that still holds it.
+        self._lock = threading.Lock()
+        self._receiving = self._closed = False
 
     def receive(self) -> tuple[str, Any]:
         """The next message (blocking; run it in a thread). A child that dies or stalls is reported as
         a ReaderFailed saying why."""
-        head = self._read(_LEN.size)
-        return pickle.loads(self._read(_LEN.unpack(head)[0]))  # noqa: S301 - from our own child
+        with self._lock:
+            if self._closed:
+                raise ReaderFailed("the import was stopped")
+            self._receiving = True
+        try:
+            head = self._read(_LEN.size)
+            return pickle.loads(self._read(_LEN.unpack(head)[0]))  # noqa: S301 - from our own child
+        finally:
+            with self._lock:
+                self._receiving = False
+                last = self._closed
+            if last:
+                self._close_pipe()
 
     def _read(self, n: int) -> bytes:
         # Our own deadline besides the child's CPU limit: a child blocked without using CPU is stopped too.
@@ -206,14 +222,22 @@ class ReaderProcess:
 
     def close(self) -> None:
         if self._proc.poll() is None:
-            self._proc.kill()
+            self._proc.kill()  # a receive() in progress now reads EOF and returns
         with contextlib.suppress(OSError):
             self._proc.stdin.close()
-        with contextlib.suppress(OSError):
-            self._proc.stdout.close()
         with contextlib.suppress(subprocess.TimeoutExpired):
             self._proc.wait(timeout=5)
-        self._stderr.close()
+        with self._lock:
+            self._closed = True
+            busy = self._receiving
+        if not busy:
+            self._close_pipe()
+
+    def _close_pipe(self) -> None:
+        with contextlib.suppress(OSError):
+            self._proc.stdout.close()
+        with contextlib.suppress(OSError):
+            self._stderr.close()
 
     @property
     def pid(self) -> int:

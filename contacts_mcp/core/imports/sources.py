@@ -81,9 +81,13 @@ def check_path(raw: str, roots: list[Path], max_bytes: int) -> Path:
     except (OSError, RuntimeError, ValueError):  # ValueError: a NUL byte in the path
         raise InvalidInput("path", f"{_shown(raw)} does not exist or cannot be read") from None
     _inside(path, roots, raw)
-    if not path.is_file():
+    try:
+        info = path.stat()
+    except OSError:  # gone since it was resolved
+        raise InvalidInput("path", f"{_shown(raw)} changed while it was being opened; import it again") from None
+    if not stat.S_ISREG(info.st_mode):
         raise InvalidInput("path", f"{_shown(raw)} is not a regular file")
-    _size_allowed(path.stat().st_size, max_bytes)
+    _size_allowed(info.st_size, max_bytes)
     return path
 
 
@@ -111,7 +115,8 @@ def _opened_path(fd: int, fallback: Path) -> Path:
         return fallback
 
 
-def copy_inside_roots(raw: str, roots: list[Path], max_bytes: int, target: Path) -> Path:
+def copy_inside_roots(raw: str, roots: list[Path], max_bytes: int, target: Path,
+                      private: tuple[Path, ...] = ()) -> Path:
     """Open the caller's file once, check the file actually opened, and copy it to `target` (the job's own
     file): the job never opens the caller's path again, so swapping the file for a symlink after this call
     cannot make it read anything else. Returns the resolved path the copy was made from."""
@@ -129,9 +134,16 @@ def copy_inside_roots(raw: str, roots: list[Path], max_bytes: int, target: Path)
             raise InvalidInput("path", f"{_shown(raw)} is not a regular file")
         opened = _opened_path(src.fileno(), path)
         _inside(opened, roots, raw)
+        # A root may hold the server's own data (the database, other jobs' files): never readable this way.
+        if any(opened == p or opened.name.startswith(p.name + "-") and opened.parent == p.parent
+               or p in opened.parents for p in private):
+            raise InvalidInput("path", f"{_shown(raw)} is the server's own data, not an import file")
         if opened == path:  # bind the name checked to the file opened (meaningful where /proc is missing)
-            same = os.stat(path, follow_symlinks=False)
-            if (same.st_dev, same.st_ino) != (info.st_dev, info.st_ino):
+            try:
+                same = os.stat(path, follow_symlinks=False)
+            except OSError:
+                same = None
+            if same is None or (same.st_dev, same.st_ino) != (info.st_dev, info.st_ino):
                 raise InvalidInput("path", f"{_shown(raw)} changed while it was being opened; import it again")
         _size_allowed(info.st_size, max_bytes)
         os.set_blocking(src.fileno(), True)
@@ -160,7 +172,8 @@ async def store_source(source: Source, job_id: str, settings: Settings, client_r
     if kind == "path":
         copy = jobs_dir / f"{job_id}{_suffix(Path(source.path or '').suffix.lower())}"
         path = await anyio.to_thread.run_sync(copy_inside_roots, source.path or "",
-                                              [*settings.import_roots, *client_roots], settings.max_file_bytes, copy)
+                                              [*settings.import_roots, *client_roots], settings.max_file_bytes, copy,
+                                              (settings.db_path.resolve(), settings.jobs_dir.resolve()))
         return Stored(kind, str(path), copy, path.name, owned=True)
     if kind == "url":
         await check_url(source.url or "", url_policy(settings))
