@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -342,6 +343,7 @@ async def _receive(response: httpx.Response, dest: Path, max_bytes: int, policy:
         tg.start_soon(watch)
         failed: Exception | None = None
         try:
+            os.close(os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))  # owner-only, as every job file
             async with await anyio.open_file(dest, "wb") as file:
                 async for chunk in response.aiter_bytes():
                     received += len(chunk)
