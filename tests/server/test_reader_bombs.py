@@ -195,3 +195,17 @@ def test_a_reader_whose_parent_is_already_gone_exits_at_once():
         assert child.wait(timeout=20) == 0  # it did not wait for a spec on its stdin, still open
     finally:
         child.kill()
+
+
+def test_a_readers_message_may_hold_only_headers_and_chunks():
+    # A reader taken over by a hostile file must not run code in the server through a crafted pickle.
+    import pickle
+
+    import pytest
+
+    from contacts_mcp.core.imports import sandbox
+    from contacts_mcp.core.imports.engine import Chunk
+
+    assert sandbox._message(pickle.dumps(("chunk", Chunk(checkpoint=3))))[1].checkpoint == 3
+    with pytest.raises(sandbox.ReaderFailed, match="something other than rows"):
+        sandbox._message(pickle.dumps(("chunk", __import__("os").system)))

@@ -21,6 +21,7 @@ at most one chunk ahead of the batch being applied.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import pickle
 import select
@@ -42,6 +43,27 @@ _PR_SET_PDEATHSIG = 1
 
 class ReaderFailed(ContactsError):
     """The file could not be read within the reader's limits."""
+
+
+# The only classes a reader's messages hold. The child runs native code over a hostile file: were it taken
+# over, an unrestricted unpickle would let it run code in the server through a crafted message.
+_ALLOWED = {("contacts_mcp.core.imports.engine", "Header"), ("contacts_mcp.core.imports.engine", "Chunk"),
+            ("contacts_mcp.core.imports.mapping", "Mapping")}
+
+
+class _Messages(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in _ALLOWED:
+            raise pickle.UnpicklingError(f"{module}.{name}")
+        return super().find_class(module, name)
+
+
+def _message(data: bytes) -> Any:
+    try:
+        return _Messages(io.BytesIO(data)).load()
+    except Exception as exc:  # noqa: BLE001 - whatever a corrupt or hostile message raises
+        raise ReaderFailed(f"the file's reader sent something other than rows ({type(exc).__name__}); "
+                           "check the file") from None
 
 
 # -- child side
@@ -167,7 +189,7 @@ class ReaderProcess:
             self._receiving = True
         try:
             head = self._read(_LEN.size)
-            return pickle.loads(self._read(_LEN.unpack(head)[0]))  # noqa: S301 - from our own child
+            return _message(self._read(_LEN.unpack(head)[0]))
         finally:
             with self._lock:
                 self._receiving = False
