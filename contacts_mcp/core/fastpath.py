@@ -128,7 +128,7 @@ def _matches(desc, nsn: str) -> bool:
 class _Validity:
     """phonenumbers' _number_type_helper(nsn, metadata) != UNKNOWN, for one region, with compiled patterns."""
 
-    __slots__ = ("general", "types", "leading")
+    __slots__ = ("general", "types", "leading", "before_fixed", "fixed", "mobile", "same")
 
     def __init__(self, metadata) -> None:
         self.general = _desc(metadata.general_desc)
@@ -139,6 +139,12 @@ class _Validity:
             types.append(_desc(metadata.mobile))
         types.extend(_desc(getattr(metadata, name)) for name in _TYPE_FIELDS)
         self.types = tuple(d for d in types if d is not None)
+        # For sms(): phonenumbers' number_type order, where a number of any type before fixed_line is not
+        # a mobile, and a fixed-line match is FIXED_LINE_OR_MOBILE only if it matches mobile too.
+        self.before_fixed = tuple(d for d in (_desc(getattr(metadata, n)) for n in _TYPE_FIELDS[:-1]) if d)
+        self.fixed = _desc(metadata.fixed_line)
+        self.mobile = _desc(metadata.mobile)
+        self.same = bool(metadata.same_mobile_and_fixed_line_pattern)
         leading = metadata.leading_digits
         self.leading = re.compile(leading).match if leading is not None else None
 
@@ -149,6 +155,14 @@ class _Validity:
             if _matches(d, nsn):
                 return True
         return False
+
+    def sms(self, nsn: str) -> bool:
+        """True when number_type would be MOBILE or FIXED_LINE_OR_MOBILE (a valid number assumed)."""
+        if any(_matches(d, nsn) for d in self.before_fixed):
+            return False
+        if self.fixed is not None and _matches(self.fixed, nsn):
+            return self.same or (self.mobile is not None and _matches(self.mobile, nsn))
+        return not self.same and self.mobile is not None and _matches(self.mobile, nsn)
 
 
 class _Country:
@@ -168,17 +182,20 @@ class _Country:
         # pattern matches the start of the rest, defer ("+33 (0)6..." and the like).
         self.np_match = _prefix_matcher(metas[0].national_prefix_for_parsing)
 
-    def valid(self, nsn: str) -> bool:
-        """phonenumbers.is_valid_number for this calling code (region_code_for_number + for_region)."""
-        if self.single is not None:
-            return self.single.valid(nsn)
+    def valid(self, nsn: str, mobile: bool = False) -> bool:
+        """phonenumbers.is_valid_number for this calling code (region_code_for_number + for_region); with
+        `mobile`, also that its type there is MOBILE or FIXED_LINE_OR_MOBILE."""
+        region = self.single if self.single is not None else self._region(nsn)
+        return region is not None and region.valid(nsn) and (not mobile or region.sms(nsn))
+
+    def _region(self, nsn: str) -> _Validity | None:
         for region in self.regions:
             if region.leading is not None:
                 if region.leading(nsn):
-                    return region.valid(nsn)
+                    return region
             elif region.valid(nsn):
-                return True
-        return False
+                return region
+        return None
 
 
 class _Home:
@@ -245,7 +262,7 @@ def _home(region: str) -> _Home | None:
     return value
 
 
-def _international(digits: str) -> str | None:
+def _international(digits: str, mobile: bool = False) -> str | None:
     """E.164 for the digits after "+" or the IDD, when valid and read the same way as parse()."""
     if len(digits) <= _MIN_NSN or digits[0] == "0":
         return None
@@ -264,12 +281,12 @@ def _international(digits: str) -> str | None:
         return None
     if country.np_match is not None and country.np_match(nsn):
         return None
-    if not country.valid(nsn):
+    if not country.valid(nsn, mobile):
         return None
     return country.prefix + nsn
 
 
-def fast_phone(text: str, region: str) -> str | None:
+def fast_phone(text: str, region: str, mobile: bool = False) -> str | None:
     """The E.164 form _phone_e164(text, region) would give, or None to defer.
 
     Reads text made of ASCII digits and the separators " .-()/" with an optional leading "+":
@@ -288,7 +305,7 @@ def fast_phone(text: str, region: str) -> str | None:
             digits = digits.translate(_SEPARATORS)
             if not (digits.isdigit() and digits.isascii()):
                 return None
-        return _international(digits)
+        return _international(digits, mobile)
 
     digits = text
     if not (digits.isdigit() and digits.isascii()):
@@ -298,7 +315,7 @@ def fast_phone(text: str, region: str) -> str | None:
             if digits[:1] == "+":
                 rest = digits[1:]
                 if rest.isdigit() and rest.isascii():
-                    return _international(rest)
+                    return _international(rest, mobile)
             return None
 
     home = _homes.get(region) or _home(region)
@@ -317,7 +334,7 @@ def fast_phone(text: str, region: str) -> str | None:
         rest = digits[end:]
         if rest[:1] in ("", "0"):
             return None  # parse keeps the IDD digits as part of a national number: unusual
-        return _international(rest)
+        return _international(rest, mobile)
     if digits.startswith(home.cc_str):
         return None  # parse may read these first digits as the region's own calling code
     nsn = digits
@@ -340,6 +357,6 @@ def fast_phone(text: str, region: str) -> str | None:
     if not _MIN_NSN <= len(nsn) <= _MAX_NSN or nsn[0] == "0":
         return None
     country = home.country
-    if not country.valid(nsn):
+    if not country.valid(nsn, mobile):
         return None
     return country.prefix + nsn

@@ -97,23 +97,49 @@ def email_key(email: str | None) -> str | None:
 
 
 def normalize_phone(value: object, region: str, field: str = "mobile") -> str | None:
-    """A phone number in E.164 (+33612345678); national forms are read in the default region."""
+    """A phone number in E.164 (+33612345678); national forms are read in the default region, and digits
+    that are no national number there but a valid international one without its "+" (380942583691) as
+    that. The `mobile` field takes only numbers that can be mobiles (not a landline, toll-free...)."""
     text = clean_identity(field, value, 40)
     if text is None:
         return None
-    return fast_phone(text, region) or _phone_e164(text, region, field)
+    mobile = field == "mobile"
+    return fast_phone(text, region, mobile) or _phone_e164(text, region, field, mobile)
+
+
+# Number types a `mobile` may not have: they cannot receive an SMS.
+_NOT_MOBILE = {
+    phonenumbers.PhoneNumberType.FIXED_LINE: "a landline", phonenumbers.PhoneNumberType.TOLL_FREE: "a toll-free",
+    phonenumbers.PhoneNumberType.PREMIUM_RATE: "a premium-rate", phonenumbers.PhoneNumberType.SHARED_COST:
+    "a shared-cost", phonenumbers.PhoneNumberType.UAN: "a company's universal",
+    phonenumbers.PhoneNumberType.VOICEMAIL: "a voicemail access"}
+
+
+def _parsed(text: str, region: str) -> phonenumbers.PhoneNumber | None:
+    for attempt, where in ((text, region), ("+" + text, None)):
+        try:
+            number = phonenumbers.parse(attempt, where)
+        except phonenumbers.NumberParseException:
+            number = None
+        if number is not None and phonenumbers.is_valid_number(number):
+            return number
+        if text[:1] == "+" or not text.replace(" ", "").isdigit() or text[:1] == "0":
+            return None  # only bare digits not starting with 0 may be international without "+"
+    return None
 
 
 @lru_cache(maxsize=4096)
-def _phone_e164(text: str, region: str, field: str) -> str:
-    try:
-        number = phonenumbers.parse(text, region)
-    except phonenumbers.NumberParseException:
-        number = None
-    if number is None or not phonenumbers.is_valid_number(number):
+def _phone_e164(text: str, region: str, field: str, mobile: bool = False) -> str:
+    number = _parsed(text, region)
+    if number is None:
         raise InvalidInput(field, f"{text!r} is not a valid phone number (default region {region}); "
                                   "give it in international form, e.g. '+33612345678'")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    kind = _NOT_MOBILE.get(phonenumbers.number_type(number)) if mobile else None
+    if kind:
+        raise InvalidInput(field, f"{text!r} ({e164}) is {kind} number, not a mobile: it cannot receive SMS; "
+                                  "give it as fixed_phone")
+    return e164
 
 
 _DATE_FORMS = ("%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y")

@@ -36,6 +36,12 @@ Addresses = list[tuple[str, int]]  # (normalised address, the channels it blocks
 OptoutRecord = tuple[int | None, Addresses, str, str, str]  # contact id, addresses, channel, reason, source
 
 
+def default_channels(reason: str) -> list[str]:
+    """What an opt-out blocks when no channels are given: a hard bounce (an invalid address) and a complaint
+    (a spam report) are facts about an email; a person unsubscribing or the owner blocking is about them."""
+    return ["email"] if reason in ("hardbounce", "complaint") else ["all"]
+
+
 def channel_bits(channel: str) -> int:
     return ALL_CHANNELS_MASK if channel == "all" else CHANNEL_BITS[channel]
 

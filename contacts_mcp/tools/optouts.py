@@ -21,7 +21,8 @@ def register(server: MCPServer) -> None:
         ctx: Context,
         reason: Annotated[core.Reason, Field(description="unsubscribed (they asked), owner_blocked (you decided), "
                                                          "hardbounce (address invalid), complaint (marked as spam).")],
-        channels: Annotated[list[ChannelOrAll], Field(min_length=1, description="Channels to block.")] = ["all"],  # noqa: B006
+        channels: Annotated[list[ChannelOrAll] | None, Field(
+            min_length=1, description="Channels to block. Default: email for hardbounce/complaint, else all.")] = None,
         contact_ids: _IDS = None,
         emails: _EMAILS = None,
         mobiles: _MOBILES = None,
@@ -31,7 +32,8 @@ def register(server: MCPServer) -> None:
         An email or mobile that is no contact yet is recorded as a suppression entry and applies when such
         a contact is created or imported. Only restore_optout lifts an opt-out; unknown ids fail the call."""
         return await core.optout(scope_of(ctx), contact_ids=contact_ids or [], emails=emails or [],
-                                 mobiles=mobiles or [], channels=list(channels), reason=reason, source=source)
+                                 mobiles=mobiles or [], channels=list(channels or core.default_channels(reason)),
+                                 reason=reason, source=source)
 
     @tool(server, read_only=False, destructive=True, title="Lift opt-outs (audited)")
     async def restore_optout(

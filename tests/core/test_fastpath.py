@@ -50,7 +50,15 @@ def check_phone(text: str, region: str) -> str | None:
     fast = fast_phone(text, region)
     if fast is not None:
         assert fast == slow_phone(text, region), (text, region)
+    mobile = fast_phone(text, region, mobile=True)
+    if mobile is not None:  # a mobile is a valid number whose type can receive SMS
+        assert mobile == fast and phonenumbers.number_type(phonenumbers.parse(mobile)) in _SMS_TYPES, (text, region)
+    elif fast is not None:  # deferred only when it is not such a number (or the slow path must decide)
+        assert phonenumbers.number_type(phonenumbers.parse(fast)) not in _SMS_TYPES or len(text) > 40, (text, region)
     return fast
+
+
+_SMS_TYPES = (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
 
 
 # ----------------------------------------------------------------------------------------------- email

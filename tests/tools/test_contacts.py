@@ -51,6 +51,33 @@ async def test_unparseable_phone_is_refused_naming_the_field(client):
     assert "mobile" in text and "+33612345678" in text
 
 
+async def test_a_landline_given_as_mobile_is_refused_suggesting_fixed_phone(client):
+    text = await fails(client, "create_contact", {"contact": {"email": "a@example.com", "mobile": "01 42 68 53 00"}})
+    assert "mobile" in text and "landline" in text and "fixed_phone" in text
+    kept = await call(client, "create_contact", {"contact": {"email": "a@example.com", "fixed_phone": "01 42 68 53 00",
+                                                              "mobile": "+1 415 555 2671"}})  # US: fixed or mobile
+    assert kept["contact"]["fixed_phone"] == "+33142685300" and kept["contact"]["mobile"] == "+14155552671"
+    bulk = await call(client, "upsert_contacts", {"contacts": [{"email": "b@example.com", "mobile": "0800 123 456"}]})
+    assert bulk["failed"] == 1 and "toll-free" in bulk["items"][0]["error"]
+    stats = (await call(client, "get_stats", {}))["stats"]
+    assert stats["reachable"]["sms"] == 1
+
+
+async def test_a_landline_in_an_imported_mobile_column_is_an_invalid_line(client):
+    job = await call(client, "import_file", {"wait_seconds": 30, "csv_text":
+                                             "email,mobile\na@example.com,0142685300\nb@example.com,0612345678\n"})
+    assert job["created"] == 1 and job["invalid"] == 1
+    report = (await client.read_resource(job["error_report"] + ".csv")).contents[0].text
+    assert "landline" in report and "fixed_phone" in report
+
+
+async def test_an_international_number_without_its_plus_is_read_as_international(client):
+    got = await call(client, "create_contact", {"contact": {"mobile": "380942583691"}})
+    assert got["contact"]["mobile"] == "+380942583691"
+    national = await call(client, "create_contact", {"contact": {"mobile": "612345678"}})  # national first
+    assert national["contact"]["mobile"] == "+33612345678"
+
+
 async def test_unknown_fields_are_refused_by_name(client):
     text = await fails(client, "create_contact", {"contact": {"email": "a@example.com", "shoe_size": 42}})
     assert "shoe_size" in text

@@ -36,7 +36,7 @@ async def test_a_voice_opt_out_on_a_fixed_phone_blocks_a_new_contact_with_that_f
     b = await _contact(client, email="b@example.com", fixed_phone="0144444444")
     assert await _opted_out(client, b) == ["voice"]
     # A fixed phone is shared (a household): it blocks what it serves, never email or sms.
-    await call(client, "optout_contact", {"contact_ids": [a], "reason": "complaint"})
+    await call(client, "optout_contact", {"contact_ids": [a], "channels": ["all"], "reason": "complaint"})
     c = await _contact(client, email="c@example.com", mobile="0633333333", fixed_phone=FIXED)
     assert await _opted_out(client, c) == ["voice", "voicemail"]
     # The maintained statistics moved the same way (a, b, c: voice blocked for all three).
@@ -128,9 +128,9 @@ async def test_lifting_one_channel_of_an_all_opt_out_keeps_the_others_on_every_a
 async def test_restoring_a_contact_on_email_leaves_a_shared_phones_opt_out_alone(client):
     # The number is another contact's fixed phone, or (typed in that field) its mobile.
     for n, field in enumerate(("fixed_phone", "mobile")):
-        number = f"+3314444444{n}"
+        number = f"+3361444444{n}"  # a mobile number may be typed as a fixed phone
         a = await _contact(client, email=f"a{n}@example.com", **{field: number})
-        await call(client, "optout_contact", {"contact_ids": [a], "reason": "complaint"})
+        await call(client, "optout_contact", {"contact_ids": [a], "channels": ["all"], "reason": "complaint"})
         b = await _contact(client, email=f"b{n}@example.com", fixed_phone=number, email_blacklisted=True)
         assert await _opted_out(client, b) == ["email", "voice", "voicemail"]
         got = await call(client, "restore_optout", {"contact_ids": [b], "channels": ["email"],
@@ -144,7 +144,7 @@ async def test_restoring_a_contact_on_email_leaves_a_shared_phones_opt_out_alone
 
 async def test_restoring_a_contact_lifts_another_contacts_opt_out_only_on_the_number_they_share(client):
     a = await _contact(client, email="a@example.com", mobile="0611111111", fixed_phone=FIXED)
-    await call(client, "optout_contact", {"contact_ids": [a], "reason": "complaint"})
+    await call(client, "optout_contact", {"contact_ids": [a], "channels": ["all"], "reason": "complaint"})
     b = await _contact(client, email="b@example.com", fixed_phone=FIXED)
     assert await _opted_out(client, b) == ["voice", "voicemail"]
     got = await call(client, "restore_optout", {"contact_ids": [b], "channels": ["voice", "voicemail"],

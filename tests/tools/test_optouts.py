@@ -34,8 +34,22 @@ async def test_an_opt_out_blocks_the_channel_and_is_listed_with_its_reason(clien
 
 async def test_all_channels_block_every_channel(client):
     cid = await _contact(client, email="b@example.com")
-    await call(client, "optout_contact", {"emails": ["B@Example.com"], "reason": "complaint"})
+    await call(client, "optout_contact", {"emails": ["B@Example.com"], "channels": ["all"], "reason": "complaint"})
     assert await _opted_out(client, cid) == ["email", "sms", "voice", "voicemail"]
+
+
+async def test_a_hardbounce_or_complaint_without_channels_blocks_email_only(client):
+    bounced = await _contact(client, email="hb@example.com", mobile="0612340001")
+    spam = await _contact(client, email="sp@example.com", mobile="0612340002")
+    asked = await _contact(client, email="un@example.com", mobile="0612340003")
+    await call(client, "optout_contact", {"contact_ids": [bounced], "reason": "hardbounce"})
+    await call(client, "optout_contact", {"contact_ids": [spam], "reason": "complaint"})
+    await call(client, "optout_contact", {"contact_ids": [asked], "reason": "unsubscribed"})
+    assert await _opted_out(client, bounced) == ["email"]
+    assert await _opted_out(client, spam) == ["email"]
+    assert await _opted_out(client, asked) == ["email", "sms", "voice", "voicemail"]
+    stats = (await call(client, "get_stats", {}))["stats"]
+    assert stats["reachable"]["sms"] == 2 and stats["reachable"]["email"] == 0
 
 
 async def test_an_unknown_contact_id_fails_the_call_and_changes_nothing(client):

@@ -211,10 +211,12 @@ def _converter(name: str, kind: str | None, region: str) -> Convert:
     if kind == "email":
         return _email
     if kind == "phone":
+        mobile = name == "mobile"
+
         def phone(cell: str) -> str | None:
             text = cell.strip()
             # fast_phone accepts only short text without NULs, which clean_text returns unchanged.
-            return (fast_phone(text, region) or normalize_phone(cell, region, name)) if text else None
+            return (fast_phone(text, region, mobile) or normalize_phone(cell, region, name)) if text else None
         return phone
     if kind == "date":
         return _date
