@@ -64,12 +64,13 @@ def _load(reader: Reader, contact_id: int) -> Contact:
 
 
 async def create_contact(scope: Scope, data: ContactInput, *, update_enabled: bool = True,
-                         empty_values_erase: bool = False, source: str = "api") -> ContactResult:
+                         empty_values_erase: bool = False, restore_deleted: bool = False,
+                         source: str = "api") -> ContactResult:
     p = await _prepare(scope, data)
     if not p.has_identity():
         raise InvalidInput("contact", f"needs at least one identity: {IDENTITIES} (blank values count as missing)")
     opts = BatchOptions(match_keys=match_order(None), update_enabled=update_enabled, erase=empty_values_erase,
-                        source=source, now=utc_now())
+                        source=source, now=utc_now(), restore_deleted=restore_deleted)
 
     def unit(w: Writer) -> ContactResult:
         outcome, contact_id = _single(w, p, opts)
@@ -93,7 +94,7 @@ async def update_contact(scope: Scope, contact_id: int, data: ContactInput, *,
 
 async def upsert_contacts(scope: Scope, items: list[ContactInput], *, dedupe_on: DedupeKey = "email",
                           update_enabled: bool = True, empty_values_erase: bool = False,
-                          event_key: str | None = None) -> UpsertResult:
+                          event_key: str | None = None, restore_deleted: bool = False) -> UpsertResult:
     """Create or update up to 3,000 contacts; one bad contact never fails the others."""
     if not 1 <= len(items) <= BULK_MAX:
         raise LimitExceeded("contacts per call", f"1 to {BULK_MAX}", len(items),
@@ -111,7 +112,8 @@ async def upsert_contacts(scope: Scope, items: list[ContactInput], *, dedupe_on:
         except InvalidInput as exc:
             prepared.append(exc)
     opts = BatchOptions(match_keys=match_keys, update_enabled=update_enabled, erase=empty_values_erase,
-                        source="bulk", now=utc_now(), event_key=check_event_key(event_key))
+                        source="bulk", now=utc_now(), event_key=check_event_key(event_key),
+                        restore_deleted=restore_deleted)
     batch = await scope.write(lambda w: apply_batch(w, prepared, opts), small=len(items) <= SMALL_WRITE)
     if event_key:
         scope.wake_sender()

@@ -30,7 +30,7 @@ def _hash(token: str) -> str:
 
 
 async def subscribe(scope: Scope, data: ContactInput, *, segment_ids: list[int], form_type: str | None,
-                    expires_hours: int) -> SubscribeResult:
+                    expires_hours: int, restore_deleted: bool = False) -> SubscribeResult:
     if form_type is not None:
         form_type = clean_text("form_type", form_type, 64)
         if form_type and not form_type.replace("_", "").replace("-", "").isalnum():
@@ -45,7 +45,7 @@ async def subscribe(scope: Scope, data: ContactInput, *, segment_ids: list[int],
                                       "e.g. {\"email\": \"name@example.com\"}")
     source = f"subscribe:{form_type}" if form_type else "subscribe"
     opts = BatchOptions(match_keys=SUBSCRIBE_KEYS, update_enabled=True, erase=False, source=source,
-                        now=utc_now(), new_status="unconfirmed")
+                        now=utc_now(), new_status="unconfirmed", restore_deleted=restore_deleted)
     token = secrets.token_urlsafe(32)
     expires = format_ts(datetime.now(timezone.utc) + timedelta(hours=expires_hours))
 

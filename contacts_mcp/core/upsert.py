@@ -9,7 +9,8 @@ reported and changes nothing; the others go on.
 
 Matching: a contact whose ext_id, email key or E.164 mobile equals the item's is the same person;
 `match_keys` says which identities are tried, in order (ext_id first). A deleted contact that matches
-is restored and updated: it is the same person, and its opt-outs stay with it. Opt-outs only ever
+is restored and updated only with `restore_deleted` (it is the same person, and its opt-outs stay with
+it); otherwise the item fails, saying so. Opt-outs only ever
 gain channels here; lifting one is a restore, an audited path of its own. A contact taking an address
 an opt-out blocks (email, mobile or fixed phone) is blocked too; an opted-out contact's opt-outs block
 the addresses it takes. No identity, no contact: an item that would create or leave a contact without
@@ -45,6 +46,7 @@ class BatchOptions:
     optout: tuple[str, ...] = ()                # channels every item is opted out of (a suppression list)
     new_status: str = "confirmed"               # of contacts created (a sign-up form's are unconfirmed)
     event_key: str | None = None                # an event of this type for each contact created
+    restore_deleted: bool = False               # a match on a deleted contact restores it (else the item fails)
 
 
 class ItemResult(NamedTuple):  # one per import line: a tuple is cheaper to make than a dataclass
@@ -128,6 +130,9 @@ class _Batch:
                     return ItemResult("duplicate", target, f"repeats an earlier line for {KEY_LABELS[col]} "
                                                            f"{present[col]!r}")
                 row = self.rows[target]
+                if row["deleted_at"] is not None and not opts.restore_deleted:
+                    raise Conflict(f"{KEY_LABELS[col]} {present[col]!r} is contact {target}, which is deleted; pass "
+                                   "restore_deleted=true to restore and update it.")
                 if not opts.update_enabled:
                     raise Conflict(f"a contact with {KEY_LABELS[col]} {present[col]!r} already exists (id {target}); "
                                    "pass update_enabled=true to update it, or update_contact with that id.")

@@ -24,6 +24,8 @@ from .schema import compact_schema, summarise_output
 
 
 Cursor = Annotated[str | None, Field(description="next_cursor from the previous page.")]
+RestoreDeleted = Annotated[bool, Field(description="true: a match on a deleted contact restores it; false "
+                                                   "(default): that contact fails, saying so.")]
 
 
 def token_of(request: Any) -> AccountToken | None:

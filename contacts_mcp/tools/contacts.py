@@ -7,7 +7,7 @@ from pydantic import Field
 
 from ..core import contacts as core
 from ..core.models import ChangeCount, ContactInput, ContactPage, ContactResult, UpsertResult
-from .common import Cursor, scope_of, tool
+from .common import Cursor, RestoreDeleted, scope_of, tool
 
 ContactIds = Annotated[list[int], Field(description="Contact ids (1 to 1000).", min_length=1, max_length=1000)]
 Erase = Annotated[bool, Field(description="true: empty values ('' or null) clear stored values; false (default): "
@@ -23,12 +23,13 @@ def register(server: MCPServer) -> None:
         contact: Annotated[ContactInput, Field(description="The contact; needs at least email, mobile or ext_id.")],
         update_enabled: UpdateEnabled = True,
         empty_values_erase: Erase = False,
+        restore_deleted: RestoreDeleted = False,
     ) -> ContactResult:
         """Create one contact, or update the one with the same ext_id, else email (any case), else mobile
-        (a deleted one is restored). Returns it and the outcome. For many contacts: upsert_contacts,
+        (a deleted one only with restore_deleted). Returns it and the outcome. For many contacts: upsert_contacts,
         import_file."""
         return await core.create_contact(scope_of(ctx), contact, update_enabled=update_enabled,
-                                             empty_values_erase=empty_values_erase)
+                                             empty_values_erase=empty_values_erase, restore_deleted=restore_deleted)
 
     @tool(server, read_only=True, idempotent=True, title="Find contacts")
     async def get_contacts(
@@ -80,12 +81,13 @@ def register(server: MCPServer) -> None:
         update_enabled: UpdateEnabled = True,
         empty_values_erase: Erase = False,
         event_key: Annotated[str | None, Field(description="Event type (letters, digits) per new contact.")] = None,
+        restore_deleted: RestoreDeleted = False,
     ) -> UpsertResult:
         """Create or update up to 3,000 contacts, each succeeding or failing alone; each may join or leave
         lists and segments. Returns counts and per-contact outcomes with each failure's reason."""
         return await core.upsert_contacts(scope_of(ctx), contacts, dedupe_on=dedupe_on,
                                               update_enabled=update_enabled, empty_values_erase=empty_values_erase,
-                                          event_key=event_key)
+                                          event_key=event_key, restore_deleted=restore_deleted)
 
     @tool(server, read_only=False, destructive=True, idempotent=True, title="Delete or restore contacts")
     async def delete_contacts(

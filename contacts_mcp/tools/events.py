@@ -8,7 +8,7 @@ from pydantic import Field
 from ..core import events as core
 from ..core import subscriptions
 from ..core.models import ContactInput, ContactResult, EventPage, SubscribeInput, SubscribeResult, WebhooksResult
-from .common import Cursor, scope_of, tool
+from .common import Cursor, RestoreDeleted, scope_of, tool
 
 
 def register(server: MCPServer) -> None:
@@ -19,12 +19,14 @@ def register(server: MCPServer) -> None:
         segment_ids: Annotated[list[int] | None, Field(description="Segments to join.")] = None,
         form_type: Annotated[str | None, Field(description="The sign-up form, e.g. 'newsletter'.")] = None,
         expires_hours: Annotated[int, Field(ge=1, le=720, description="Token lifetime.")] = 48,
+        restore_deleted: RestoreDeleted = False,
     ) -> SubscribeResult:
         """Sign-up form: creates an unconfirmed contact (not emailable) or updates the one with that email or
         mobile; returns a single-use token for confirm_subscription. Never lifts opt-outs."""
         return await subscriptions.subscribe(scope_of(ctx), ContactInput(**contact.model_dump(exclude_unset=True)),
                                              segment_ids=segment_ids or [],
-                                             form_type=form_type, expires_hours=expires_hours)
+                                             form_type=form_type, expires_hours=expires_hours,
+                                             restore_deleted=restore_deleted)
 
     @tool(server, read_only=False, title="Confirm a subscription")
     async def confirm_subscription(

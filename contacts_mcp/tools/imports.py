@@ -10,7 +10,7 @@ from pydantic import Field
 from ..core.imports import jobs as core
 from ..core.imports.sources import Source
 from ..core.models import ImportJob, ImportJobPage
-from .common import Cursor, client_is_local, scope_of, tool
+from .common import Cursor, RestoreDeleted, client_is_local, scope_of, tool
 
 JSON_ROWS_MAX = 200_000  # bigger sets of rows go as a file (file_base64, url or path)
 Wait = Annotated[int, Field(description="Seconds to wait for the job to finish (0 to 60), with progress "
@@ -66,6 +66,7 @@ def register(server: MCPServer) -> None:
                              Field(description="Key matching existing contacts.")] = "email",
         notify_url: Annotated[str | None, Field(description="POSTed the summary at the end.")] = None,
         event_key: Annotated[str | None, Field(description="Event type (letters, digits) per new contact.")] = None,
+        restore_deleted: RestoreDeleted = False,
         wait_seconds: Wait = 0,
     ) -> ImportJob:
         """Import contacts from a CSV, XLSX, XLS, ODS or JSON file (or one inside a ZIP), given as a path, a
@@ -79,7 +80,7 @@ def register(server: MCPServer) -> None:
                                      encoding=encoding, sheet=sheet, list_ids=list_ids or [],
                                      update_existing=update_enabled, empty_values_erase=empty_values_erase,
                                      optout_channels=list(optout_channels or []), dedupe_on=dedupe_on,
-                                     event_key=event_key)
+                                     event_key=event_key, restore_deleted=restore_deleted)
         # A remote client's roots name folders on its own disk, not ours: over HTTP they would let a token
         # holder read any server file by declaring file:///. Only CONTACTS_MCP_IMPORT_ROOTS counts there.
         roots = await _client_roots(ctx) if path is not None and client_is_local(ctx) else []

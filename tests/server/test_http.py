@@ -38,7 +38,9 @@ def new_token(db: Path, account: str = "local", scope: str = "write", *extra: st
 def connect(port: int, token: str | None) -> Client:
     """An MCP client over real HTTP sending the token as a bearer header."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return Client(streamable_http_client(f"http://127.0.0.1:{port}/mcp", http_client=httpx2.AsyncClient(headers=headers)))
+    # A read timeout longer than any wait_seconds a test asks for (httpx's default is 5 s).
+    client = httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(5, read=90))
+    return Client(streamable_http_client(f"http://127.0.0.1:{port}/mcp", http_client=client))
 
 
 def start_server(db: Path, *extra: str) -> tuple[int, subprocess.Popen]:

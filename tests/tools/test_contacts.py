@@ -180,12 +180,37 @@ async def test_deleting_and_restoring_contacts_reports_changes_and_unknown_ids(c
     assert [c["id"] for c in (await call(client, "get_contacts", {}))["contacts"]] == [cid]
 
 
-async def test_creating_a_deleted_contact_again_restores_it_with_its_opt_outs(client):
+async def test_creating_a_deleted_contact_again_restores_it_with_its_opt_outs_only_when_asked(client):
     a = await create(client, email="a@example.com", sms_blacklisted=True, mobile="0612345678")
     await call(client, "delete_contacts", {"contact_ids": [a["contact"]["id"]]})
-    b = await create(client, email="a@example.com", first_name="Back")
+    text = await fails(client, "create_contact", {"contact": {"email": "a@example.com", "first_name": "Back"}})
+    assert "deleted; pass restore_deleted" in text and str(a["contact"]["id"]) in text
+    still = await call(client, "get_contacts", {"contact_ids": [a["contact"]["id"]], "deleted": "include"})
+    assert still["contacts"][0]["deleted_at"] and "first_name" not in still["contacts"][0]
+    b = await call(client, "create_contact", {"contact": {"email": "a@example.com", "first_name": "Back"},
+                                              "restore_deleted": True})
     assert b["contact"]["id"] == a["contact"]["id"] and "deleted_at" not in b["contact"]
     assert b["contact"]["opted_out"] == ["sms"]
+
+
+async def test_bulk_import_and_subscribe_leave_a_deleted_match_alone_unless_restore_deleted(client):
+    ids = [(await create(client, email=f"d{i}@example.com"))["contact"]["id"] for i in range(3)]
+    await call(client, "delete_contacts", {"contact_ids": ids})
+    bulk = await call(client, "upsert_contacts", {"contacts": [{"email": "d0@example.com", "city": "Lyon"}]})
+    assert bulk["failed"] == 1 and "deleted; pass restore_deleted" in bulk["items"][0]["error"]
+    job = await call(client, "import_file", {"csv_text": "email,city\nd1@example.com,Lyon\n", "wait_seconds": 30})
+    assert job["created"] == job["updated"] == 0
+    report = (await client.read_resource(job["error_report"] + ".csv")).contents[0].text
+    assert "deleted; pass restore_deleted" in report
+    text = await fails(client, "subscribe_contact", {"contact": {"email": "d2@example.com"}})
+    assert "restore_deleted" in text
+    assert (await call(client, "get_stats", {}))["stats"]["subscribers"] == 0
+    bulk = await call(client, "upsert_contacts", {"contacts": [{"email": "d0@example.com"}], "restore_deleted": True})
+    job = await call(client, "import_file", {"csv_text": "email\nd1@example.com\n", "wait_seconds": 30,
+                                             "restore_deleted": True})
+    sub = await call(client, "subscribe_contact", {"contact": {"email": "d2@example.com"}, "restore_deleted": True})
+    assert bulk["updated"] == 1 and job["updated"] == 1 and sub["contact"]["id"] == ids[2]
+    assert (await call(client, "get_stats", {}))["stats"]["subscribers"] == 3
 
 
 async def test_lookups_by_each_identity_return_contacts_and_name_what_is_unknown(client):

@@ -49,6 +49,7 @@ class ImportOptions:
     dedupe_on: str = "email"
     name_hint: str | None = None
     event_key: str | None = None
+    restore_deleted: bool = False
 
 
 def _job(r: Reader, job_id: str) -> dict[str, Any]:

@@ -180,7 +180,8 @@ class JobRunner:
         job_opts = BatchOptions(match_keys=match_keys, update_enabled=options.update_existing,
                                 erase=options.empty_values_erase, source=f"import:{job_id}", now=utc_now(),
                                 repeats="skip", job_id=job_id, list_ids=lists,
-                                optout=tuple(options.optout_channels), event_key=options.event_key)
+                                optout=tuple(options.optout_channels), event_key=options.event_key,
+                                restore_deleted=options.restore_deleted)
         while job_id not in self._cancelled:
             chunk = await chunks.next()
             if chunk is None:
