@@ -48,16 +48,17 @@ def _single(w: Writer, p: Prepared, opts: BatchOptions) -> tuple[str, int]:
     return result.outcome, result.id
 
 
-def to_contact(row: dict[str, Any], list_ids: list[int]) -> Contact:
-    return Contact(
-        **{k: row[k] for k in Contact.model_fields if k in row and k not in ("opted_out", "list_ids")},
-        opted_out=channels_of(row["optout_mask"]), list_ids=list_ids)
+def to_contacts(r: Reader, rows: list[dict[str, Any]]) -> list[Contact]:
+    """Contacts as returned, with the lists they are in and the lists they unsubscribed from."""
+    ids = [row["id"] for row in rows]
+    memberships, unsubscribed = r.memberships(ids), r.list_unsubscribes(ids)
+    return [Contact(**{k: row[k] for k in Contact.model_fields if k in row and k not in ("opted_out", "list_ids")},
+                    opted_out=channels_of(row["optout_mask"]), list_ids=memberships.get(row["id"], []),
+                    list_unsubscribed=unsubscribed.get(row["id"], [])) for row in rows]
 
 
 def _load(reader: Reader, contact_id: int) -> Contact:
-    row = (reader.contacts_by_ids([contact_id]))[0]
-    memberships = reader.memberships([contact_id])
-    return to_contact(row, memberships.get(contact_id, []))
+    return to_contacts(reader, reader.contacts_by_ids([contact_id]))[0]
 
 
 # ---------------------------------------------------------------- operations
@@ -166,8 +167,7 @@ async def get_contacts(scope: Scope, *, ids: list[int] | None = None, ext_ids: l
             raise NotFound("segment id", [segment_id], "Find segment ids with get_segments.")
         rows = r.list_contacts(list_id=list_id, segment_id=segment_id, search=terms, deleted=deleted, descending=sort == "desc",
                                after_id=after, created_since=created, modified_since=modified, limit=limit + 1)
-        memberships = r.memberships([row["id"] for row in rows])
-        return [to_contact(row, memberships.get(row["id"], [])) for row in rows]
+        return to_contacts(r, rows)
 
     rows = await scope.read(unit)
     kept, next_cursor = page(rows, limit=limit, key=lambda c: c.id, query=query)
@@ -202,8 +202,7 @@ async def _lookup(scope: Scope, ids: list[int], ext_ids: list[str], emails: list
                 for row in r.contacts_by_ids(values) if column == "id" else r.contacts_by_key(column, values):
                     rows[row["id"]] = row
                     index[(column, row[column])] = row["id"]
-        memberships = r.memberships(list(rows))
-        return {i: to_contact(row, memberships.get(i, [])) for i, row in rows.items()}, index
+        return dict(zip(rows, to_contacts(r, list(rows.values())))), index
 
     found, index = await scope.read(unit)
     order: list[int] = []

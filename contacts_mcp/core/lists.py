@@ -180,23 +180,51 @@ async def get_lists(scope: Scope, *, ids: list[int] | None, folder_id: int | Non
     return ListPage(lists=kept, next_cursor=next_cursor)
 
 
-async def change_members(scope: Scope, list_id: int, contact_ids: list[int],
-                         action: Literal["add", "remove"]) -> ChangeCount:
-    """Add contacts to a list or remove them; returns how many memberships changed."""
-    if not 1 <= len(contact_ids) <= MEMBERS_MAX:
-        raise LimitExceeded("contact ids per call", f"1 to {MEMBERS_MAX}", len(contact_ids))
+MemberAction = Literal["add", "remove", "unsubscribe", "resubscribe"]
+
+
+async def change_members(scope: Scope, list_id: int, contact_ids: list[int] | None, action: MemberAction, *,
+                         all_members: bool = False, reason: str | None = None) -> ChangeCount:
+    """Add contacts to a list, remove them (or every member, asked explicitly), unsubscribe them from it
+    (they leave and stay out: adds and imports skip them) or resubscribe them (audited: the reason is kept);
+    returns how many changed."""
+    if all_members:
+        if action != "remove" or contact_ids:
+            raise InvalidInput("all", "only with action 'remove' and no contact_ids (it removes every member)")
+    elif not contact_ids or len(contact_ids) > MEMBERS_MAX:
+        raise LimitExceeded("contact_ids", f"1 to {MEMBERS_MAX}", len(contact_ids or []),
+                            "To remove every member, pass all=true with action 'remove'." if not contact_ids else "")
+    why = clean_text("reason", reason, 500)
+    if action == "resubscribe" and (why is None or len(why) < 3):
+        raise InvalidInput("reason", "state why the contacts may be on this list again (e.g. 'asked by phone on "
+                                     "2026-11-20'); it is kept with the resubscription")
+    ids_given = contact_ids or []
     now = utc_now()
 
     def unit(w: Writer) -> ChangeCount:
         _require_list(w, list_id)
-        known = w.existing_contact_ids(contact_ids)
-        ids = sorted(known)
-        changed = w.add_members(list_id, ids, now) if action == "add" else w.remove_members(list_id, ids)
+        if all_members:
+            changed = w.remove_members(list_id, None)
+            known: set[int] = set()
+        else:
+            known = w.existing_contact_ids(ids_given)
+            ids = sorted(known)
+            kept_out: list[int] = []
+            if action == "add":
+                kept_out = sorted(c for c, _ in w.unsubscribed_among(ids, [list_id]))
+                changed = w.add_members(list_id, ids, now)
+            elif action == "remove":
+                changed = w.remove_members(list_id, ids)
+            elif action == "unsubscribe":
+                changed = w.unsubscribe_members(list_id, ids, why or "api", now)
+            else:
+                changed = w.resubscribe_members(list_id, ids, by="assistant", reason=why or "", now=now)
         if changed:
             w.update_list(list_id, {"updated_at": now})
-        return ChangeCount(changed=changed, not_found=[i for i in dict.fromkeys(contact_ids) if i not in known])
+        return ChangeCount(changed=changed, not_found=[i for i in dict.fromkeys(ids_given) if i not in known],
+                           unsubscribed=kept_out if not all_members else [])
 
-    return await scope.write(unit, small=len(contact_ids) <= SMALL_WRITE)
+    return await scope.write(unit, small=len(ids_given) <= SMALL_WRITE and not all_members)
 
 
 # ---------------------------------------------------------------- folders

@@ -117,6 +117,7 @@ class Contact(Out):
                                      description="Channels this contact must not be messaged on.")
     blocked_senders: list[str] = Field(default_factory=list)
     list_ids: list[int] = Field(default_factory=list)
+    list_unsubscribed: list[int] = Field(default_factory=list, description="Lists it unsubscribed from.")
     source: str = Field(description="How the contact was created: api, bulk, import:<job>, subscribe:<form>.")
     created_at: str
     updated_at: str
@@ -161,6 +162,7 @@ class UpsertResult(Out):
 class ChangeCount(Out):
     changed: int = Field(description="How many records this call changed.")
     not_found: list[int | str] = Field(default_factory=list)
+    unsubscribed: list[int] = Field(default_factory=list, description="Not added: unsubscribed from the list.")
 
 
 class ListImport(Out):

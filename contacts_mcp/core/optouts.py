@@ -122,12 +122,13 @@ def follow_addresses(taken: Mapping[int, Mapping[str, str]],
 # ---------------------------------------------------------------- targets
 
 
-def _addresses(contact_ids: list[int], emails: list[str], mobiles: list[str], region: str) -> list[tuple[str, str]]:
+def _addresses(contact_ids: list[int], emails: list[str], mobiles: list[str], region: str,
+               list_given: bool = False) -> list[tuple[str, str]]:
     """(kind, normalised address) for each given address, after checking the call names 1 to 10,000
-    contacts; a bad address fails the call, naming every bad one at once."""
+    contacts (or a list); a bad address fails the call, naming every bad one at once."""
     total = len(contact_ids) + len(emails) + len(mobiles)
-    if total == 0:
-        raise InvalidInput("contact_ids", "name at least one contact: contact_ids, emails or mobiles")
+    if total == 0 and not list_given:
+        raise InvalidInput("contact_ids", "name at least one contact: contact_ids, emails, mobiles or list_id")
     if total > TARGETS_MAX:
         raise LimitExceeded("contact_ids + emails + mobiles", f"{TARGETS_MAX:,}", f"{total:,}", "Split the call.")
     out: list[tuple[str, str]] = []
@@ -154,13 +155,18 @@ def _addresses(contact_ids: list[int], emails: list[str], mobiles: list[str], re
     return out
 
 
-def _targets(w: Reader, contact_ids: list[int], addresses: list[tuple[str, str]]
+def _targets(w: Reader, contact_ids: list[int], addresses: list[tuple[str, str]], list_id: int | None = None
              ) -> tuple[dict[int, dict[str, Any]], list[tuple[str, str]]]:
-    """The contacts named by id (all must exist) or by address, and the addresses that are nobody's."""
+    """The contacts named by id (all must exist), by address or as the members of a list, and the
+    addresses that are nobody's."""
     rows = {r["id"]: r for r in w.contacts_by_ids(contact_ids)} if contact_ids else {}
     missing = sorted(set(contact_ids) - set(rows))
     if missing:
         raise NotFound("contact id", missing, "Find contacts with get_contacts, or name them by email or mobile.")
+    if list_id is not None:
+        if not w.existing_list_ids([list_id]):
+            raise NotFound("list id", [list_id], "Find lists with get_lists.")
+        rows.update((r["id"], r) for r in w.contacts_by_ids(w.member_ids(list_id)))
     loose: list[tuple[str, str]] = []
     for col in ("email_key", "mobile"):
         wanted = [a for kind, a in addresses if kind == col]
@@ -175,12 +181,13 @@ def _targets(w: Reader, contact_ids: list[int], addresses: list[tuple[str, str]]
 
 
 async def optout(scope: Scope, *, contact_ids: list[int], emails: list[str], mobiles: list[str],
-                 channels: list[str], reason: str, source: str) -> OptOutResult:
-    addresses = _addresses(contact_ids, emails, mobiles, scope.settings.default_region)
+                 channels: list[str], reason: str, source: str, list_id: int | None = None) -> OptOutResult:
+    """Opt contacts out: named by id or address (up to 10,000), and/or every member of a list."""
+    addresses = _addresses(contact_ids, emails, mobiles, scope.settings.default_region, list_id is not None)
     now = utc_now()
 
     def unit(w: Writer) -> OptOutResult:
-        rows, loose = _targets(w, contact_ids, addresses)
+        rows, loose = _targets(w, contact_ids, addresses, list_id)
         records: list[OptoutRecord] = []
         changed = []
         for row in rows.values():
@@ -197,7 +204,7 @@ async def optout(scope: Scope, *, contact_ids: list[int], emails: list[str], mob
         return OptOutResult(opted_out=len(changed), already=len(rows) - len(changed),
                             suppressed_addresses=[a for _, a in loose][:200], suppressed_count=len(loose))
 
-    return await scope.write(unit, small=len(addresses) + len(contact_ids) <= SMALL_WRITE)
+    return await scope.write(unit, small=len(addresses) + len(contact_ids) <= SMALL_WRITE and list_id is None)
 
 
 async def restore(scope: Scope, *, contact_ids: list[int], emails: list[str], mobiles: list[str],

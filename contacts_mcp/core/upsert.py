@@ -63,6 +63,7 @@ class _Memberships:
 
     known: set[int]
     members: set[tuple[int, int]]  # (contact id, group id)
+    blocked: set[tuple[int, int]] = field(default_factory=set)  # unsubscribed from the list: never joined here
     adds: list[tuple[int, int]] = field(default_factory=list)
     removes: list[tuple[int, int]] = field(default_factory=list)
 
@@ -70,7 +71,7 @@ class _Memberships:
         """Record what an item asks for; True if any membership changes."""
         touched = False
         for group_id in dict.fromkeys(joins):
-            if (contact_id, group_id) not in self.members:
+            if (contact_id, group_id) not in self.members and (contact_id, group_id) not in self.blocked:
                 self.members.add((contact_id, group_id))
                 self.adds.append((contact_id, group_id))
                 touched = True
@@ -390,8 +391,10 @@ def _memberships(w: Writer, kind: str, contact_ids: list[int], group_ids: list[i
     """Which of the groups exist, and which of the contacts are in them."""
     if not group_ids:
         return _Memberships(set(), set())
-    known = w.existing_list_ids(group_ids) if kind == "list" else w.existing_segment_ids(group_ids)
-    return _Memberships(known, w.memberships_among(contact_ids, group_ids, kind))
+    if kind == "segment":
+        return _Memberships(w.existing_segment_ids(group_ids), w.memberships_among(contact_ids, group_ids, kind))
+    return _Memberships(w.existing_list_ids(group_ids), w.memberships_among(contact_ids, group_ids, kind),
+                        w.unsubscribed_among(contact_ids, group_ids) if contact_ids else set())
 
 
 def _events(w: Writer, opts: BatchOptions, results: list[ItemResult]) -> None:

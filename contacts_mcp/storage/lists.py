@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .session import Session, chunks, marks
+from .session import CHUNK, Session, chunks, marks
 from .stats import PROFILE_SQL
 
 LIST_COLUMNS = ("name", "description", "folder_id", "updated_at")
@@ -64,6 +64,32 @@ class ListReads(Session):
         return rows
 
 
+    def member_ids(self, list_id: int) -> list[int]:
+        return [r[0] for r in self._conn.execute(
+            "SELECT contact_id FROM list_members WHERE account_id = ? AND list_id = ? ORDER BY contact_id",
+            [self.account_id, list_id]).fetchall()]
+
+    def list_unsubscribes(self, contact_ids: Sequence[int]) -> dict[int, list[int]]:
+        """{contact id: lists it is unsubscribed from} (active unsubscribes only)."""
+        out: dict[int, list[int]] = {}
+        for part in chunks(list(contact_ids)):
+            for r in self._all(f"SELECT contact_id, list_id FROM list_unsubscribes WHERE account_id = ? AND "
+                               f"restored_at IS NULL AND contact_id IN ({marks(len(part))}) ORDER BY list_id",
+                               [self.account_id, *part]):
+                out.setdefault(r["contact_id"], []).append(r["list_id"])
+        return out
+
+    def unsubscribed_among(self, contact_ids: Sequence[int], list_ids: Sequence[int]) -> set[tuple[int, int]]:
+        """(contact id, list id) pairs among these that are unsubscribed: no add may join them."""
+        found: set[tuple[int, int]] = set()
+        for lists in chunks(list(dict.fromkeys(list_ids)), CHUNK // 2):
+            for part in chunks(list(contact_ids), CHUNK // 2):
+                found.update((r[0], r[1]) for r in self._conn.execute(
+                    f"SELECT contact_id, list_id FROM list_unsubscribes WHERE restored_at IS NULL AND list_id IN "
+                    f"({marks(len(lists))}) AND contact_id IN ({marks(len(part))})", [*lists, *part]).fetchall())
+        return found
+
+
 class ListWrites(ListReads):
     # Mixed into the Writer with StatsWrites, whose _touch each change calls first (maintained statistics).
     def insert_list(self, *, name: str, description: str | None, folder_id: int | None, now: str) -> int:
@@ -86,8 +112,28 @@ class ListWrites(ListReads):
         """Add contacts (already checked to be this account's) to a list; returns how many were new."""
         return self.join_group("list", list_id, contact_ids, now)
 
-    def remove_members(self, list_id: int, contact_ids: Sequence[int]) -> int:
+    def remove_members(self, list_id: int, contact_ids: Sequence[int] | None) -> int:
+        """Remove contacts from a list (None: every member); returns how many left."""
         return self.leave_group("list", list_id, contact_ids)
+
+    def unsubscribe_members(self, list_id: int, contact_ids: Sequence[int], source: str, now: str) -> int:
+        """Unsubscribe contacts from a list: they leave it and stay out. Returns how many were not yet."""
+        self.leave_group("list", list_id, contact_ids)
+        return sum(self._run(
+            f"INSERT INTO list_unsubscribes (account_id, list_id, contact_id, source, created_at) "
+            f"SELECT account_id, ?, id, ?, ? FROM contacts WHERE account_id = ? AND id IN ({marks(len(part))}) "
+            f"ON CONFLICT (list_id, contact_id) WHERE restored_at IS NULL DO NOTHING",
+            [list_id, source, now, self.account_id, *part]) for part in chunks(list(dict.fromkeys(contact_ids))))
+
+    def resubscribe_members(self, list_id: int, contact_ids: Sequence[int], *, by: str, reason: str,
+                            now: str) -> int:
+        """Lift unsubscribes (kept, with who and why) and add the contacts back; returns how many were lifted."""
+        lifted = sum(self._run(
+            f"UPDATE list_unsubscribes SET restored_at = ?, restored_by = ?, restore_reason = ? "
+            f"WHERE account_id = ? AND list_id = ? AND restored_at IS NULL AND contact_id IN ({marks(len(part))})",
+            [now, by, reason, self.account_id, list_id, *part]) for part in chunks(list(dict.fromkeys(contact_ids))))
+        self.join_group("list", list_id, contact_ids, now)
+        return lifted
 
     def merge_members(self, list_id: int, sources: Sequence[int], exclude_mask: int, now: str) -> int:
         """Fill a new list with the members of `sources`, each once, leaving out contacts opted out of any

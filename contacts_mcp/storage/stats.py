@@ -176,13 +176,17 @@ class StatsWrites(StatsReads):
     # Memberships of lists and segments alike: each change touches its contacts first (see the module).
 
     def join_group(self, kind: str, group_id: int, contact_ids: Sequence[int], now: str) -> int:
-        """Add contacts (of this account) to a list or segment; returns how many were new."""
+        """Add contacts (of this account) to a list or segment; returns how many were new. A contact
+        unsubscribed from the list is not added (only resubscribe_members lifts that)."""
         _, members, column = _GROUP_TABLES[kind]
         self._touch(contact_ids)
+        kept = ("AND id NOT IN (SELECT contact_id FROM list_unsubscribes WHERE list_id = ? AND restored_at IS NULL) "
+                if kind == "list" else "")
         return sum(self._run(
             f"INSERT INTO {members} ({column}, contact_id, account_id, added_at) "
-            f"SELECT ?, id, account_id, ? FROM contacts WHERE account_id = ? AND id IN ({marks(len(part))}) "
-            f"ON CONFLICT ({column}, contact_id) DO NOTHING", [group_id, now, self.account_id, *part])
+            f"SELECT ?, id, account_id, ? FROM contacts WHERE account_id = ? AND id IN ({marks(len(part))}) {kept}"
+            f"ON CONFLICT ({column}, contact_id) DO NOTHING",
+            [group_id, now, self.account_id, *part, *([group_id] if kept else [])])
             for part in chunks(list(dict.fromkeys(contact_ids))))
 
     def leave_group(self, kind: str, group_id: int, contact_ids: Sequence[int] | None) -> int:

@@ -74,9 +74,14 @@ def register(server: MCPServer) -> None:
     async def update_list_members(
         ctx: Context,
         list_id: Annotated[int, Field(description="The list.")],
-        action: Annotated[Literal["add", "remove"], Field(description="add or remove the contacts.")],
-        contact_ids: Annotated[list[int], Field(description="Contact ids (1 to 3,000).")],
+        action: Annotated[core.MemberAction, Field(description="add, remove, unsubscribe (leaves and stays out: "
+                                                                "adds and imports skip it), resubscribe (needs "
+                                                                "reason).")],
+        contact_ids: Annotated[list[int] | None, Field(description="Contact ids (1 to 3,000).")] = None,
+        all: Annotated[bool, Field(description="remove: every member (instead of contact_ids).")] = False,
+        reason: Annotated[str | None, Field(max_length=500, description="Why (kept for audit).")] = None,
     ) -> ChangeCount:
-        """Add contacts to a list or remove them from it. Returns how many memberships changed (contacts
-        already in, or not in, the list count as unchanged) and the unknown contact ids."""
-        return await core.change_members(scope_of(ctx), list_id, contact_ids, action)
+        """Change a list's members. Returns how many changed (already in, or not in, count as unchanged), the
+        unknown ids, and those not added because they unsubscribed from the list."""
+        return await core.change_members(scope_of(ctx), list_id, contact_ids, action, all_members=all,
+                                         reason=reason)

@@ -27,13 +27,14 @@ def register(server: MCPServer) -> None:
         emails: _EMAILS = None,
         mobiles: _MOBILES = None,
         source: Annotated[str, Field(max_length=100, description="Where it came from, e.g. 'unsubscribe link'.")] = "api",
+        list_id: Annotated[int | None, Field(description="Also every member of this list.")] = None,
     ) -> OptOutResult:
         """Block contacts on channels with a reason, up to 10,000 per call (ids, emails and mobiles together).
         An email or mobile that is no contact yet is recorded as a suppression entry and applies when such
         a contact is created or imported. Only restore_optout lifts an opt-out; unknown ids fail the call."""
         return await core.optout(scope_of(ctx), contact_ids=contact_ids or [], emails=emails or [],
                                  mobiles=mobiles or [], channels=list(channels or core.default_channels(reason)),
-                                 reason=reason, source=source)
+                                 reason=reason, source=source, list_id=list_id)
 
     @tool(server, read_only=False, destructive=True, title="Lift opt-outs (audited)")
     async def restore_optout(

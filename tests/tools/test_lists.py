@@ -117,3 +117,59 @@ async def test_a_list_can_be_created_in_a_folder_and_moved_out(client):
     moved = await call(client, "manage_lists", {"action": "update", "list_id": lst["id"], "folder_id": 0})
     assert "folder_id" not in moved["list"]
     assert "get_folders" in await fails(client, "manage_lists", {"action": "create", "name": "X", "folder_id": 5})
+
+
+async def test_a_contact_unsubscribed_from_a_list_stays_out_until_an_audited_resubscribe(client):
+    lst, other = await new_list(client, "News"), await new_list(client, "Promo")
+    ids = await new_contacts(client, 3)
+    for list_id in (lst["id"], other["id"]):
+        await call(client, "update_list_members", {"list_id": list_id, "action": "add", "contact_ids": ids})
+    gone = await call(client, "update_list_members", {"list_id": lst["id"], "action": "unsubscribe",
+                                                      "contact_ids": [ids[0]], "reason": "footer link"})
+    assert gone["changed"] == 1
+    stats = (await call(client, "get_stats", {"list_ids": [lst["id"]]}))["stats"]
+    assert stats["subscribers"] == 2 and stats["reachable"]["email"] == 2
+    [contact] = (await call(client, "get_contacts", {"contact_ids": [ids[0]]}))["contacts"]
+    assert contact["list_unsubscribed"] == [lst["id"]] and contact["list_ids"] == [other["id"]]
+    assert "opted_out" not in contact  # a list unsubscribe is no channel opt-out
+    # Nothing puts it back: an add, a bulk upsert, an import into the list.
+    added = await call(client, "update_list_members", {"list_id": lst["id"], "action": "add", "contact_ids": ids})
+    assert added == {"changed": 0, "unsubscribed": [ids[0]]}
+    await call(client, "upsert_contacts", {"contacts": [{"email": "m0@example.com", "list_ids": [lst["id"]]}]})
+    await call(client, "import_file", {"csv_text": "email\nm0@example.com\n", "list_ids": [lst["id"]],
+                                       "wait_seconds": 30})
+    assert (await call(client, "get_stats", {"list_ids": [lst["id"]]}))["stats"]["subscribers"] == 2
+    # Only a resubscribe with a stated reason does.
+    text = await fails(client, "update_list_members", {"list_id": lst["id"], "action": "resubscribe",
+                                                       "contact_ids": [ids[0]]})
+    assert "reason" in text
+    back = await call(client, "update_list_members", {"list_id": lst["id"], "action": "resubscribe",
+                                                      "contact_ids": [ids[0]], "reason": "asked by phone"})
+    assert back["changed"] == 1
+    [contact] = (await call(client, "get_contacts", {"contact_ids": [ids[0]]}))["contacts"]
+    assert sorted(contact["list_ids"]) == sorted([lst["id"], other["id"]]) and "list_unsubscribed" not in contact
+
+
+async def test_every_member_leaves_a_list_only_when_all_is_said(client):
+    lst = await new_list(client)
+    ids = await new_contacts(client, 4)
+    await call(client, "update_list_members", {"list_id": lst["id"], "action": "add", "contact_ids": ids})
+    text = await fails(client, "update_list_members", {"list_id": lst["id"], "action": "remove"})
+    assert "contact_ids" in text and "all" in text
+    assert "all" in await fails(client, "update_list_members", {"list_id": lst["id"], "action": "remove",
+                                                                "contact_ids": ids[:1], "all": True})
+    emptied = await call(client, "update_list_members", {"list_id": lst["id"], "action": "remove", "all": True})
+    assert emptied["changed"] == 4
+    assert (await call(client, "get_stats", {"list_ids": [lst["id"]]}))["stats"]["subscribers"] == 0
+    assert (await call(client, "get_stats", {}))["stats"]["subscribers"] == 4  # the contacts stay
+
+
+async def test_a_whole_list_is_opted_out_in_one_call(client):
+    lst = await new_list(client)
+    ids = await new_contacts(client, 5)
+    await call(client, "update_list_members", {"list_id": lst["id"], "action": "add", "contact_ids": ids[:3]})
+    got = await call(client, "optout_contact", {"list_id": lst["id"], "reason": "owner_blocked"})
+    assert got["opted_out"] == 3
+    stats = (await call(client, "get_stats", {}))["stats"]
+    assert stats["reachable"]["email"] == 2 and stats["opted_out_by_reason"]["owner_blocked"] == 3
+    assert "404" in await fails(client, "optout_contact", {"list_id": 404, "reason": "unsubscribed"})
