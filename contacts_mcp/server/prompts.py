@@ -96,7 +96,7 @@ share.
 3. Show who is left out: get_optouts with channel="sms", list_id={lid} (who, reason, when), and a sample of \
 members without a mobile from get_contacts with list_id={lid} (follow next_cursor; show a few, not all).
 4. Explain plainly that contacts without a mobile and contacts opted out of sms will not be messaged. A \
-missing mobile can be added with update_contact or an import when the user has the number. Never call \
+missing mobile can be added with create_contact (contact_id) or an import when the user has the number. Never call \
 restore_optout to grow the audience: lift an opt-out only when the contact asked for it, with that consent \
 stated as the reason.
 5. Optionally, if the campaign also targets other lists, offer a clean combined list: merge_lists with \

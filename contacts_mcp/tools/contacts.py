@@ -1,4 +1,4 @@
-"""Contact tools: create_contact, get_contacts, update_contact, upsert_contacts, delete_contacts."""
+"""Contact tools: create_contact (also updates by id), get_contacts, upsert_contacts, delete_contacts."""
 
 from typing import Annotated, Literal
 
@@ -20,16 +20,20 @@ def register(server: MCPServer) -> None:
     @tool(server, read_only=False, title="Create or update a contact")
     async def create_contact(
         ctx: Context,
-        contact: Annotated[ContactInput, Field(description="The contact; needs at least email, mobile or ext_id.")],
+        contact: Annotated[ContactInput, Field(description="The contact (needs email, mobile or ext_id), or with "
+                                                           "contact_id only the fields to change.")],
+        contact_id: Annotated[int | None, Field(description="Update this contact (its identities too).")] = None,
         update_enabled: UpdateEnabled = True,
         empty_values_erase: Erase = False,
         restore_deleted: RestoreDeleted = False,
     ) -> ContactResult:
         """Create one contact, or update the one with the same ext_id, else email (any case), else mobile
-        (a deleted one only with restore_deleted). Returns it and the outcome. For many contacts: upsert_contacts,
-        import_file."""
+        (a deleted one only with restore_deleted); with contact_id, update that one. Opt-outs are never
+        lifted. Returns it and the outcome. For many contacts: upsert_contacts, import_file."""
+        if contact_id is not None:
+            return await core.update_contact(scope_of(ctx), contact_id, contact, empty_values_erase=empty_values_erase)
         return await core.create_contact(scope_of(ctx), contact, update_enabled=update_enabled,
-                                             empty_values_erase=empty_values_erase, restore_deleted=restore_deleted)
+                                         empty_values_erase=empty_values_erase, restore_deleted=restore_deleted)
 
     @tool(server, read_only=True, idempotent=True, title="Find contacts")
     async def get_contacts(
@@ -58,17 +62,6 @@ def register(server: MCPServer) -> None:
             scope_of(ctx), ids=contact_ids, ext_ids=ext_ids, emails=emails, mobiles=mobiles, list_id=list_id,
             segment_id=segment_id, search=search, created_since=created_since, modified_since=modified_since, deleted=deleted,
             sort=sort, limit=limit, cursor=cursor)
-
-    @tool(server, read_only=False, idempotent=True, title="Update a contact")
-    async def update_contact(
-        ctx: Context,
-        contact_id: Annotated[int, Field(description="The contact's id.")],
-        changes: Annotated[ContactInput, Field(description="Only the fields to change.")],
-        empty_values_erase: Erase = False,
-    ) -> ContactResult:
-        """Change one contact by id: attributes, identities (refused if another contact holds them), lists to
-        join or leave, blacklist flags. Opt-outs are never lifted here."""
-        return await core.update_contact(scope_of(ctx), contact_id, changes, empty_values_erase=empty_values_erase)
 
     @tool(server, read_only=False, title="Create or update many contacts")
     async def upsert_contacts(

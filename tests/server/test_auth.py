@@ -105,7 +105,7 @@ async def test_another_accounts_ids_behave_exactly_like_unknown_ids_on_every_too
         ("get_contacts", {"contact_ids": [cid]}, {"contact_ids": [unknown]}),
         ("get_contacts", {"list_id": lst}, {"list_id": unknown}),
         ("get_contacts", {"segment_id": seg}, {"segment_id": unknown}),
-        ("update_contact", {"contact_id": cid, "changes": {"first_name": "X"}}, {"contact_id": unknown, "changes": {"first_name": "X"}}),
+        ("create_contact", {"contact_id": cid, "contact": {"first_name": "X"}}, {"contact_id": unknown, "changes": {"first_name": "X"}}),
         ("delete_contacts", {"contact_ids": [cid]}, {"contact_ids": [unknown]}),
         ("manage_lists", {"action": "update", "list_id": lst, "name": "Z"}, {"action": "update", "list_id": unknown,
                                                                              "name": "Z"}),

@@ -69,7 +69,7 @@ async def test_numbers_past_storage_and_nul_characters_are_refused_naming_the_ar
     for tool, args, named in (
         ("get_contacts", {"contact_ids": [1, big]}, "contact_ids[1]"),
         ("get_lists", {"list_ids": [big]}, "list_ids[0]"),
-        ("update_contact", {"contact_id": big, "changes": {"city": "Lyon"}}, "contact_id"),
+        ("create_contact", {"contact_id": big, "contact": {"city": "Lyon"}}, "contact_id"),
         ("optout_contact", {"contact_ids": [2**64], "reason": "complaint"}, "contact_ids[0]"),
         ("get_contacts", {"emails": ["a\x00b@example.com"]}, "emails[0]"),
         ("import_file", {"path": "/tmp/a\x00.csv"}, "path"),

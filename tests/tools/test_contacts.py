@@ -1,4 +1,4 @@
-"""create_contact, get_contacts, update_contact, upsert_contacts, delete_contacts through an MCP client."""
+"""create_contact (and its update by id), get_contacts, upsert_contacts, delete_contacts through an MCP client."""
 
 from ..conftest import call, fails
 
@@ -91,7 +91,7 @@ async def test_a_contact_needs_an_identity(client):
 async def test_an_ext_id_held_by_another_contact_is_refused_naming_that_contact(client):
     a = await create(client, ext_id="crm-1", email="a@example.com")
     b = await create(client, email="b@example.com")
-    text = await fails(client, "update_contact", {"contact_id": b["contact"]["id"], "changes": {"ext_id": "crm-1"}})
+    text = await fails(client, "create_contact", {"contact_id": b["contact"]["id"], "contact": {"ext_id": "crm-1"}})
     assert f"contact {a['contact']['id']}" in text and "ext_id" in text
 
 
@@ -118,10 +118,10 @@ async def test_empty_values_leave_stored_values_unless_erase_is_asked(client):
     await fields(client, tier="text", score="number")
     a = await create(client, email="a@example.com", city="Paris", attributes={"tier": "gold", "score": 3})
     cid = a["contact"]["id"]
-    kept = await call(client, "update_contact", {"contact_id": cid, "changes": {"city": "", "attributes": {"tier": None}}})
+    kept = await call(client, "create_contact", {"contact_id": cid, "contact": {"city": "", "attributes": {"tier": None}}})
     assert kept["outcome"] == "unchanged"
     assert kept["contact"]["city"] == "Paris" and kept["contact"]["attributes"] == {"tier": "gold", "score": 3}
-    erased = await call(client, "update_contact", {"contact_id": cid, "changes": {"city": "", "attributes": {"tier": None}},
+    erased = await call(client, "create_contact", {"contact_id": cid, "contact": {"city": "", "attributes": {"tier": None}},
                                                    "empty_values_erase": True})
     assert erased["outcome"] == "updated"
     assert "city" not in erased["contact"] and erased["contact"]["attributes"] == {"score": 3}
@@ -160,7 +160,7 @@ async def test_blacklist_flags_record_opt_outs_that_a_false_flag_does_not_lift(c
 
 async def test_an_email_opt_out_follows_the_address_to_a_contact_created_later(client):
     a = await create(client, email="a@example.com", email_blacklisted=True)
-    await call(client, "update_contact", {"contact_id": a["contact"]["id"], "changes": {"email": "other@example.com"}})
+    await call(client, "create_contact", {"contact_id": a["contact"]["id"], "contact": {"email": "other@example.com"}})
     b = await create(client, email="A@example.com")
     assert b["contact"]["id"] != a["contact"]["id"]
     assert b["contact"]["opted_out"] == ["email"]

@@ -49,7 +49,7 @@ async def test_a_voice_opt_out_on_a_fixed_phone_blocks_a_new_contact_with_that_f
 async def test_an_all_opt_out_blocks_the_old_mobile_after_the_contact_changes_it(client):
     a = await _contact(client, email="a@example.com", mobile="0611111111")
     await call(client, "optout_contact", {"contact_ids": [a], "reason": "unsubscribed"})
-    await call(client, "update_contact", {"contact_id": a, "changes": {"mobile": "0622222222"}})
+    await call(client, "create_contact", {"contact_id": a, "contact": {"mobile": "0622222222"}})
     assert await _opted_out(client, a) == ["email", "sms", "voice", "voicemail"]  # the contact stays opted out
     b = await _contact(client, email="b@example.com", mobile="06 11 11 11 11")
     assert "sms" in await _opted_out(client, b)
@@ -62,9 +62,9 @@ async def test_an_all_opt_out_blocks_the_old_mobile_after_the_contact_changes_it
 async def test_an_address_taken_after_the_opt_out_stays_blocked_once_given_up(client):
     a = await _contact(client, email="a@example.com")
     await call(client, "optout_contact", {"contact_ids": [a], "reason": "unsubscribed"})
-    await call(client, "update_contact", {"contact_id": a, "changes": {"mobile": "0611111111", "fixed_phone": FIXED}})
-    await call(client, "update_contact", {"contact_id": a, "changes": {"mobile": "0622222222"}})
-    await call(client, "update_contact", {"contact_id": a, "changes": {"fixed_phone": ""}, "empty_values_erase": True})
+    await call(client, "create_contact", {"contact_id": a, "contact": {"mobile": "0611111111", "fixed_phone": FIXED}})
+    await call(client, "create_contact", {"contact_id": a, "contact": {"mobile": "0622222222"}})
+    await call(client, "create_contact", {"contact_id": a, "contact": {"fixed_phone": ""}, "empty_values_erase": True})
     got = await call(client, "upsert_contacts", {"contacts": [{"mobile": "0611111111"}], "dedupe_on": "mobile"})
     assert got["created"] == 1 and "sms" in await _opted_out(client, got["items"][0]["id"])
     b = await _contact(client, email="b@example.com", fixed_phone=FIXED)
@@ -74,8 +74,8 @@ async def test_an_address_taken_after_the_opt_out_stays_blocked_once_given_up(cl
 async def test_an_sms_opt_out_taken_before_the_contact_had_a_mobile_blocks_the_mobile_it_takes(client):
     a = await _contact(client, email="a@example.com")
     await call(client, "optout_contact", {"contact_ids": [a], "channels": ["sms"], "reason": "unsubscribed"})
-    await call(client, "update_contact", {"contact_id": a, "changes": {"mobile": "0611111111"}})
-    await call(client, "update_contact", {"contact_id": a, "changes": {"mobile": "0622222222"}})
+    await call(client, "create_contact", {"contact_id": a, "contact": {"mobile": "0611111111"}})
+    await call(client, "create_contact", {"contact_id": a, "contact": {"mobile": "0622222222"}})
     b = await _contact(client, email="b@example.com", mobile="0611111111")
     assert await _opted_out(client, b) == ["sms"]
     [record] = (await call(client, "get_optouts", {"contact_id": a}))["optouts"]
@@ -85,7 +85,7 @@ async def test_an_sms_opt_out_taken_before_the_contact_had_a_mobile_blocks_the_m
 async def test_subscribing_with_an_opted_out_contacts_old_mobile_is_blocked(client):
     a = await _contact(client, email="a@example.com", mobile="0611111111")
     await call(client, "optout_contact", {"contact_ids": [a], "channels": ["sms"], "reason": "unsubscribed"})
-    await call(client, "update_contact", {"contact_id": a, "changes": {"mobile": "0622222222"}})
+    await call(client, "create_contact", {"contact_id": a, "contact": {"mobile": "0622222222"}})
     got = await call(client, "subscribe_contact", {"contact": {"mobile": "0611111111"}})
     assert got["outcome"] == "created" and got["contact"]["opted_out"] == ["sms"]
 
@@ -105,7 +105,7 @@ async def test_an_import_of_new_contacts_blocks_an_opted_out_fixed_phone(client,
 async def test_restoring_an_all_opt_out_lifts_every_address_it_recorded(client):
     a = await _contact(client, email="a@example.com", mobile="0611111111", fixed_phone=FIXED)
     await call(client, "optout_contact", {"contact_ids": [a], "reason": "unsubscribed"})
-    await call(client, "update_contact", {"contact_id": a, "changes": {"mobile": "0622222222"}})
+    await call(client, "create_contact", {"contact_id": a, "contact": {"mobile": "0622222222"}})
     got = await call(client, "restore_optout", {"contact_ids": [a], "reason": "consent given by phone",
                                                  "restored_by": "support"})
     assert got == {"restored": 1, "contacts_changed": 1}
@@ -120,7 +120,7 @@ async def test_lifting_one_channel_of_an_all_opt_out_keeps_the_others_on_every_a
     await call(client, "optout_contact", {"contact_ids": [a], "reason": "unsubscribed"})
     await call(client, "restore_optout", {"contact_ids": [a], "channels": ["voice"], "reason": "may call again"})
     assert await _opted_out(client, a) == ["email", "sms", "voicemail"]
-    await call(client, "update_contact", {"contact_id": a, "changes": {"mobile": "0622222222"}})
+    await call(client, "create_contact", {"contact_id": a, "contact": {"mobile": "0622222222"}})
     b = await _contact(client, email="b@example.com", mobile="0611111111", fixed_phone=FIXED)
     assert await _opted_out(client, b) == ["email", "sms", "voicemail"]
 
@@ -157,7 +157,7 @@ async def test_restoring_a_contact_lifts_another_contacts_opt_out_only_on_the_nu
     history = (await call(client, "get_optouts", {"contact_id": a, "include_restored": True}))["optouts"]
     assert [o["restored_by"] for o in history if o.get("restored_at")] == ["support"]
     # a's other addresses stay blocked for whoever takes them; the shared number no longer is.
-    await call(client, "update_contact", {"contact_id": a, "changes": {"mobile": "0622222222"}})
+    await call(client, "create_contact", {"contact_id": a, "contact": {"mobile": "0622222222"}})
     c = await _contact(client, email="c@example.com", mobile="0611111111")
     d = await _contact(client, email="d@example.com", fixed_phone=FIXED)
     assert await _opted_out(client, c) == ["email", "sms", "voice", "voicemail"]

@@ -87,7 +87,7 @@ async def test_nothing_but_a_restore_lifts_an_opt_out(client, client_with, tmp_p
     expected = ["email", "sms"]
     await call(client, "create_contact", {"contact": {"email": "keep@example.com", "email_blacklisted": False,
                                                       "sms_blacklisted": False, "first_name": "K"}})
-    await call(client, "update_contact", {"contact_id": cid, "changes": {"email_blacklisted": False, "mobile": "0622222222"}})
+    await call(client, "create_contact", {"contact_id": cid, "contact": {"email_blacklisted": False, "mobile": "0622222222"}})
     await call(client, "upsert_contacts", {"contacts": [{"email": "keep@example.com", "sms_blacklisted": False}],
                                            "empty_values_erase": True})
     await call(client, "delete_contacts", {"contact_ids": [cid]})
