@@ -229,15 +229,16 @@ def field_name_for(name: str) -> str | None:
     return slug if FIELD_NAME.match(slug) and slug not in RESERVED_NAMES and fold(slug) == fold(name) else None
 
 
-async def create_text_fields(scope: Scope, names: Iterable[str]) -> Registry:
+async def create_text_fields(scope: Scope, names: list[str]) -> Registry:
     """The registry once each of `names` that matches no field is a new text field (create_fields=true)."""
     reg = await registry(scope, names=names)
-    for name in dict.fromkeys(n for n in names if reg.resolve(n) is None):
-        field_name = field_name_for(name)
+    made = {n: field_name_for(n) for n in names if reg.resolve(n) is None}
+    for name, field_name in made.items():  # all checked before any is created
         if field_name is None:
             raise InvalidInput(f"attributes.{name[:40]}", "cannot be made a field name (lower-case letters, digits "
                                                           "and '_', starting with a letter); create the field with "
                                                           "manage_fields and give it this name as an alias")
+    for field_name in dict.fromkeys(made.values()):
         try:
             await create_field(scope, field_name, "text", None)
         except Conflict:
