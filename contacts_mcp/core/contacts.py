@@ -11,7 +11,7 @@ from typing import Any, Literal
 from ..storage.store import Reader, Writer
 from .errors import ContactsError, InvalidInput, LimitExceeded, NotFound
 from .events import check_event_key
-from .fields import registry
+from .fields import create_text_fields, registry
 from .models import Contact, ContactInput, ContactPage, ContactResult, ChangeCount, UpsertItem, UpsertResult, channels_of
 from .normalize import email_key, normalize_email, normalize_ext_id, normalize_phone, parse_ts, utc_now
 from .pagination import by_ids, decode_cursor, page
@@ -95,13 +95,15 @@ async def update_contact(scope: Scope, contact_id: int, data: ContactInput, *,
 
 async def upsert_contacts(scope: Scope, items: list[ContactInput], *, dedupe_on: DedupeKey = "email",
                           update_enabled: bool = True, empty_values_erase: bool = False,
-                          event_key: str | None = None, restore_deleted: bool = False) -> UpsertResult:
+                          event_key: str | None = None, restore_deleted: bool = False,
+                          create_fields: bool = False) -> UpsertResult:
     """Create or update up to 3,000 contacts; one bad contact never fails the others."""
     if not 1 <= len(items) <= BULK_MAX:
         raise LimitExceeded("contacts per call", f"1 to {BULK_MAX}", len(items),
                             "Split the contacts into several calls, or use import_file for big files.")
     region = scope.settings.default_region
-    reg = await registry(scope, names={n for item in items for n in item.attributes or {}})
+    names = list(dict.fromkeys(n for item in items for n in item.attributes or {}))
+    reg = await (create_text_fields(scope, names) if create_fields else registry(scope, names=names))
     match_keys = match_order(dedupe_on)
     prepared: list[Prepared | ContactsError] = []
     for index, data in enumerate(items):

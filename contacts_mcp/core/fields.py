@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ..storage.store import Reader, Writer
-from .errors import Conflict, InvalidInput, NotFound
+from .aliases import ALIAS_SEEDS, DEFAULT_ALIASES, SEED_VERSION  # noqa: F401 - DEFAULT_ALIASES re-exported
+from .errors import Conflict, InvalidInput, NotFound, all_invalid
 from .models import BUILTIN_FIELDS, FieldInfo, FieldPage, FieldsChange
 from .normalize import clean_text, normalize_date, utc_now
 from .pagination import decode_cursor, page
@@ -36,32 +37,6 @@ RESERVED_NAMES = frozenset({"attributes", "email_blacklisted", "sms_blacklisted"
                             "unlink_segment_ids"})
 _BUILTIN_KIND = {"ext_id": "id", "email": "email", "mobile": "phone", "fixed_phone": "phone", "fax": "phone",
                  "birth_date": "date"}
-
-# Headers of common CRM exports, English and French. Seeded into each account once; they can then be
-# removed or moved like any other alias.
-DEFAULT_ALIASES: dict[str, tuple[str, ...]] = {
-    "ext_id": ("External id", "External ID", "CRM id", "Identifiant externe"),
-    "email": ("E-mail", "Email address", "E-mail address", "Mail", "Courriel", "Adresse email", "Adresse e-mail",
-              "Adresse mail"),
-    "mobile": ("Mobile phone", "Mobile number", "Cell", "Cell phone", "Cellphone", "Portable", "Téléphone portable",
-               "Tel portable", "Numéro de portable", "Numéro mobile", "GSM"),
-    "fixed_phone": ("Phone", "Phone number", "Telephone", "Téléphone", "Tel", "Téléphone fixe", "Fixe", "Landline",
-                    "Home phone", "Work phone"),
-    "fax": ("Fax number", "Télécopie"),
-    "civility": ("Title", "Salutation", "Civilité", "Titre"),
-    "first_name": ("First name", "Firstname", "Given name", "Prénom"),
-    "last_name": ("Last name", "Lastname", "Surname", "Family name", "Nom", "Nom de famille"),
-    "address_1": ("Address", "Address line 1", "Street", "Adresse", "Adresse 1", "Rue"),
-    "address_2": ("Address line 2", "Adresse 2", "Complément d'adresse"),
-    "postal_code": ("Zip", "Zip code", "Postcode", "Post code", "Code postal", "CP"),
-    "city": ("Town", "Ville", "Commune"),
-    "state": ("Region", "Province", "County", "Région"),
-    "country": ("Pays", "Country code"),
-    "birth_date": ("Birthday", "Date of birth", "DOB", "Birthdate", "Date de naissance"),
-    "company": ("Organization", "Organisation", "Company name", "Société", "Entreprise", "Raison sociale"),
-    "reference": ("Ref", "Référence", "Customer number", "Numéro client"),
-}
-
 
 def fold(text: str) -> str:
     """The form headers and aliases are compared in."""
@@ -126,17 +101,23 @@ def load_registry(r: Reader) -> Registry:
 
 
 def _seed(w: Writer) -> None:
-    if not w.aliases_seeded():
-        w.insert_aliases(((f, a, fold(a)) for f, names in DEFAULT_ALIASES.items() for a in names), utc_now())
-        w.mark_aliases_seeded()
+    """Give the account the alias seeds it has not had yet (see ALIAS_SEEDS)."""
+    done = w.aliases_seeded()
+    if done >= SEED_VERSION:
+        return
+    taken = {fold(row["name"]) for row in w.custom_fields()}
+    w.insert_aliases(((f, a, fold(a)) for seed in ALIAS_SEEDS[done:] for f, names in seed.items() for a in names
+                      if fold(a) not in taken), utc_now())
+    w.mark_aliases_seeded(SEED_VERSION)
 
 
 async def registry(scope: Scope, fresh: bool = False, names: Iterable[str] = ()) -> Registry:
     """The account's fields (memoised per process), seeding the default aliases on first use. A memo
-    that lacks one of `names` is read again: another process may have created that field since."""
+    that matches none of `names` (by name or alias) is read again: another process may have created that
+    field since."""
     key = ("fields", scope.account_id)
     cached = scope.cache.get(key)
-    if not fresh and cached is not None and all(n in cached.fields for n in names):
+    if not fresh and cached is not None and all(n in cached.fields or cached.resolve(n) for n in names):
         return cached
 
     def unit(w: Writer) -> Registry:
@@ -144,7 +125,7 @@ async def registry(scope: Scope, fresh: bool = False, names: Iterable[str] = ())
         return load_registry(w)
 
     def read(r: Reader) -> Registry | None:
-        return load_registry(r) if r.aliases_seeded() else None
+        return load_registry(r) if r.aliases_seeded() >= SEED_VERSION else None
 
     reg = await scope.read(read) or await scope.write(unit)
     scope.cache[key] = reg
@@ -199,17 +180,74 @@ def coerce(f: FieldDef, value: Any, where: str) -> Any:
     raise InvalidInput(where, f"{text!r} is not one of the choices: {', '.join(f.choices or ())}")
 
 
-def coerce_attributes(reg: Registry, values: dict[str, Any]) -> dict[str, Any]:
-    """Custom attributes checked against the account's custom fields."""
-    out = {}
+def unknown_attributes(reg: Registry, names: list[str]) -> InvalidInput:
+    known = ", ".join(c.name for c in reg.custom) or "none yet"
+    shown = ", ".join(f"attributes.{n[:40]}" for n in names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5
+                                                                     else "")
+    verb = "is no field" if len(names) == 1 else "are no fields"
+    return InvalidInput(shown, f"{verb}, by name or alias (custom fields: {known}); create one with manage_fields "
+                               "(or upsert_contacts create_fields=true)")
+
+
+def match_attributes(reg: Registry, values: dict[str, Any]) -> tuple[dict[str, tuple[str, Any]], dict[str, Any]]:
+    """Attributes matched to fields by name or alias, in any case (like headers): the built-in ones as
+    field -> (attribute name, value), the custom ones checked against their type as field -> value."""
+    builtin: dict[str, tuple[str, Any]] = {}
+    custom: dict[str, Any] = {}
+    named: dict[str, str] = {}
+    errors: list[InvalidInput] = []
+    unknown: list[str] = []
     for name, value in values.items():
-        f = reg.fields.get(name)
-        if f is None or f.builtin:
-            known = ", ".join(c.name for c in reg.custom) or "none yet"
-            raise InvalidInput(f"attributes.{name}", f"is not a custom field (custom fields: {known}); create it with "
-                                                     "manage_fields, or put built-in attributes at the top level")
-        out[name] = coerce(f, value, f"attributes.{name}")
-    return out
+        target = reg.resolve(name)
+        if target is None:
+            unknown.append(name)
+            continue
+        if target in named:
+            errors.append(InvalidInput(f"attributes.{name[:40]}", f"and attributes.{named[target][:40]} both set "
+                                                                  f"field '{target}'; give it once"))
+            continue
+        named[target] = name
+        f = reg.fields[target]
+        if f.builtin:
+            builtin[target] = (name, value)
+            continue
+        try:
+            custom[target] = coerce(f, value, f"attributes.{name[:40]}")
+        except InvalidInput as exc:
+            errors.append(exc)
+    if unknown:
+        errors.insert(0, unknown_attributes(reg, unknown))
+    if errors:
+        raise all_invalid(errors)
+    return builtin, custom
+
+
+def field_name_for(name: str) -> str | None:
+    """The custom field name an attribute name makes ("Loyalty Tier" -> "loyalty_tier"), folding like it."""
+    ascii_text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    slug = re.sub(r"[^a-z0-9]+", "_", ascii_text).strip("_")
+    return slug if FIELD_NAME.match(slug) and slug not in RESERVED_NAMES and fold(slug) == fold(name) else None
+
+
+async def create_text_fields(scope: Scope, names: list[str]) -> Registry:
+    """The registry once each of `names` that matches no field is a new text field (create_fields=true)."""
+    reg = await registry(scope, names=names)
+    made = {n: field_name_for(n) for n in names if reg.resolve(n) is None}
+    for name, field_name in made.items():  # all checked before any is created
+        if field_name is None:
+            raise InvalidInput(f"attributes.{name[:40]}", "cannot be made a field name (lower-case letters, digits "
+                                                          "and '_', starting with a letter); create the field with "
+                                                          "manage_fields and give it this name as an alias")
+    for field_name in dict.fromkeys(made.values()):
+        try:
+            await create_field(scope, field_name, "text", None)
+        except Conflict:
+            pass  # created meanwhile by another call; checked below
+    reg = await registry(scope, fresh=True)
+    missing = [n for n in names if reg.resolve(n) is None]
+    if missing:
+        raise unknown_attributes(reg, missing)
+    return reg
 
 
 # ---------------------------------------------------------------- operations

@@ -75,7 +75,7 @@ class ContactInput(BaseModel):
     company: str | None = None
     reference: str | None = None
     attributes: dict[str, Any] | None = Field(
-        None, description="Custom attributes: name -> text, number, boolean or null; merged into the stored ones.")
+        None, description="Fields by name or alias, any case (FNAME, tier): text, number, boolean or null; merged.")
     email_blacklisted: bool | None = Field(None, description="true adds an email opt-out; false lifts nothing.")
     sms_blacklisted: bool | None = Field(None, description="true adds an SMS opt-out; false lifts nothing.")
     blocked_senders: list[str] | None = Field(None, max_length=100,

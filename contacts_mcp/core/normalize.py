@@ -7,7 +7,6 @@ and the accepted form, so the caller can correct it.
 from __future__ import annotations
 
 import json
-import re
 from datetime import date, datetime, timezone
 from functools import lru_cache
 
@@ -171,21 +170,21 @@ def normalize_ext_id(value: object) -> str | None:
     return clean_identity("ext_id", value, EXT_ID_MAX)
 
 
-ATTRIBUTE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
+ATTRIBUTE_NAME_MAX = 100  # a field's name or alias, matched like a header (fields.fold)
 ATTRIBUTES_MAX = 100
 ATTRIBUTE_VALUE_MAX = 1000
 ATTRIBUTES_TOTAL_MAX = 4000  # characters of JSON: keeps one contact well inside a page
 
 
 def normalize_attributes(values: dict[str, object]) -> dict[str, object]:
-    """Custom attributes: names like 'loyalty_tier', scalar values; empty strings become None (erase)."""
+    """Attributes by name or alias ('loyalty_tier', 'FNAME'), scalar values; empty strings become None (erase)."""
     if len(values) > ATTRIBUTES_MAX:
         raise InvalidInput("attributes", f"at most {ATTRIBUTES_MAX} attributes allowed, received {len(values)}")
     out: dict[str, object] = {}
     for name, value in values.items():
-        if not ATTRIBUTE_NAME.match(name):
-            raise InvalidInput(f"attributes.{name}", "attribute names start with a letter and hold only "
-                                                     "letters, digits and '_' (at most 64 characters)")
+        if len(name) > ATTRIBUTE_NAME_MAX or not any(ch.isalnum() for ch in name):
+            raise InvalidInput(f"attributes.{name[:40]}", "attribute names are a field's name or alias: a letter "
+                                                          f"or digit, at most {ATTRIBUTE_NAME_MAX} characters")
         if isinstance(value, str):
             value = clean_text(f"attributes.{name}", value, ATTRIBUTE_VALUE_MAX)
         elif value is not None and not isinstance(value, bool | int | float):

@@ -11,7 +11,7 @@ from typing import Any
 
 from ..storage.contacts import KEY_COLUMNS
 from .errors import InvalidInput, all_invalid
-from .fields import Registry, coerce, coerce_attributes
+from .fields import Registry, coerce, match_attributes
 from .models import PHONE_FIELDS
 from .normalize import (
     clean_text, email_key, normalize_attributes, normalize_date, normalize_email, normalize_ext_id, normalize_phone,
@@ -120,14 +120,37 @@ _COLUMN_SETTERS: dict[str, Any] = {
 }
 
 
+def _with_attributes(values: dict[str, Any], reg: Registry) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A tool call's `attributes` matched to fields by name or alias in any case ({"FNAME": "Elly"} sets
+    first_name): the values with the built-in ones added at the top level, and the custom ones. A field
+    given both at the top level and as an attribute, with different values, is refused (which to keep?)."""
+    builtin, custom = match_attributes(reg, normalize_attributes(values["attributes"]))
+    if not builtin:
+        return values, custom
+    values = dict(values)
+    clashes = []
+    for target, (name, value) in builtin.items():
+        if target not in values:
+            values[target] = value
+        elif values[target] != value:
+            clashes.append(InvalidInput(f"attributes.{name[:40]}", f"sets {target}, also given at the top level "
+                                                                   "with another value; give it once"))
+    if clashes:
+        raise all_invalid(clashes)
+    return values, custom
+
+
 def prepare(values: dict[str, Any], region: str, reg: Registry) -> Prepared:
     """Normalise the sent values: built-in attributes by name, custom fields by name (import rows) or
-    under 'attributes' (tool calls), blacklist flags and list ids. Raises InvalidInput naming the field."""
+    under 'attributes' (tool calls, by name or alias), blacklist flags and list ids. Raises InvalidInput
+    naming the field."""
     p = Prepared({})
     cols = p._columns
     attributes: dict[str, Any] = {}
     blacklist: list[str] = []
     errors: list[InvalidInput] = []
+    if values.get("attributes"):
+        values, attributes = _with_attributes(values, reg)
     for name, value in values.items():
         setter = _COLUMN_SETTERS.get(name)
         if setter is not None:
@@ -136,8 +159,7 @@ def prepare(values: dict[str, Any], region: str, reg: Registry) -> Prepared:
             except InvalidInput as exc:  # keep going: the caller hears of every bad field at once
                 errors.append(exc)
         elif name == "attributes":
-            if value is not None:
-                attributes.update(coerce_attributes(reg, normalize_attributes(value)))
+            pass  # matched above
         elif name in _FLAGS:
             if value:
                 blacklist.append(_FLAGS[name])

@@ -21,8 +21,9 @@ class FieldReads(Session):
         return self._all("SELECT field, alias, alias_key FROM field_aliases WHERE account_id = ? ORDER BY id",
                          [self.account_id])
 
-    def aliases_seeded(self) -> bool:
-        return bool(self._value("SELECT aliases_seeded FROM accounts WHERE id = ?", [self.account_id]))
+    def aliases_seeded(self) -> int:
+        """How many alias seeds the account has received (core.fields.ALIAS_SEEDS)."""
+        return int(self._value("SELECT aliases_seeded FROM accounts WHERE id = ?", [self.account_id]) or 0)
 
 
 class FieldWrites(FieldReads):
@@ -54,5 +55,5 @@ class FieldWrites(FieldReads):
         return self._run("DELETE FROM field_aliases WHERE account_id = ? AND alias_key = ?",
                          [self.account_id, alias_key])
 
-    def mark_aliases_seeded(self) -> None:
-        self._run("UPDATE accounts SET aliases_seeded = 1 WHERE id = ?", [self.account_id])
+    def mark_aliases_seeded(self, version: int) -> None:
+        self._run("UPDATE accounts SET aliases_seeded = ? WHERE id = ?", [version, self.account_id])

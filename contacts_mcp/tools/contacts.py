@@ -75,12 +75,14 @@ def register(server: MCPServer) -> None:
         empty_values_erase: Erase = False,
         event_key: Annotated[str | None, Field(description="Event type (letters, digits) per new contact.")] = None,
         restore_deleted: RestoreDeleted = False,
+        create_fields: Annotated[bool, Field(description="Unknown attributes become text fields.")] = False,
     ) -> UpsertResult:
         """Create or update up to 3,000 contacts, each succeeding or failing alone; each may join or leave
         lists and segments. Returns counts and per-contact outcomes with each failure's reason."""
         return await core.upsert_contacts(scope_of(ctx), contacts, dedupe_on=dedupe_on,
                                               update_enabled=update_enabled, empty_values_erase=empty_values_erase,
-                                          event_key=event_key, restore_deleted=restore_deleted)
+                                          event_key=event_key, restore_deleted=restore_deleted,
+                                          create_fields=create_fields)
 
     @tool(server, read_only=False, destructive=True, idempotent=True, title="Delete or restore contacts")
     async def delete_contacts(

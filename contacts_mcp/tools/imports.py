@@ -1,7 +1,7 @@
 """Import tools: import_file, get_import_jobs, cancel_import_job."""
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import unquote, urlparse
 
 from mcp.server.mcpserver import Context, MCPServer
@@ -41,8 +41,9 @@ def register(server: MCPServer) -> None:
         path: Annotated[str | None, Field(description="A server file inside an import folder.")] = None,
         url: Annotated[str | None, Field(description="An http(s) URL to download.")] = None,
         csv_text: Annotated[str | None, Field(description="The CSV itself (max 10 MB).")] = None,
-        json_rows: Annotated[list[dict[str, str | int | float | bool | None]] | None,
-                             Field(description="Rows as objects keyed by header (max 10 MB).",
+        json_rows: Annotated[list[dict[str, Any]] | None,
+                             Field(description="Rows as objects keyed by header, or v3-style with nested "
+                                               "attributes (max 10 MB).",
                                    max_length=JSON_ROWS_MAX)] = None,
         file_base64: Annotated[str | None, Field(description="File bytes, base64 (max 20 MB).")] = None,
         filename: Annotated[str | None, Field(description="Its extension tells the format.")] = None,

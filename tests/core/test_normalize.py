@@ -60,9 +60,13 @@ def test_text_longer_than_its_limit_is_refused_with_the_limit_and_the_length():
         clean_text("city", "x" * 300)
 
 
-def test_attribute_names_must_be_identifiers():
-    with pytest.raises(InvalidInput, match="attributes.bad name"):
-        normalize_attributes({"bad name": 1})
+def test_attribute_names_are_names_or_aliases_with_a_letter_or_digit_and_a_bounded_length():
+    assert normalize_attributes({"Mobile Phone": "1", "FNAME": "Ann"}) == {"Mobile Phone": "1", "FNAME": "Ann"}
+    with pytest.raises(InvalidInput, match="attributes.--: .*letter or digit"):
+        normalize_attributes({"--": 1})
+    with pytest.raises(InvalidInput, match="at most 100 characters") as caught:
+        normalize_attributes({"x" * 5000: 1})
+    assert len(str(caught.value)) < 200  # the long name is not echoed
 
 
 def test_attribute_values_must_be_scalars():

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from ..errors import InvalidInput
 from ..fields import IDENTITY_FIELDS, Registry, fold
 from ..models import BUILTIN_FIELDS
+from .readers import ATTRIBUTES_PREFIX
 
 IGNORE = ("", "ignore", "skip", "-")
 
@@ -49,13 +50,20 @@ def resolve(first_row: list[str], reg: Registry, *, has_header: bool | None, exp
     width = len(first_row)
     if has_header:
         headers = [c.strip() or f"column {i + 1}" for i, c in enumerate(first_row)]
-        fields = [reg.resolve(h) for h in headers]
+        # JSON's nested attributes ("attributes.FNAME") are matched by their own name, as headers are.
+        fields = [reg.resolve(h[len(ATTRIBUTES_PREFIX):] if keys_are_header and h.startswith(ATTRIBUTES_PREFIX)
+                              else h) for h in headers]
     else:
         headers = [f"column {i + 1}" for i in range(width)]
         order = [*BUILTIN_FIELDS, *(f.name for f in reg.custom)]
         fields = [order[i] if i < len(order) else None for i in range(width)]
     by_fold = {fold(h): i for i, h in enumerate(headers)}
+    if keys_are_header:  # a nested attribute may also be named without its "attributes." prefix
+        for i, h in enumerate(headers):
+            if h.startswith(ATTRIBUTES_PREFIX):
+                by_fold.setdefault(fold(h[len(ATTRIBUTES_PREFIX):]), i)
     ignored: set[int] = set()
+    chosen: set[int] = set()
     for column, target in (explicit or {}).items():
         key = column.strip()
         if key.isdigit() and 1 <= int(key) <= width:
@@ -66,16 +74,19 @@ def resolve(first_row: list[str], reg: Registry, *, has_header: bool | None, exp
             raise InvalidInput(f"mapping[{column!r}]", f"matches no column of the file; columns are: "
                                                        f"{', '.join(headers[:50])} (or numbers 1 to {width})")
         fields[i] = None if target.strip().lower() in IGNORE else target
+        chosen.add(i)
         if fields[i] is None:
             ignored.add(i)
-    seen: dict[str, str] = {}
-    for h, f in zip(headers, fields):
+    # Headers matched to one field share it (an export's "Phone" and "Home Phone"): on each line the last
+    # non-empty one wins, as with JSON keys. A column the caller mapped explicitly must be alone on its field.
+    seen: dict[str, int] = {}
+    for i, f in enumerate(fields):
         if f is None or keys_are_header:  # JSON objects may each name a field their own way
             continue
-        if f in seen:
-            raise InvalidInput("mapping", f"columns {seen[f]!r} and {h!r} both go to field '{f}'; map one of them "
-                                          "to another field or to 'ignore'")
-        seen[f] = h
+        if f in seen and (i in chosen or seen[f] in chosen):
+            raise InvalidInput("mapping", f"columns {headers[seen[f]]!r} and {headers[i]!r} both go to field '{f}'; "
+                                          "map one of them to another field or to 'ignore'")
+        seen.setdefault(f, i)
     if not any(f in IDENTITY_FIELDS for f in fields):
         shown = ", ".join(headers[:20])
         raise InvalidInput("mapping", f"no column is an email, mobile or ext_id (columns: {shown}); name one with "

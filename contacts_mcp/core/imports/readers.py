@@ -412,23 +412,43 @@ class _SheetTable(_CountedTable):
 
 
 class _JsonTable(_CountedTable):
+    """The objects' keys as columns. A nested `attributes` object (the v3-style body) gives a column per
+    name, "attributes.NAME", placed before the top-level keys: where both name one field, the top-level
+    value wins (the last non-empty key does, see mapping)."""
+
     header_from_keys = True
 
-    def __init__(self, name: str, keys: list[str], items: list[dict], limits: Limits) -> None:
+    def __init__(self, name: str, keys: list[str], nested: list[str], items: list[dict], limits: Limits) -> None:
         super().__init__("json", name, limits)
         self._keys = keys
+        self._nested = nested
         self._items = items
         self.total_rows = len(items)
-        self._first, self._first_line = (list(keys) if keys else None), (0 if keys else None)
+        header = [f"{ATTRIBUTES_PREFIX}{k}" for k in nested] + keys
+        self._first, self._first_line = (header if header else None), (0 if header else None)
 
     def _iter(self, skip: int, track: bool) -> Iterator[tuple[int, list[str]]]:
-        keys = self._keys
-        rows = ((line, [_cell(item.get(k)) for k in keys])
-                for line, item in enumerate(islice(self._items, skip, None), skip + 1))
+        keys, nested = self._keys, self._nested
+        items = enumerate(islice(self._items, skip, None), skip + 1)
+        if not nested:
+            rows = ((line, [_cell(item.get(k)) for k in keys]) for line, item in items)
+        else:
+            rows = ((line, _nested_cells(item, nested, keys)) for line, item in items)
         return self._emit(rows, skip, track)
 
     def _close(self) -> None:
         self._items = []
+
+
+ATTRIBUTES_PREFIX = "attributes."
+
+
+def _nested_cells(item: dict, nested: list[str], keys: list[str]) -> list[str]:
+    attributes = item.get("attributes")
+    if attributes.__class__ is not dict:
+        return [""] * len(nested) + [_cell(item.get(k)) for k in keys]
+    return [_cell(attributes.get(k)) for k in nested] + [_cell(item.get(k)) if k != "attributes" else ""
+                                                        for k in keys]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -736,18 +756,28 @@ def _open_json(path: Path, name: str, limits: Limits) -> Table:
         got = f"an object with keys {', '.join(map(repr, list(data)[:10]))}" if isinstance(data, dict) else _kind(data)
         raise InvalidInput("file", f"{shape}; {name} holds {got} instead (give the array itself)")
     keys: dict[str, None] = {}
+    nested: dict[str, None] = {}
     for i, item in enumerate(data, 1):
         if not isinstance(item, dict):
             raise InvalidInput("file", f"{shape}; item {i} of {name} is {_kind(item)}")
-        if len(item) > len(keys) or any(k not in keys for k in item):
+        attributes = item.get("attributes")
+        if isinstance(attributes, dict):  # the v3-style body: {"email": ..., "attributes": {"FNAME": ...}}
+            if any(k not in nested for k in attributes):
+                nested.update(dict.fromkeys(attributes))
+            new = any(k not in keys and k != "attributes" for k in item)
+            if new:
+                keys.update(dict.fromkeys(k for k in item if k != "attributes"))
+        elif len(item) > len(keys) or any(k not in keys for k in item):
             keys.update(dict.fromkeys(item))
-            if len(keys) > limits.max_columns:
-                raise InvalidInput(
-                    "file",
-                    f"the objects of {name} use {len(keys)} different keys by item {i}; at most "
-                    f"{limits.max_columns} columns are allowed, so keep only the contact fields",
-                )
-    return _JsonTable(name, list(keys), data, limits)
+        else:
+            continue
+        if len(keys) + len(nested) > limits.max_columns:
+            raise InvalidInput(
+                "file",
+                f"the objects of {name} use {len(keys) + len(nested)} different keys by item {i}; at most "
+                f"{limits.max_columns} columns are allowed, so keep only the contact fields",
+            )
+    return _JsonTable(name, list(keys), list(nested), data, limits)
 
 
 def _kind(v: Any) -> str:
