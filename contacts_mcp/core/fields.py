@@ -34,7 +34,7 @@ ALL_BUILTINS = ("ext_id", *BUILTIN_FIELDS)
 # Names a contact's input uses for things other than fields: a custom field so named would be misread.
 RESERVED_NAMES = frozenset({"attributes", "email_blacklisted", "sms_blacklisted", "list_ids", "unlink_list_ids",
                             "blocked_senders", "status", "source", "id", "email_key", "segment_ids",
-                            "unlink_segment_ids"})
+                            "unlink_segment_ids", "groups", "unlink_groups"})
 _BUILTIN_KIND = {"ext_id": "id", "email": "email", "mobile": "phone", "fixed_phone": "phone", "fax": "phone",
                  "birth_date": "date"}
 

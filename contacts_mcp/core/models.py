@@ -84,6 +84,8 @@ class ContactInput(BaseModel):
     unlink_list_ids: list[int] | None = Field(None, max_length=100, description="Lists to leave.")
     segment_ids: list[int] | None = Field(None, max_length=100, description="Segments to join.")
     unlink_segment_ids: list[int] | None = Field(None, max_length=100, description="Segments to leave.")
+    groups: list[str] | None = Field(None, max_length=100, description="Lists or segments to join, by name.")
+    unlink_groups: list[str] | None = Field(None, max_length=100, description="Lists or segments to leave, by name.")
 
 
 # ---------------------------------------------------------------- outputs
@@ -402,8 +404,16 @@ class SubscribeInput(BaseModel):
     mobile: str | None = None
     first_name: str | None = None
     last_name: str | None = None
-    attributes: dict[str, Any] | None = Field(None, description="Custom fields.")
+    address_1: str | None = None
+    address_2: str | None = None
+    postal_code: str | None = None
+    city: str | None = None
+    state: str | None = None
+    country: str | None = None
+    company: str | None = None
+    attributes: dict[str, Any] | None = Field(None, description="Fields by name or alias.")
     list_ids: list[int] | None = Field(None, max_length=20, description="Lists to join.")
+    groups: list[str] | None = Field(None, max_length=20, description="Lists or segments to join, by name.")
 
 
 class Segment(Out):

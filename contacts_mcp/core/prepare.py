@@ -23,8 +23,9 @@ TEXT_FIELDS = ("civility", "first_name", "last_name", "address_1", "address_2", 
                "country", "company", "reference")
 _FLAGS = {"email_blacklisted": "email", "sms_blacklisted": "sms"}
 _ID_LISTS = ("list_ids", "unlink_list_ids", "segment_ids", "unlink_segment_ids")
+_NAME_LISTS = ("groups", "unlink_groups")  # lists or segments by name, resolved by core/groups.py
 # The names prepare() takes as arguments before custom fields (a custom field so named is not a plain one).
-ARGUMENT_NAMES = frozenset({"attributes", *_FLAGS, *_ID_LISTS})
+ARGUMENT_NAMES = frozenset({"attributes", *_FLAGS, *_ID_LISTS, *_NAME_LISTS})
 
 
 class Prepared:
@@ -35,7 +36,7 @@ class Prepared:
     are new contacts inserted as read. Slotted: an import builds one per line."""
 
     __slots__ = ("_columns", "attributes", "blacklist", "list_ids", "unlink_list_ids", "segment_ids",
-                 "unlink_segment_ids", "target_id", "wire",
+                 "unlink_segment_ids", "groups", "unlink_groups", "target_id", "wire",
                  "_positions")
 
     def __init__(self, columns: dict[str, Any] | None, attributes: dict[str, Any] | None = None, *,
@@ -47,6 +48,8 @@ class Prepared:
         self.unlink_list_ids: Sequence[int] = ()
         self.segment_ids: Sequence[int] = ()
         self.unlink_segment_ids: Sequence[int] = ()
+        self.groups: Sequence[str] = ()
+        self.unlink_groups: Sequence[str] = ()
         self.target_id: int | None = None  # update this contact (update_contact) instead of matching
         self.wire = wire
         self._positions = positions  # column name -> index in wire
@@ -165,6 +168,8 @@ def prepare(values: dict[str, Any], region: str, reg: Registry) -> Prepared:
                 blacklist.append(_FLAGS[name])
         elif name in _ID_LISTS:
             setattr(p, name, list(dict.fromkeys(value or [])))
+        elif name in _NAME_LISTS:
+            setattr(p, name, [n for n in dict.fromkeys(clean_text(name, v, 200) for v in value or []) if n])
         elif name in reg.fields and not reg.fields[name].builtin:
             try:
                 attributes[name] = coerce(reg.fields[name], value, name)

@@ -25,6 +25,7 @@ from typing import Any, Literal, NamedTuple
 
 from ..storage.store import Writer
 from .errors import Conflict, ContactsError, InvalidInput, NotFound
+from .groups import resolve_group_names
 from .optouts import OptoutRecord, address_bits, block, follow_addresses, held_addresses
 from .prepare import IDENTITIES, KEY_COLUMNS, KEY_LABELS, Prepared
 
@@ -325,6 +326,7 @@ def apply_batch(w: Writer, items: list[Prepared | tuple | ContactsError], opts: 
                 wire_names: tuple[str, ...] = ()) -> list[ItemResult]:
     """Apply contacts in order; an item given as an error is reported as failed. Import lines may come
     as read: a tuple of values in `wire_names` order, then the attributes (the fresh-insert lane)."""
+    items = resolve_group_names(w, items)
     positions = {name: i for i, name in enumerate(wire_names)}
     wire_keys = [(c, positions[c]) for c in KEY_COLUMNS if c in positions]
 

@@ -61,14 +61,17 @@ class EventWrites(EventReads):
         self._queue_deliveries(first, now)
 
     def insert_contact_events(self, type: str, contact_ids: Sequence[int], now: str) -> None:
-        """One `type` event per contact, with its id and email (an event key on an import or bulk upsert)."""
+        """One `type` event per contact (an event key on an import or bulk upsert), with its id, email and, in
+        data, its SMS number and its key: the email, else the mobile."""
         if not contact_ids:
             return
         first = self._next_event_id()
         for part in chunks(list(contact_ids)):
-            self._run(f"INSERT INTO events (account_id, type, contact_id, email, created_at) "
-                      f"SELECT account_id, ?, id, email, ? FROM contacts WHERE account_id = ? "
-                      f"AND id IN ({marks(len(part))}) ORDER BY id", [type, now, self.account_id, *part])
+            self._run(f"INSERT INTO events (account_id, type, contact_id, email, data, created_at) "
+                      f"SELECT account_id, ?, id, email, json_patch(json_object('key', COALESCE(email, mobile)), "
+                      f"CASE WHEN mobile IS NULL THEN '{{}}' ELSE json_object('sms', mobile) END), ? "
+                      f"FROM contacts WHERE account_id = ? AND id IN ({marks(len(part))}) ORDER BY id",
+                      [type, now, self.account_id, *part])
         self._queue_deliveries(first, now)
 
     def _next_event_id(self) -> int:

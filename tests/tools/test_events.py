@@ -112,3 +112,44 @@ async def test_a_webhook_on_loopback_is_refused_by_default(client, http_files):
     base, _, _ = http_files
     text = await fails(client, "manage_webhooks", {"action": "create", "url": f"{base}/hook"})
     assert "127.0.0.1" in text or "loopback" in text or "private" in text
+
+
+async def test_a_new_contact_event_carries_the_email_and_the_sms_number_keyed_by_email_else_phone(client):
+    bulk = await call(client, "upsert_contacts", {"event_key": "fair", "contacts": [
+        {"email": "both@example.com", "mobile": "0612345678"}, {"mobile": "0698765432", "ext_id": "x"}]})
+    events = (await call(client, "get_events", {"type": "fair"}))["events"]
+    assert [(e["contact_id"], e.get("email"), e["data"]) for e in events] == [
+        (bulk["items"][0]["id"], "both@example.com", {"key": "both@example.com", "sms": "+33612345678"}),
+        (bulk["items"][1]["id"], None, {"key": "+33698765432", "sms": "+33698765432"})]
+
+
+async def test_subscribing_takes_the_postal_address_and_groups_by_name(client):
+    news = (await call(client, "manage_lists", {"action": "create", "name": "Newsletter"}))["list"]["id"]
+    vip = (await call(client, "manage_segments", {"action": "create", "name": "VIP"}))["segment"]["id"]
+    got = await call(client, "subscribe_contact", {"contact": {
+        "email": "s@example.com", "address_1": "1 rue de la Paix", "postal_code": "75002", "city": "Paris",
+        "country": "FR", "groups": ["newsletter", "Vip"]}})
+    contact = got["contact"]
+    assert contact["city"] == "Paris" and contact["postal_code"] == "75002" and contact["list_ids"] == [news]
+    members = await call(client, "get_contacts", {"segment_id": vip})
+    assert [c["id"] for c in members["contacts"]] == [contact["id"]]
+    text = await fails(client, "subscribe_contact", {"contact": {"email": "t@example.com", "groups": ["Nope"]}})
+    assert "Nope" in text and "manage_lists" in text
+    assert (await call(client, "get_contacts", {"emails": ["t@example.com"]}))["not_found"] == ["t@example.com"]
+
+
+async def test_bulk_upserts_join_and_leave_lists_and_segments_by_name_and_an_unknown_name_fails_that_contact(client):
+    a = (await call(client, "manage_lists", {"action": "create", "name": "A"}))["list"]["id"]
+    s = (await call(client, "manage_segments", {"action": "create", "name": "S"}))["segment"]["id"]
+    got = await call(client, "upsert_contacts", {"contacts": [
+        {"email": "1@example.com", "groups": ["a", "s"]},
+        {"email": "2@example.com", "groups": ["a", "Missing"]}]})
+    assert got["created"] == 1 and got["failed"] == 1 and "'Missing'" in got["items"][1]["error"]
+    left = await call(client, "upsert_contacts", {"contacts": [{"email": "1@example.com", "unlink_groups": ["S"]}]})
+    assert left["updated"] == 1
+    [contact] = (await call(client, "get_contacts", {"emails": ["1@example.com"]}))["contacts"]
+    assert contact["list_ids"] == [a]
+    assert (await call(client, "get_contacts", {"segment_id": s}))["contacts"] == []
+    await call(client, "manage_segments", {"action": "create", "name": "a"})  # now "a" names a list and a segment
+    twice = await call(client, "upsert_contacts", {"contacts": [{"email": "3@example.com", "groups": ["A"]}]})
+    assert twice["failed"] == 1 and "more than one" in twice["items"][0]["error"]

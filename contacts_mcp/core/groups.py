@@ -1,0 +1,51 @@
+"""Lists and segments named by name (B's groupNames / groupNamesExclude) instead of by id.
+
+A name is matched ignoring case against both lists and segments; it must name exactly one of them.
+An unknown or ambiguous name fails only the contact that gave it, with the reason.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..storage.store import Reader
+from .errors import ContactsError, InvalidInput, NotFound
+from .prepare import Prepared
+
+
+def resolve_group_names(r: Reader, items: list[Any]) -> list[Any]:
+    """The items, with each Prepared's `groups` / `unlink_groups` added to its list and segment ids; an
+    item naming an unknown or ambiguous group becomes its error."""
+    named = [i for i in items if isinstance(i, Prepared) and (i.groups or i.unlink_groups)]
+    if not named:
+        return items
+    found: dict[str, list[tuple[str, int]]] = {}
+    for kind, group_id, name in r.groups_named([n for p in named for n in (*p.groups, *p.unlink_groups)]):
+        found.setdefault(name.casefold(), []).append((kind, group_id))
+    out: list[Any] = []
+    for item in items:
+        if item in named:
+            try:
+                _resolve(item, found)
+            except ContactsError as exc:
+                item = exc
+        out.append(item)
+    return out
+
+
+def _resolve(p: Prepared, found: dict[str, list[tuple[str, int]]]) -> None:
+    unknown = [n for n in (*p.groups, *p.unlink_groups) if n.casefold() not in found]
+    if unknown:
+        raise NotFound("list or segment name", unknown, "Names are matched ignoring case; create it with "
+                                                        "manage_lists or manage_segments, or give its id.")
+    ambiguous = [f"'{n}' ({', '.join(f'{k} {i}' for k, i in found[n.casefold()])})"
+                 for n in (*p.groups, *p.unlink_groups) if len(found[n.casefold()]) > 1]
+    if ambiguous:
+        raise InvalidInput("groups", f"names more than one list or segment: {'; '.join(ambiguous)}; give ids "
+                                     "(list_ids, segment_ids) instead")
+    for names, lists, segments in ((p.groups, "list_ids", "segment_ids"),
+                                   (p.unlink_groups, "unlink_list_ids", "unlink_segment_ids")):
+        for name in names:
+            kind, group_id = found[name.casefold()][0]
+            attr = lists if kind == "list" else segments
+            setattr(p, attr, list(dict.fromkeys([*getattr(p, attr), group_id])))
