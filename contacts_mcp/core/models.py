@@ -161,6 +161,7 @@ class UpsertResult(Out):
 class ChangeCount(Out):
     changed: int = Field(description="How many records this call changed.")
     not_found: list[int | str] = Field(default_factory=list)
+    note: str | None = None
 
 
 class ListImport(Out):
@@ -342,6 +343,7 @@ class OptOut(Out):
     id: int
     contact_id: int | None = Field(None, description="Absent for an address that is no contact yet.")
     address: str | None = Field(None, description="The address it was recorded for; blocked for whoever has it.")
+    erased: bool | None = Field(None, description="Of an erased contact: its addresses are kept as hashes only.")
     other_addresses: list[str] = Field(default_factory=list, description=(
         "Further addresses it blocks for whoever has them: the contact's others that the channel uses "
         "(email; mobile for sms, voice, voicemail; fixed phone for voice, voicemail), and ones it gave up."))
