@@ -7,6 +7,7 @@ import json
 import sqlite3
 
 from tests.conftest import call, fails
+from tests.server.test_http import cli, connect, new_token, start_server
 
 EMAIL = "Erased.Person@Example.com"
 KEY = "erased.person@example.com"
@@ -156,3 +157,27 @@ async def test_a_soft_deleted_contact_is_erased_and_audited_without_personal_dat
     conn.close()
     assert len(rows) == 1 and rows[0][:5] == (1, "local", "GDPR art. 17 request", 1, f"[{cid}]")
     assert KEY not in json.dumps(rows).lower()
+
+
+async def test_a_read_token_cannot_erase_and_the_audit_names_the_token_that_did(tmp_path):
+    db = tmp_path / "erase.db"
+    cli(db, "account", "create", "a")
+    writer, reader = new_token(db, "a"), new_token(db, "a", "read")
+    port, proc = start_server(db)
+    try:
+        async with connect(port, writer) as a:
+            cid = (await call(a, "create_contact", {"contact": {"email": EMAIL}}))["contact"]["id"]
+        async with connect(port, reader) as r:
+            for args in ({}, {"confirm": "erase 1 contact", "reason": "reader tries"}):
+                text = await fails(r, "delete_contacts", {"contact_ids": [cid], "action": "erase", **args})
+                assert "scope write" in text
+            assert (await call(r, "get_contacts", {"contact_ids": [cid]}))["contacts"][0]["id"] == cid
+        async with connect(port, writer) as a:
+            assert (await _erase(a, [cid]))["changed"] == 1
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    conn = sqlite3.connect(db)
+    [(account, by)] = conn.execute("SELECT a.name, e.erased_by FROM erasures e JOIN accounts a ON a.id = e.account_id")
+    conn.close()
+    assert account == "a" and by == f"token {writer.split('_')[1]}"
