@@ -26,7 +26,7 @@ from typing import Any
 
 from ..storage.store import Reader, Writer
 from .errors import InvalidInput
-from .models import ChangeCount
+from .models import DeleteResult
 from .normalize import normalize_phone, utc_now
 from .optouts import hasher, is_hashed
 from .scope import Scope
@@ -45,10 +45,10 @@ def _found(r: Reader, ids: list[int]) -> tuple[list[dict[str, Any]], list[int]]:
     return rows, [i for i in dict.fromkeys(ids) if i not in known]
 
 
-async def erase(scope: Scope, ids: list[int], *, confirm: str | None, reason: str | None, by: str) -> ChangeCount:
+async def erase(scope: Scope, ids: list[int], *, confirm: str | None, reason: str | None, by: str) -> DeleteResult:
     if confirm is None:
         rows, missing = await scope.read(lambda r: _found(r, ids))
-        return ChangeCount(changed=0, not_found=missing, note=(
+        return DeleteResult(changed=0, not_found=missing, note=(
             f"nothing changed. Erasing deletes {len(rows)} contact(s) for good (deleted ones included): data, "
             "memberships, events' emails; their opt-outs stay, as hashes. To go ahead, call again with "
             f"confirm='{phrase(len(rows))}' and a reason.") if rows else "nothing to erase")
@@ -59,10 +59,10 @@ async def erase(scope: Scope, ids: list[int], *, confirm: str | None, reason: st
     region = scope.settings.default_region
     now = utc_now()
 
-    def unit(w: Writer) -> ChangeCount:
+    def unit(w: Writer) -> DeleteResult:
         rows, missing = _found(w, ids)
         if not rows:
-            return ChangeCount(changed=0, not_found=missing)
+            return DeleteResult(changed=0, not_found=missing)
         if confirm != phrase(len(rows)):
             raise InvalidInput("confirm", f"must be exactly '{phrase(len(rows))}' ({len(rows)} of the ids are "
                                           "contacts); call without confirm to see what would be erased")
@@ -72,7 +72,7 @@ async def erase(scope: Scope, ids: list[int], *, confirm: str | None, reason: st
             w.delete_import_errors(_error_lines(w, rows, region))
             erased = w.erase_contacts(found)
             w.insert_erasure(erased_by=by, reason=reason, contact_ids=found, now=now)
-        return ChangeCount(changed=erased, not_found=missing)
+        return DeleteResult(changed=erased, not_found=missing)
 
     return await scope.write(unit)
 

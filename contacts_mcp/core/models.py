@@ -161,7 +161,10 @@ class UpsertResult(Out):
 class ChangeCount(Out):
     changed: int = Field(description="How many records this call changed.")
     not_found: list[int | str] = Field(default_factory=list)
-    note: str | None = None
+
+
+class DeleteResult(ChangeCount):
+    note: str | None = None  # an erase without confirm: what it would do and how to confirm
 
 
 class ListImport(Out):

@@ -255,7 +255,7 @@ async def restore(scope: Scope, *, contact_ids: list[int], emails: list[str], mo
         held = {row["id"]: held_addresses(row["email_key"], row["mobile"], row["fixed_phone"]) for row in rows.values()}
         # An erased contact's opt-outs block its addresses as hashes: an address named (or held) names those too.
         hashes = {a: h for h, a in hashes_of(w, [*(a for _, a in loose), *(a for h in held.values() for a, _ in h)]).items()}
-        held = {i: [*h, *((hashes[a], serves) for a, serves in h)] for i, h in held.items()}
+        held = {i: [*h, *((hashes[a], serves) for a, serves in h if a in hashes)] for i, h in held.items()}
         named: dict[str, int] = {a: ALL_CHANNELS_MASK for _, a in loose}  # address -> channels it blocks here
         named.update({hashes[a]: ALL_CHANNELS_MASK for _, a in loose if a in hashes})
         for addresses_held in held.values():

@@ -7,7 +7,7 @@ from pydantic import Field
 
 from ..core import contacts as core
 from ..core.erase import erase
-from ..core.models import ChangeCount, ContactInput, ContactPage, ContactResult, UpsertResult
+from ..core.models import ContactInput, DeleteResult, ContactPage, ContactResult, UpsertResult
 from .common import Cursor, caller, scope_of, tool
 
 ContactIds = Annotated[list[int], Field(description="Contact ids (1 to 1000).", min_length=1, max_length=1000)]
@@ -96,7 +96,7 @@ def register(server: MCPServer) -> None:
                           Field(description="delete (soft: restorable), restore, erase (for good).")] = "delete",
         confirm: Annotated[str | None, Field(description="erase: as a call without it says.")] = None,
         reason: Annotated[str | None, Field(max_length=500, description="erase: why (audited).")] = None,
-    ) -> ChangeCount:
+    ) -> DeleteResult:
         """Soft-delete contacts (they leave every statistic but keep their data and opt-outs), restore them,
         or erase their data for good (opt-outs kept as hashes). Returns how many changed and the unknown ids."""
         if action == "erase":

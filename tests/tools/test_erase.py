@@ -181,3 +181,15 @@ async def test_a_read_token_cannot_erase_and_the_audit_names_the_token_that_did(
     [(account, by)] = conn.execute("SELECT a.name, e.erased_by FROM erasures e JOIN accounts a ON a.id = e.account_id")
     conn.close()
     assert account == "a" and by == f"token {writer.split('_')[1]}"
+
+
+async def test_a_contact_taking_an_erased_address_owns_its_opt_out_and_a_restore_of_it_lifts_it(client):
+    cid, _, _, _ = await _opted_out_person(client)
+    await _erase(client, [cid])
+    new = (await call(client, "create_contact", {"contact": {"email": EMAIL}}))["contact"]
+    assert new["opted_out"] == ["email", "sms", "voice", "voicemail"]
+    [record] = (await call(client, "get_optouts", {"contact_id": new["id"]}))["optouts"]
+    assert record["erased"] is True and "address" not in record
+    got = await call(client, "restore_optout", {"contact_ids": [new["id"]], "reason": "asked again by phone"})
+    assert got == {"restored": 1, "contacts_changed": 1}
+    assert (await call(client, "get_contacts", {"contact_ids": [new["id"]]}))["contacts"][0].get("opted_out") is None
