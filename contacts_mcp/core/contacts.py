@@ -12,7 +12,8 @@ from ..storage.store import Reader, Writer
 from .errors import ContactsError, InvalidInput, LimitExceeded, NotFound
 from .events import check_event_key
 from .fields import create_text_fields, registry
-from .models import Contact, ContactInput, ContactPage, ContactResult, ChangeCount, UpsertItem, UpsertResult, channels_of
+from .models import (Contact, ContactInput, ContactPage, ContactResult, DeleteResult, UpsertItem, UpsertResult,
+                     channels_of)
 from .normalize import email_key, normalize_email, normalize_ext_id, normalize_phone, parse_ts, utc_now
 from .pagination import by_ids, decode_cursor, page
 from .prepare import IDENTITIES, Prepared, missing_identity, prepare
@@ -132,14 +133,14 @@ async def upsert_contacts(scope: Scope, items: list[ContactInput], *, dedupe_on:
     return UpsertResult(**counts, items=shown, note=note)
 
 
-async def set_deleted(scope: Scope, ids: list[int], *, restore: bool) -> ChangeCount:
+async def set_deleted(scope: Scope, ids: list[int], *, restore: bool) -> DeleteResult:
     """Soft-delete or restore contacts. Opt-outs are untouched either way."""
     now = utc_now()
 
-    def unit(w: Writer) -> ChangeCount:
+    def unit(w: Writer) -> DeleteResult:
         known = w.existing_contact_ids(ids)
         changed = w.set_deleted(sorted(known), None if restore else now, now)
-        return ChangeCount(changed=changed, not_found=[i for i in dict.fromkeys(ids) if i not in known])
+        return DeleteResult(changed=changed, not_found=[i for i in dict.fromkeys(ids) if i not in known])
 
     return await scope.write(unit)
 

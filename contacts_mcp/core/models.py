@@ -167,6 +167,10 @@ class ChangeCount(Out):
     unsubscribed: list[int] = Field(default_factory=list, description="Not added: unsubscribed from the list.")
 
 
+class DeleteResult(ChangeCount):
+    note: str | None = None  # an erase without confirm: what it would do and how to confirm
+
+
 class ListImport(Out):
     """The import that created a list."""
 
@@ -346,6 +350,7 @@ class OptOut(Out):
     id: int
     contact_id: int | None = Field(None, description="Absent for an address that is no contact yet.")
     address: str | None = Field(None, description="The address it was recorded for; blocked for whoever has it.")
+    erased: bool | None = Field(None, description="Of an erased contact: its addresses are kept as hashes only.")
     other_addresses: list[str] = Field(default_factory=list, description=(
         "Further addresses it blocks for whoever has them: the contact's others that the channel uses "
         "(email; mobile for sms, voice, voicemail; fixed phone for voice, voicemail), and ones it gave up."))

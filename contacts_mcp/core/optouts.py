@@ -13,10 +13,13 @@ upsert, an import's "opt out all"); only `restore_optouts` clears bits, and it w
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal
 
+from ..storage.erase import HASHED
 from ..storage.store import Reader, Writer
 from .errors import InvalidInput, LimitExceeded, NotFound
 from .models import ALL_CHANNELS_MASK, CHANNEL_BITS, OptOut, OptOutPage, OptOutResult, RestoreResult
@@ -119,6 +122,50 @@ def follow_addresses(taken: Mapping[int, Mapping[str, str]],
     return out
 
 
+# ---------------------------------------------------------------- erased addresses
+
+
+def hasher(secret: bytes) -> Callable[[str], str]:
+    """How an erased contact's address is kept: HMAC-SHA256 of the normalised address with the server's
+    secret (so a leaked database alone cannot test guesses), marked with HASHED."""
+    base = hmac.new(secret, digestmod=hashlib.sha256)
+
+    def token(address: str) -> str:
+        h = base.copy()
+        h.update(address.encode())
+        return HASHED + h.hexdigest()
+
+    return token
+
+
+def is_hashed(address: str | None) -> bool:
+    return bool(address) and address.startswith(HASHED)  # type: ignore[union-attr]
+
+
+def hashes_of(r: Reader, addresses: Iterable[str]) -> dict[str, str]:
+    """{hash: address} for addresses that may be blocked as an erased contact's; empty (and no hashing)
+    while the account has no such opt-out."""
+    if not r.has_hashed_addresses():
+        return {}
+    token = hasher(r.address_secret())
+    return {token(a): a for a in dict.fromkeys(addresses)}
+
+
+def suppressions(r: Reader, addresses: list[str]) -> tuple[dict[str, list[tuple[int, str]]], dict[str, str]]:
+    """Active opt-outs blocking these addresses, {address: [(mask, reason)]}, whether they hold an address
+    in clear or, an erased contact's, as a hash; and {address: hash} of those found by hash."""
+    if not addresses or not r.has_address_optouts():  # most accounts: one cheap probe, no lookup per address
+        return {}, {}
+    hashes = hashes_of(r, addresses)
+    found = r.optouts_by_address([*addresses, *hashes])
+    by_hash: dict[str, str] = {}
+    for h, a in hashes.items():
+        if h in found:
+            found.setdefault(a, []).extend(found.pop(h))
+            by_hash[a] = h
+    return found, by_hash
+
+
 # ---------------------------------------------------------------- targets
 
 
@@ -219,7 +266,11 @@ async def restore(scope: Scope, *, contact_ids: list[int], emails: list[str], mo
     def unit(w: Writer) -> RestoreResult:
         rows, loose = _targets(w, contact_ids, addresses)
         held = {row["id"]: held_addresses(row["email_key"], row["mobile"], row["fixed_phone"]) for row in rows.values()}
+        # An erased contact's opt-outs block its addresses as hashes: an address named (or held) names those too.
+        hashes = {a: h for h, a in hashes_of(w, [*(a for _, a in loose), *(a for h in held.values() for a, _ in h)]).items()}
+        held = {i: [*h, *((hashes[a], serves) for a, serves in h if a in hashes)] for i, h in held.items()}
         named: dict[str, int] = {a: ALL_CHANNELS_MASK for _, a in loose}  # address -> channels it blocks here
+        named.update({hashes[a]: ALL_CHANNELS_MASK for _, a in loose if a in hashes})
         for addresses_held in held.values():
             for a, serves in addresses_held:
                 named[a] = named.get(a, 0) | serves
@@ -288,8 +339,13 @@ async def get_optouts(scope: Scope, *, reason: str | None, channel: str | None, 
         if list_id is not None and not r.existing_list_ids([list_id]):
             raise NotFound("list id", [list_id], "Find lists with get_lists.")
         rows = r.list_optouts(**filters, before_id=after, limit=limit + 1)
-        return [OptOut(**{k: v for k, v in row.items() if k in OptOut.model_fields},
-                       other_addresses=[a for a, _ in row["addresses"] if a != row["address"]]) for row in rows]
+        # An erased contact's record: its addresses are hashes, shown as such, never as addresses.
+        return [OptOut(**{k: v for k, v in row.items() if k in OptOut.model_fields and k != "address"},
+                       address=None if is_hashed(row["address"]) else row["address"],
+                       erased=is_hashed(row["address"]) or (row["address"] is None and row["contact_id"] is None)
+                       or None,
+                       other_addresses=[a for a, _ in row["addresses"] if a != row["address"] and not is_hashed(a)])
+                for row in rows]
 
     kept, next_cursor = page(await scope.read(unit), limit=limit, key=lambda o: o.id, query=filters)
     return OptOutPage(optouts=kept, next_cursor=next_cursor)

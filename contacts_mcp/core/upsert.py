@@ -26,7 +26,7 @@ from typing import Any, Literal, NamedTuple
 from ..storage.store import Writer
 from .errors import Conflict, ContactsError, InvalidInput, NotFound
 from .groups import resolve_group_names
-from .optouts import OptoutRecord, address_bits, block, follow_addresses, held_addresses
+from .optouts import OptoutRecord, address_bits, block, follow_addresses, held_addresses, suppressions
 from .prepare import IDENTITIES, KEY_COLUMNS, KEY_LABELS, Prepared
 
 ADDRESS_COLUMNS = ("email_key", "mobile", "fixed_phone")  # what opt-outs block
@@ -97,6 +97,7 @@ class _Batch:
     rows: dict[int, dict[str, Any]]
     index: dict[str, dict[str, int]]
     suppressed: dict[str, list[tuple[int, str]]]
+    hashed: dict[str, str]  # address -> the hash an erased contact's opt-out blocks it as
     lists: _Memberships
     segments: _Memberships
     next_id: int
@@ -267,7 +268,7 @@ class _Batch:
         if mask:
             for a in (addresses.get("email_key"), addresses.get("mobile")):
                 if a and a in self.suppressed:
-                    self.binds.append((contact_id, a))
+                    self.binds += [(contact_id, b) for b in (a, self.hashed.get(a)) if b]
         return mask, reasons
 
     def flush(self) -> None:
@@ -356,8 +357,7 @@ def apply_batch(w: Writer, items: list[Prepared | tuple | ContactsError], opts: 
     else:
         fixed = [v for item, _ in keyed if (v := _fixed_phone(item, fixed_at))]
     addresses = [*by_column.get("email_key", ()), *by_column.get("mobile", ()), *fixed]
-    # Most accounts have no opt-out recorded by address: one cheap probe spares a lookup per address.
-    suppressed = w.optouts_by_address(addresses) if addresses and w.has_address_optouts() else {}
+    suppressed, hashed = suppressions(w, addresses)
     if lines_only:
         if not rows and not suppressed and all(len(set(v)) == len(v) for v in by_column.values()):
             return _insert_fresh(w, items, opts, positions)
@@ -369,7 +369,7 @@ def apply_batch(w: Writer, items: list[Prepared | tuple | ContactsError], opts: 
     index = {col: {row[col]: i for i, row in rows.items() if row[col]} for col in KEY_COLUMNS}
     list_ids = list({*opts.list_ids, *(i for p in prepared for i in (*p.list_ids, *p.unlink_list_ids))})
     segment_ids = list({i for p in prepared for i in (*p.segment_ids, *p.unlink_segment_ids)})
-    batch = _Batch(w=w, opts=opts, rows=rows, index=index, suppressed=suppressed,
+    batch = _Batch(w=w, opts=opts, rows=rows, index=index, suppressed=suppressed, hashed=hashed,
                    lists=_memberships(w, "list", list(rows), list_ids),
                    segments=_memberships(w, "segment", list(rows), segment_ids),
                    next_id=w.next_contact_id(), positions=positions)

@@ -134,8 +134,10 @@ class ContactReads(Session):
 class ContactWrites(ContactReads):
     # Mixed into the Writer with StatsWrites, whose _touch each change calls first (maintained statistics).
     def next_contact_id(self) -> int:
-        """The first free id. Safe to hand out in a write transaction: there is one writer."""
-        return self._value("SELECT COALESCE(MAX(id), 0) + 1 FROM contacts")
+        """The first free id, above any erased one (an id is never reused). Safe to hand out in a write
+        transaction: there is one writer."""
+        return self._value("SELECT MAX((SELECT COALESCE(MAX(id), 0) FROM contacts), "
+                           "(SELECT COALESCE(MAX(max_contact_id), 0) FROM erasures)) + 1")
 
     def insert_contacts(self, rows: Sequence[dict[str, Any]]) -> None:
         """Insert whole rows with their pre-allocated ids (above any existing one)."""

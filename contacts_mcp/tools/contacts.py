@@ -6,8 +6,9 @@ from mcp.server.mcpserver import Context, MCPServer
 from pydantic import Field
 
 from ..core import contacts as core
-from ..core.models import ChangeCount, ContactInput, ContactPage, ContactResult, UpsertResult
-from .common import Cursor, RestoreDeleted, scope_of, tool
+from ..core.erase import erase
+from ..core.models import ContactInput, ContactPage, ContactResult, DeleteResult, UpsertResult
+from .common import Cursor, RestoreDeleted, caller, scope_of, tool
 
 ContactIds = Annotated[list[int], Field(description="Contact ids (1 to 1000).", min_length=1, max_length=1000)]
 Erase = Annotated[bool, Field(description="true: empty values ('' or null) clear stored values; false (default): "
@@ -88,9 +89,15 @@ def register(server: MCPServer) -> None:
     async def delete_contacts(
         ctx: Context,
         contact_ids: ContactIds,
-        action: Annotated[Literal["delete", "restore"],
-                          Field(description="delete (soft: restorable) or restore deleted contacts.")] = "delete",
-    ) -> ChangeCount:
-        """Soft-delete contacts (they leave every statistic but keep their data and opt-outs) or restore
-        them. Returns how many changed and the unknown ids."""
+        action: Annotated[Literal["delete", "restore", "erase"],
+                          Field(description="delete (soft: restorable), restore, erase (for good).")] = "delete",
+        confirm: Annotated[str | None, Field(description="erase: as a call without it says.")] = None,
+        reason: Annotated[str | None, Field(max_length=500, description="erase: why (audited).")] = None,
+    ) -> DeleteResult:
+        """Soft-delete contacts (they leave every statistic but keep their data and opt-outs), restore them,
+        or erase their data for good (opt-outs kept as hashes). Returns how many changed and the unknown ids."""
+        if action == "erase":
+            token = caller(ctx)
+            return await erase(scope_of(ctx), contact_ids, confirm=confirm, reason=reason,
+                               by=f"token {token.token}" if token else "local")
         return await core.set_deleted(scope_of(ctx), contact_ids, restore=action == "restore")

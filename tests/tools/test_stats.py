@@ -12,6 +12,7 @@ import anyio
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
 from contacts_mcp.core import contacts, lists, optouts, segments, subscriptions
+from contacts_mcp.core.erase import erase
 from contacts_mcp.core.errors import ContactsError
 from contacts_mcp.core.models import ContactInput
 from contacts_mcp.core.scope import AppState
@@ -126,6 +127,7 @@ _op = st.one_of(
     st.tuples(st.just("subscribe"), st.integers(0, 7), st.integers(1, 2), st.booleans()),
     st.tuples(st.just("merge"), st.just(0), st.sampled_from([None, "email", "sms", "all"])),
     st.tuples(st.just("share"), st.integers(0, 5), st.integers(0, 1)),  # a new contact with n's fixed phone
+    st.tuples(st.just("erase"), st.integers(0, 5)),
 )
 
 
@@ -156,6 +158,8 @@ async def _apply(scope, op: tuple, ids: dict[int, int], list_ids: list) -> None:
     elif kind == "restore":
         await optouts.restore(scope, contact_ids=[cid], emails=[], mobiles=[], channels=[op[2]],
                               reason="test restore", restored_by="test")
+    elif kind == "erase":
+        await erase(scope, [ids.pop(n)], confirm="erase 1 contact", reason="test erase", by="test")
     elif kind in ("delete", "undelete"):
         await contacts.set_deleted(scope, [cid], restore=kind == "undelete")
     elif kind in ("add", "remove") and list_ids[op[2]] is not None:
