@@ -341,6 +341,12 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
                                          ORDER BY a.rowid LIMIT 1)
            WHERE address IS NULL AND id IN (SELECT optout_id FROM optout_addresses)""",
     ]),
+    # update_enabled=false: existing contacts are skipped (counted), not invalid lines; notes tell the
+    # caller what the job left aside (columns beyond the canonical order of a header-less file).
+    (10, "import job skipped count and notes", [
+        "ALTER TABLE import_jobs ADD COLUMN skipped INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE import_jobs ADD COLUMN notes TEXT",
+    ]),
 ]
 
 LATEST = MIGRATIONS[-1][0]
