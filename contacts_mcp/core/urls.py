@@ -71,7 +71,7 @@ class PostResult:
     error: str | None  # last error text
 
 
-_USERINFO = re.compile(r"//[^/?#]*@")
+_USERINFO = re.compile(r"//.*@", re.S)  # greedy: an unparsable URL may hold a user:pa/ss@ of any shape
 
 
 def split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
@@ -80,10 +80,17 @@ def split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
     try:
         parsed = httpx.URL(url)
     except (httpx.InvalidURL, TypeError) as exc:
-        raise InvalidInput("url", f"{_shown(url)!r} is not a valid URL ({exc}); give a full http(s):// URL") from None
+        raise _invalid(url, exc) from None
     if not parsed.userinfo:
         return url, None
     return str(parsed.copy_with(userinfo=b"")), (parsed.username, parsed.password)
+
+
+def _invalid(url: str | httpx.URL, exc: Exception) -> InvalidInput:
+    # The parser's reason may quote a piece of the URL ("Invalid port: 'p'" for user:p/ss@host): not when
+    # the URL may hold a user or password.
+    why = f" ({exc})" if "@" not in str(url) else ""
+    return InvalidInput("url", f"{_shown(url)!r} is not a valid URL{why}; give a full http(s):// URL")
 
 
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
@@ -180,7 +187,7 @@ async def _vet(url: str | httpx.URL, policy: UrlPolicy) -> tuple[httpx.URL, list
     try:
         parsed = httpx.URL(url)
     except (httpx.InvalidURL, TypeError) as exc:
-        raise InvalidInput("url", f"{_shown(url)!r} is not a valid URL ({exc}); give a full http(s):// URL") from None
+        raise _invalid(url, exc) from None
     shown = _shown(parsed)
     if parsed.scheme not in ("http", "https"):
         got = f"got {parsed.scheme}://" if parsed.scheme else "no scheme given; add https:// in front"

@@ -130,6 +130,9 @@ async def test_unknown_segment_ids_are_refused_at_call_time_naming_them(client):
     text = await fails(client, "import_file", {"csv_text": "email\na@example.com\n", "segment_ids": [vip, 404],
                                                "unlink_segment_ids": [405]})
     assert "404" in text and "405" in text and "get_segments" in text
+    text = await fails(client, "import_file", {"csv_text": "email\na@example.com\n", "segment_ids": [vip],
+                                               "unlink_segment_ids": [vip]})
+    assert "unlink_segment_ids" in text and f"[{vip}]" in text
     assert (await call(client, "get_import_jobs", {}))["jobs"] == []
 
 
@@ -235,8 +238,9 @@ async def test_a_wrong_password_fails_the_job_without_showing_it(client_with, ho
         assert "wr0ngpass" not in json.dumps(job) and "alice" not in json.dumps(job)
         text = await fails(client, "import_file", {"url": f"ftp://alice:wr0ngpass@{first}/x.csv"})
         assert "ftp" in text and "wr0ngpass" not in text
-        text = await fails(client, "import_file", {"url": "http://alice:wr0ngpass@[::1/x.csv"})
-        assert "not a valid URL" in text and "wr0ngpass" not in text
+        for bad in ("http://alice:wr0ngpass@[::1/x.csv", "http://alice:wr0ng/pass@example.com/"):
+            text = await fails(client, "import_file", {"url": bad})
+            assert "not a valid URL" in text and "wr0ng" not in text and "alice" not in text
 
 
 async def test_a_job_resumed_after_a_restart_before_its_download_fails_asking_to_import_again(settings, hosts):

@@ -111,6 +111,9 @@ async def create_import(scope: Scope, source: Source, options: ImportOptions, *,
             raise InvalidInput("encoding", f"{options.encoding!r} is not a known encoding; use utf-8, cp1252 "
                                            "(Windows-1252) or latin-1, or omit it to detect it") from None
     check_explicit(options.mapping, await registry(scope, fresh=True))
+    if both := sorted(set(options.segment_ids) & set(options.unlink_segment_ids)):
+        raise InvalidInput("unlink_segment_ids", f"segment ids {both} are also in segment_ids; a contact cannot "
+                                                 "join and leave a segment: keep each id in one of them")
     list_name = clean_text("new_list_name", new_list_name) if new_list_name is not None else None
     if new_list_name is not None and not list_name:
         raise InvalidInput("new_list_name", "cannot be empty")
