@@ -280,8 +280,7 @@ JobStatus = Literal["queued", "running", "completed", "failed", "cancelled"]
 
 class ImportJob(Out):
     """An import job: status; counts; invalid lines are in error_report (a resource; .csv for a file);
-    duplicates are repeated lines; skipped: existing contacts not updated; unknown_columns were ignored
-    (map them or add aliases)."""
+    duplicates are repeated lines; unknown_columns were ignored (map them or add aliases)."""
 
     id: str
     status: JobStatus
@@ -294,7 +293,7 @@ class ImportJob(Out):
     unchanged: int
     invalid: int
     duplicates: int
-    skipped: int = 0
+    skipped: int
     percent: float
     mapping: dict[str, str] | None = None
     unknown_columns: list[str] = Field(default_factory=list)
