@@ -288,7 +288,7 @@ JobStatus = Literal["queued", "running", "completed", "failed", "cancelled"]
 
 class ImportJob(Out):
     """An import job: status; counts; invalid lines are in error_report (a resource; .csv for a file);
-    duplicates are repeated lines, skipped; unknown_columns were ignored (map them or add aliases)."""
+    duplicates are repeated lines; unknown_columns were ignored (map them or add aliases)."""
 
     id: str
     status: JobStatus
@@ -301,9 +301,11 @@ class ImportJob(Out):
     unchanged: int
     invalid: int
     duplicates: int
+    skipped: int
     percent: float
     mapping: dict[str, str] | None = None
     unknown_columns: list[str] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
     error: str | None = None
     error_report: str | None = None
     notify: str | None = None

@@ -50,7 +50,7 @@ class Prepared:
         self.unlink_segment_ids: Sequence[int] = ()
         self.groups: Sequence[str] = ()
         self.unlink_groups: Sequence[str] = ()
-        self.target_id: int | None = None  # update this contact (update_contact) instead of matching
+        self.target_id: int | None = None  # update this contact (create_contact with contact_id) instead of matching
         self.wire = wire
         self._positions = positions  # column name -> index in wire
 

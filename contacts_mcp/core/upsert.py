@@ -1,4 +1,4 @@
-"""The one write path for contacts: create_contact, update_contact, upsert_contacts and imports all
+"""The one write path for contacts: create_contact (and its update by id), upsert_contacts and imports all
 apply a batch of prepared contacts with `apply_batch`, inside the caller's write transaction.
 
 The batch is resolved in memory first (which existing contact each item is, conflicts, list ids,
@@ -31,7 +31,7 @@ from .prepare import IDENTITIES, KEY_COLUMNS, KEY_LABELS, Prepared
 
 ADDRESS_COLUMNS = ("email_key", "mobile", "fixed_phone")  # what opt-outs block
 
-Outcome = Literal["created", "updated", "unchanged", "failed", "duplicate"]
+Outcome = Literal["created", "updated", "unchanged", "failed", "duplicate", "skipped"]
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,9 @@ class BatchOptions:
     repeats: Literal["merge", "skip"] = "merge"  # skip: a later item for a contact already written is a duplicate
     job_id: str | None = None                   # marks contacts, so repeats are found across batches of a job
     list_ids: tuple[int, ...] = ()              # lists every item joins
+    segment_ids: tuple[int, ...] = ()           # segments every item joins...
+    unlink_segment_ids: tuple[int, ...] = ()    # ...and leaves
+    skip_existing: bool = False                 # update_enabled=false: an existing contact is skipped, not failed
     optout: tuple[str, ...] = ()                # channels every item is opted out of (a suppression list)
     new_status: str = "confirmed"               # of contacts created (a sign-up form's are unconfirmed)
     event_key: str | None = None                # an event of this type for each contact created
@@ -137,8 +140,10 @@ class _Batch:
                     raise Conflict(f"{KEY_LABELS[col]} {present[col]!r} is contact {target}, which is deleted; pass "
                                    "restore_deleted=true to restore and update it.")
                 if not opts.update_enabled:
+                    if opts.skip_existing:
+                        return ItemResult("skipped", target)
                     raise Conflict(f"a contact with {KEY_LABELS[col]} {present[col]!r} already exists (id {target}); "
-                                   "pass update_enabled=true to update it, or update_contact with that id.")
+                                   "pass update_enabled=true to update it, or create_contact with that contact_id.")
                 if present.get("ext_id") and row["ext_id"] and row["ext_id"] != present["ext_id"]:
                     raise Conflict(f"{KEY_LABELS[col]} {present[col]!r} belongs to contact {target}, whose ext_id is "
                                    f"{row['ext_id']!r}, not {present['ext_id']!r}; fix the ext_id or the "
@@ -194,6 +199,7 @@ class _Batch:
             self._took(contact_id, {c: a for c, a in addresses.items() if a})
         self.fresh.append((contact_id, wire, mask, reasons))
         self.lists.change(contact_id, self.opts.list_ids, ())
+        self.segments.change(contact_id, self.opts.segment_ids, ())
         self.written.add(contact_id)
         return ItemResult("created", contact_id)
 
@@ -247,7 +253,8 @@ class _Batch:
 
     def _memberships(self, contact_id: int, p: Prepared) -> bool:
         lists = self.lists.change(contact_id, [*self.opts.list_ids, *p.list_ids], p.unlink_list_ids)
-        segments = self.segments.change(contact_id, p.segment_ids, p.unlink_segment_ids)
+        segments = self.segments.change(contact_id, [*self.opts.segment_ids, *p.segment_ids],
+                                        [*self.opts.unlink_segment_ids, *p.unlink_segment_ids])
         return lists or segments
 
     def _optouts(self, row: dict[str, Any], p: Prepared) -> bool:
@@ -368,7 +375,8 @@ def apply_batch(w: Writer, items: list[Prepared | tuple | ContactsError], opts: 
         rows[row["id"]] = row
     index = {col: {row[col]: i for i, row in rows.items() if row[col]} for col in KEY_COLUMNS}
     list_ids = list({*opts.list_ids, *(i for p in prepared for i in (*p.list_ids, *p.unlink_list_ids))})
-    segment_ids = list({i for p in prepared for i in (*p.segment_ids, *p.unlink_segment_ids)})
+    segment_ids = list({*opts.segment_ids, *opts.unlink_segment_ids,
+                        *(i for p in prepared for i in (*p.segment_ids, *p.unlink_segment_ids))})
     batch = _Batch(w=w, opts=opts, rows=rows, index=index, suppressed=suppressed, hashed=hashed,
                    lists=_memberships(w, "list", list(rows), list_ids),
                    segments=_memberships(w, "segment", list(rows), segment_ids),
@@ -414,8 +422,9 @@ def _insert_fresh(w: Writer, items: list[Prepared | tuple | ContactsError], opts
     ids = range(first, first + len(lines))
     w.insert_wire_rows(tuple(positions), [(cid, line, 0, 0) for cid, line in zip(ids, lines)],
                        source=opts.source, now=opts.now, last_import=opts.job_id)
-    if opts.list_ids:
-        w.add_memberships([(cid, list_id) for list_id in opts.list_ids for cid in ids], opts.now)
+    for kind, groups in (("list", opts.list_ids), ("segment", opts.segment_ids)):
+        if groups:
+            w.add_memberships([(cid, gid) for gid in groups for cid in ids], opts.now, kind)
     made = iter(ids)
     results = [ItemResult("failed", error=str(item), exception=item) if isinstance(item, ContactsError)
                else ItemResult("created", next(made)) for item in items]

@@ -3,7 +3,8 @@
 Both are SSRF vectors (an assistant or a user picks the URL, the server makes the request), so every
 request goes through the same rules:
 
-* only http:// and https://, no credentials in the URL;
+* only http:// and https://, no credentials in the URL (an import's user:password@ is taken out first by
+  ``split_credentials`` and sent as basic auth, to the URL's own origin only, never across a redirect to another);
 * the host is resolved and EVERY address must be public: loopback, private, link-local (cloud metadata
   at 169.254.169.254), carrier-grade NAT, multicast, reserved, unspecified, IPv6 unique-local and
   link-local, and IPv4 addresses hidden in IPv6 (mapped, compatible, NAT64, 6to4) are refused.
@@ -19,9 +20,11 @@ request goes through the same rules:
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import json
 import os
+import re
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -68,6 +71,36 @@ class PostResult:
     error: str | None  # last error text
 
 
+_USERINFO = re.compile(r"//.*@", re.S)  # greedy: an unparsable URL may hold a user:pa/ss@ of any shape
+
+
+def split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
+    """The URL without its user:password@ part, and (user, password) percent-decoded, if it had one. What
+    is kept of the URL must come from here: the credentials are for the download only, never stored."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError) as exc:
+        raise _invalid(url, exc) from None
+    if not parsed.userinfo:
+        return url, None
+    return str(parsed.copy_with(userinfo=b"")), (parsed.username, parsed.password)
+
+
+def _invalid(url: str | httpx.URL, exc: Exception) -> InvalidInput:
+    # The parser's reason may quote a piece of the URL ("Invalid port: 'p'" for user:p/ss@host): not when
+    # the URL may hold a user or password.
+    why = f" ({exc})" if "@" not in str(url) else ""
+    return InvalidInput("url", f"{_shown(url)!r} is not a valid URL{why}; give a full http(s):// URL")
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    return url.scheme, url.host.lower(), url.port
+
+
+def _basic(auth: tuple[str, str]) -> str:
+    return "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode("ascii")
+
+
 class _Unresolvable(InvalidInput):
     """DNS gave no answer: may be transient, so a POST retries it (unlike a refused address)."""
 
@@ -80,7 +113,7 @@ def _shown(url: httpx.URL | str) -> str:
     try:
         text = str(httpx.URL(url).copy_with(userinfo=b""))
     except (httpx.InvalidURL, TypeError):
-        text = str(url)
+        text = _USERINFO.sub("//", str(url))  # unparsable: still no user or password shown
     return text if len(text) <= 200 else text[:197] + "..."
 
 
@@ -154,7 +187,7 @@ async def _vet(url: str | httpx.URL, policy: UrlPolicy) -> tuple[httpx.URL, list
     try:
         parsed = httpx.URL(url)
     except (httpx.InvalidURL, TypeError) as exc:
-        raise InvalidInput("url", f"{_shown(url)!r} is not a valid URL ({exc}); give a full http(s):// URL") from None
+        raise _invalid(url, exc) from None
     shown = _shown(parsed)
     if parsed.scheme not in ("http", "https"):
         got = f"got {parsed.scheme}://" if parsed.scheme else "no scheme given; add https:// in front"
@@ -262,9 +295,12 @@ def _filename(response: httpx.Response) -> str | None:
     return name if name not in ("", ".", "..") else None
 
 
-async def download(url: str, dest: Path, *, max_bytes: int, policy: UrlPolicy) -> Download:
-    """GET url into dest, at most max_bytes; every redirect hop is vetted like the first URL."""
+async def download(url: str, dest: Path, *, max_bytes: int, policy: UrlPolicy,
+                   auth: tuple[str, str] | None = None) -> Download:
+    """GET url into dest, at most max_bytes; every redirect hop is vetted like the first URL. `auth` (user,
+    password) goes as basic auth to the URL's origin only (same scheme, host and port), never elsewhere."""
     backend = _PinnedBackend()
+    origin = None
     created = False
     current: str | httpx.URL = url
     try:
@@ -279,15 +315,19 @@ async def download(url: str, dest: Path, *, max_bytes: int, policy: UrlPolicy) -
                         problem = str(exc).removeprefix("url: ")
                         raise InvalidInput("url", f"{_shown(url)} redirects to a refused URL: {problem}") from None
                     backend.pin(parsed, addresses)
+                    origin = origin or _origin(parsed)
                     # identity: a compressed body could expand far beyond what the size cap sees arriving.
-                    async with client.stream("GET", parsed, headers={"Accept-Encoding": "identity"}) as response:
+                    headers = {"Accept-Encoding": "identity"}
+                    if auth is not None and _origin(parsed) == origin:
+                        headers["Authorization"] = _basic(auth)
+                    async with client.stream("GET", parsed, headers=headers) as response:
                         if response.is_redirect:
                             current = response.url.join(response.headers["location"])
                             continue
                         if not response.is_success:
-                            raise InvalidInput(
-                                "url", f"{_shown(parsed)} answered HTTP {response.status_code}; check the URL"
-                            )
+                            fix = ("check the user and password in the URL" if auth and response.status_code in
+                                   (401, 403) else "check the URL")
+                            raise InvalidInput("url", f"{_shown(parsed)} answered HTTP {response.status_code}; {fix}")
                         _refuse_size(response.headers.get("content-length"), max_bytes)
                         created = True
                         received = await _receive(response, dest, max_bytes, policy)

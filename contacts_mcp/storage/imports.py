@@ -8,8 +8,8 @@ from typing import Any
 
 from .session import Session, chunks, marks
 
-_JSON = ("options", "mapping", "unknown_columns", "notify_result")
-COUNTERS = ("created", "updated", "unchanged", "invalid", "duplicates")
+_JSON = ("options", "mapping", "unknown_columns", "notify_result", "notes")
+COUNTERS = ("created", "updated", "unchanged", "invalid", "duplicates", "skipped")
 
 
 def _encode(values: dict[str, Any]) -> dict[str, Any]:

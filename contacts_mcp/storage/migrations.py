@@ -383,6 +383,12 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         )""",
         "CREATE INDEX erasures_account ON erasures (account_id, id)",
     ]),
+    # update_enabled=false: existing contacts are skipped (counted), not invalid lines; notes tell the
+    # caller what the job left aside (columns beyond the canonical order of a header-less file).
+    (12, "import job skipped count and notes", [
+        "ALTER TABLE import_jobs ADD COLUMN skipped INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE import_jobs ADD COLUMN notes TEXT",
+    ]),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -39,7 +39,7 @@ def register(server: MCPServer) -> None:
     async def import_file(
         ctx: Context,
         path: Annotated[str | None, Field(description="A server file inside an import folder.")] = None,
-        url: Annotated[str | None, Field(description="An http(s) URL to download.")] = None,
+        url: Annotated[str | None, Field(description="An http(s) URL to download (user:pass@ allowed).")] = None,
         csv_text: Annotated[str | None, Field(description="The CSV itself (max 10 MB).")] = None,
         json_rows: Annotated[list[dict[str, Any]] | None,
                              Field(description="Rows as objects keyed by header, or v3-style with nested "
@@ -57,6 +57,8 @@ def register(server: MCPServer) -> None:
         encoding: Annotated[str | None, Field(description="e.g. utf-8, cp1252; default detected.")] = None,
         sheet: Annotated[str | None, Field(description="Sheet name; default the first.")] = None,
         list_ids: Annotated[list[int] | None, Field(description="Lists every contact joins.")] = None,
+        segment_ids: Annotated[list[int] | None, Field(description="Segments all join.")] = None,
+        unlink_segment_ids: Annotated[list[int] | None, Field(description="Segments all leave.")] = None,
         new_list_name: Annotated[str | None, Field(description="Create a list of the contacts.")] = None,
         new_list_folder_id: Annotated[int | None, Field(description="Folder of the new list.")] = None,
         update_enabled: Annotated[bool, Field(description="false: only create new contacts.")] = True,
@@ -79,6 +81,7 @@ def register(server: MCPServer) -> None:
                         filename=filename)
         options = core.ImportOptions(format=format, has_header=has_header, mapping=mapping, delimiter=delimiter,
                                      encoding=encoding, sheet=sheet, list_ids=list_ids or [],
+                                     segment_ids=segment_ids or [], unlink_segment_ids=unlink_segment_ids or [],
                                      update_existing=update_enabled, empty_values_erase=empty_values_erase,
                                      optout_channels=list(optout_channels or []), dedupe_on=dedupe_on,
                                      event_key=event_key, restore_deleted=restore_deleted)
@@ -102,8 +105,8 @@ def register(server: MCPServer) -> None:
         limit: Annotated[int, Field(description="Page size.", ge=1, le=50)] = 10,
         cursor: Cursor = None,
     ) -> ImportJobPage:
-        """Read one import job (status, lines read, created, updated, unchanged, invalid, duplicates, percent,
-        mapping, unknown columns, error report link), optionally waiting for it to finish; or page through jobs,
+        """Read one import job (status, lines read, created, updated, unchanged, invalid, duplicates, skipped,
+        percent, mapping, unknown columns, notes, error report link), optionally waiting for it to finish; or page through jobs,
         newest first."""
         scope = scope_of(ctx)
         if job_id is not None:

@@ -7,7 +7,7 @@ import csv
 import io
 import secrets
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -21,7 +21,7 @@ from ..models import ImportErrorLine, ImportErrorPage, ImportJob, ImportJobPage
 from ..normalize import clean_text, utc_now
 from ..pagination import decode_cursor, page
 from ..scope import Scope
-from ..urls import check_url
+from ..urls import check_url, split_credentials
 from .mapping import check_explicit
 from .sources import Source, discard_own_file, store_source, url_policy
 
@@ -43,6 +43,8 @@ class ImportOptions:
     encoding: str | None = None
     sheet: str | None = None
     list_ids: list[int] = field(default_factory=list)
+    segment_ids: list[int] = field(default_factory=list)
+    unlink_segment_ids: list[int] = field(default_factory=list)
     update_existing: bool = True
     empty_values_erase: bool = False
     optout_channels: list[str] = field(default_factory=list)
@@ -65,11 +67,15 @@ def job_uri(job_id: str) -> str:
 
 def to_model(row: dict[str, Any]) -> ImportJob:
     notify = row.get("notify_result")
+    skipped = row.get("skipped") or 0
+    notes = [*(row.get("notes") or []), *([f"{skipped} line{'s' if skipped > 1 else ''} of existing contacts "
+                                           "skipped (update_enabled=false); not in the error report"]
+                                          if skipped else [])]
     return ImportJob(
         id=row["id"], status=row["status"], source=f"{row['source_kind']}: {row['source_name']}",
         list_id=row["list_id"], lines_read=row["lines_read"], total_lines=row["total_lines"],
         created=row["created"], updated=row["updated"], unchanged=row["unchanged"], invalid=row["invalid"],
-        duplicates=row["duplicates"], percent=row["percent"], mapping=row["mapping"],
+        duplicates=row["duplicates"], skipped=skipped, notes=notes, percent=row["percent"], mapping=row["mapping"],
         unknown_columns=row["unknown_columns"] or [], error=row["error"],
         error_report=f"{job_uri(row['id'])}/errors" if row["invalid"] else None,
         notify=(f"delivered to {row['notify_url']}" if notify.get("delivered") else
@@ -90,7 +96,12 @@ def _room_in_queue(r: Reader) -> None:
 async def create_import(scope: Scope, source: Source, options: ImportOptions, *, new_list_name: str | None,
                         new_list_folder_id: int | None, notify_url: str | None,
                         client_roots: list[Path]) -> ImportJob:
-    """Validate everything that can be checked now, keep the source, queue the job. Returns at once."""
+    """Validate everything that can be checked now, keep the source, queue the job. Returns at once.
+    A URL's user:password@ is taken out first: it is kept in the runner's memory only, for the download."""
+    auth = None
+    if source.url is not None:
+        url, auth = split_credentials(source.url)
+        source = replace(source, url=url)
     check_event_key(options.event_key)
     if options.delimiter is not None and len(options.delimiter) != 1:
         raise InvalidInput("delimiter", f"must be one character such as ',' ';' or a tab, received {options.delimiter!r}")
@@ -101,6 +112,9 @@ async def create_import(scope: Scope, source: Source, options: ImportOptions, *,
             raise InvalidInput("encoding", f"{options.encoding!r} is not a known encoding; use utf-8, cp1252 "
                                            "(Windows-1252) or latin-1, or omit it to detect it") from None
     check_explicit(options.mapping, await registry(scope, fresh=True))
+    if both := sorted(set(options.segment_ids) & set(options.unlink_segment_ids)):
+        raise InvalidInput("unlink_segment_ids", f"segment ids {both} are also in segment_ids; a contact cannot "
+                                                 "join and leave a segment: keep each id in one of them")
     list_name = clean_text("new_list_name", new_list_name) if new_list_name is not None else None
     if new_list_name is not None and not list_name:
         raise InvalidInput("new_list_name", "cannot be empty")
@@ -118,21 +132,31 @@ async def create_import(scope: Scope, source: Source, options: ImportOptions, *,
         missing = sorted(set(wanted) - w.existing_list_ids(wanted)) if wanted else []
         if missing:
             raise NotFound("list id", missing, "Find list ids with get_lists, or use new_list_name.")
+        wanted = [*options.segment_ids, *options.unlink_segment_ids]
+        missing = sorted(set(wanted) - w.existing_segment_ids(wanted)) if wanted else []
+        if missing:
+            raise NotFound("segment id", missing, "Find segment ids with get_segments, or create one with "
+                                                  "manage_segments.")
         if new_list_folder_id is not None and not w.existing_folder_ids([new_list_folder_id]):
             raise NotFound("folder id", [new_list_folder_id], "Find folder ids with get_folders.")
         list_id = w.insert_list(name=list_name, description=f"Imported from {stored.name}"[:1000],
                                 folder_id=new_list_folder_id, now=now) if list_name else None
         w.insert_job({"id": job_id, "status": "queued", "source_kind": stored.kind, "source_name": stored.name[:500],
                       "file_path": str(stored.file_path) if stored.file_path else None,
-                      "options": asdict(options) | {"owned": stored.owned, "url": source.url},
+                      "options": asdict(options) | {"owned": stored.owned, "url": source.url,
+                                                    "credentials": auth is not None},
                       "list_id": list_id, "notify_url": notify_url, "created_at": now})
         return to_model(w.job(job_id))
 
+    if auth is not None and scope.runner is not None:  # before the job exists: the runner may start it at once
+        scope.runner.credentials[job_id] = auth
     try:
         job = await scope.write(unit)
     except BaseException:
         if stored.owned and stored.file_path:
             stored.file_path.unlink(missing_ok=True)
+        if scope.runner is not None:
+            scope.runner.credentials.pop(job_id, None)
         raise
     if scope.runner is not None:
         scope.runner.wake()

@@ -7,7 +7,7 @@ An explicit mapping, by header text or by column number ("1" is the first column
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..errors import InvalidInput
 from ..fields import IDENTITY_FIELDS, Registry, fold
@@ -23,6 +23,7 @@ class Mapping:
     fields: list[str | None]          # the field of each column, None when ignored
     headers: list[str]                # column names as shown in reports ("column 3" without a header)
     unknown: list[str]                # columns matched to no field
+    notes: list[str] = field(default_factory=list)  # what the job tells about its columns
 
     def described(self) -> dict[str, str]:
         return {h: f for h, f in zip(self.headers, self.fields) if f}
@@ -48,6 +49,7 @@ def resolve(first_row: list[str], reg: Registry, *, has_header: bool | None, exp
     elif has_header is None:
         has_header = looks_like_header(first_row, reg)
     width = len(first_row)
+    order = [*BUILTIN_FIELDS, *(f.name for f in reg.custom)]
     if has_header:
         headers = [c.strip() or f"column {i + 1}" for i, c in enumerate(first_row)]
         # JSON's nested attributes ("attributes.FNAME") are matched by their own name, as headers are.
@@ -55,7 +57,6 @@ def resolve(first_row: list[str], reg: Registry, *, has_header: bool | None, exp
                               else h) for h in headers]
     else:
         headers = [f"column {i + 1}" for i in range(width)]
-        order = [*BUILTIN_FIELDS, *(f.name for f in reg.custom)]
         fields = [order[i] if i < len(order) else None for i in range(width)]
     by_fold = {fold(h): i for i, h in enumerate(headers)}
     if keys_are_header:  # a nested attribute may also be named without its "attributes." prefix
@@ -91,5 +92,23 @@ def resolve(first_row: list[str], reg: Registry, *, has_header: bool | None, exp
         shown = ", ".join(headers[:20])
         raise InvalidInput("mapping", f"no column is an email, mobile or ext_id (columns: {shown}); name one with "
                                       "mapping, e.g. {\"Courriel\": \"email\"}, or add an alias with set_field_alias")
-    unknown = [h for i, (h, f) in enumerate(zip(headers, fields)) if f is None and has_header and i not in ignored]
-    return Mapping(has_header=has_header, fields=fields, headers=headers, unknown=unknown)
+    # Without a header, only columns beyond the canonical order have no field (unless mapped or ignored).
+    extra = [i for i, f in enumerate(fields) if f is None and i not in ignored]
+    notes = [] if has_header or not extra else [
+        f"{_spans([i + 1 for i in extra])} {'has' if len(extra) == 1 else 'have'} no field in the canonical order "
+        f"(the {len(order)} fields of get_fields) and {'was' if len(extra) == 1 else 'were'} ignored; to keep "
+        "them, create fields (manage_fields) or map them, e.g. mapping {\"%d\": \"<field>\"}" % (extra[0] + 1)]
+    return Mapping(has_header=has_header, fields=fields, headers=headers, unknown=[headers[i] for i in extra],
+                   notes=notes)
+
+
+def _spans(numbers: list[int]) -> str:
+    """'column 18', 'columns 18–20' or 'columns 17, 19–20': column numbers as runs."""
+    runs: list[list[int]] = []
+    for n in numbers:
+        if runs and n == runs[-1][1] + 1:
+            runs[-1][1] = n
+        else:
+            runs.append([n, n])
+    text = ", ".join(str(a) if a == b else f"{a}–{b}" for a, b in runs)
+    return f"column{'s' if len(numbers) > 1 else ''} {text}"

@@ -68,11 +68,14 @@ class JobRunner:
         self._wake = anyio.Event()
         self._cancelled: set[str] = set()
         self._running: dict[str, tuple[int, anyio.CancelScope]] = {}  # job id -> (account id, its scope)
+        # A URL's user and password, for the job that downloads it: only ever in this memory (see _process).
+        self.credentials: dict[str, tuple[str, str]] = {}
 
     def wake(self) -> None:
         self._wake.set()
 
     def cancel(self, job_id: str) -> None:
+        self.credentials.pop(job_id, None)
         running = self._running.get(job_id)
         if running is not None:  # a queued job is never started: its status says cancelled
             self._cancelled.add(job_id)
@@ -98,6 +101,7 @@ class JobRunner:
         finally:
             self._running.pop(job_id, None)
             self._cancelled.discard(job_id)
+            self.credentials.pop(job_id, None)
             self.wake()  # a slot is free: the next job may start
 
     async def _run_job(self, scope: Scope, job_id: str) -> None:
@@ -124,12 +128,17 @@ class JobRunner:
         raw_options = dict(job["options"])
         raw_options.pop("owned", None)  # read again where the file is deleted
         url = raw_options.pop("url", None)
+        with_credentials = raw_options.pop("credentials", False)  # a flag: the user and password are not stored
         options = ImportOptions(**raw_options)
         settings = scope.settings
         path = Path(job["file_path"]) if job["file_path"] else None
         if path is None or not path.exists():
             if not url:
                 raise ContactsError(f"the file of this job is gone ({job['source_name']}); import it again")
+            auth = self.credentials.get(job_id)
+            if with_credentials and auth is None:
+                raise ContactsError("the server restarted before this job downloaded its URL, and the URL's user "
+                                    "and password are never stored, so they are gone: start the import again")
             # Downloading is part of running: the job says so, and a cancel stops the transfer.
             started = job["started_at"] or utc_now()
             if not await scope.write(lambda w: _mark_running(w, job_id, started)):
@@ -137,7 +146,8 @@ class JobRunner:
             job = {**job, "started_at": started}
             path = settings.jobs_dir / f"{job_id}.download"
             settings.jobs_dir.mkdir(parents=True, exist_ok=True)
-            got = await download(url, path, max_bytes=settings.max_file_bytes, policy=url_policy(settings))
+            got = await download(url, path, max_bytes=settings.max_file_bytes, policy=url_policy(settings),
+                                 auth=auth)
             options.name_hint = options.name_hint or got.filename
             await scope.write(lambda w: w.update_job(job_id, {"file_path": str(path)}))
         reg = await registry(scope, fresh=True)
@@ -163,7 +173,8 @@ class JobRunner:
                     return False  # cancelled while the file was being opened
                 w.update_job(job_id, {"status": "running", "started_at": started, "format": header.format,
                                       "mapping": header.mapping.described(),
-                                      "unknown_columns": header.mapping.unknown, "total_lines": header.total_lines})
+                                      "unknown_columns": header.mapping.unknown, "total_lines": header.total_lines,
+                                      "notes": header.mapping.notes or None})
                 return True
 
             if not await scope.write(start):
@@ -179,7 +190,9 @@ class JobRunner:
                          match_keys: tuple[str, ...], lists: tuple[int, ...], headers: list[str]) -> None:
         job_opts = BatchOptions(match_keys=match_keys, update_enabled=options.update_existing,
                                 erase=options.empty_values_erase, source=f"import:{job_id}", now=utc_now(),
-                                repeats="skip", job_id=job_id, list_ids=lists,
+                                repeats="skip", job_id=job_id, list_ids=lists, skip_existing=True,
+                                segment_ids=tuple(options.segment_ids),
+                                unlink_segment_ids=tuple(options.unlink_segment_ids),
                                 optout=tuple(options.optout_channels), event_key=options.event_key,
                                 restore_deleted=options.restore_deleted)
         while job_id not in self._cancelled:
