@@ -15,7 +15,7 @@ from .fields import create_text_fields, registry
 from .models import (Contact, ContactInput, ContactPage, ContactResult, DeleteResult, UpsertItem, UpsertResult,
                      channels_of)
 from .normalize import email_key, normalize_email, normalize_ext_id, normalize_phone, parse_ts, utc_now
-from .pagination import by_ids, decode_cursor, page
+from .pagination import by_ids, page, start
 from .prepare import IDENTITIES, Prepared, missing_identity, prepare
 from .scope import SMALL_WRITE, Scope
 from .upsert import BatchOptions, apply_batch
@@ -150,7 +150,8 @@ async def get_contacts(scope: Scope, *, ids: list[int] | None = None, ext_ids: l
                        list_id: int | None = None, segment_id: int | None = None, search: str | None = None,
                        created_since: str | None = None,
                        modified_since: str | None = None, deleted: str = "exclude", sort: str = "desc",
-                       limit: int = 25, cursor: str | None = None) -> ContactPage:
+                       limit: int = 25, cursor: str | None = None, offset: int = 0,
+                       with_total: bool = False) -> ContactPage:
     identifiers = [*(ids or []), *(ext_ids or []), *(emails or []), *(mobiles or [])]
     if identifiers:
         if len(identifiers) > LOOKUP_MAX:
@@ -158,23 +159,24 @@ async def get_contacts(scope: Scope, *, ids: list[int] | None = None, ext_ids: l
         return await _lookup(scope, ids or [], ext_ids or [], emails or [], mobiles or [])
     query = {"list_id": list_id, "segment_id": segment_id, "search": search, "created_since": created_since,
              "modified_since": modified_since, "deleted": deleted, "sort": sort}
-    after = decode_cursor(cursor, query)
+    after = start(cursor, offset, query)
     terms = _search_terms(search, scope.settings.default_region) if search else []
     created = parse_ts("created_since", created_since) if created_since else None
     modified = parse_ts("modified_since", modified_since) if modified_since else None
 
-    def unit(r: Reader) -> list[Contact]:
+    def unit(r: Reader) -> tuple[list[Contact], int | None]:
         if list_id is not None and not r.existing_list_ids([list_id]):
             raise NotFound("list id", [list_id], "Find list ids with get_lists.")
         if segment_id is not None and not r.existing_segment_ids([segment_id]):
             raise NotFound("segment id", [segment_id], "Find segment ids with get_segments.")
-        rows = r.list_contacts(list_id=list_id, segment_id=segment_id, search=terms, deleted=deleted, descending=sort == "desc",
-                               after_id=after, created_since=created, modified_since=modified, limit=limit + 1)
-        return to_contacts(r, rows)
+        filters = {"list_id": list_id, "segment_id": segment_id, "search": terms, "deleted": deleted,
+                   "created_since": created, "modified_since": modified}
+        rows = r.list_contacts(descending=sort == "desc", after_id=after, limit=limit + 1, offset=offset, **filters)
+        return to_contacts(r, rows), r.count_contacts(**filters) if with_total else None
 
-    rows = await scope.read(unit)
+    rows, total = await scope.read(unit)
     kept, next_cursor = page(rows, limit=limit, key=lambda c: c.id, query=query)
-    return ContactPage(contacts=kept, next_cursor=next_cursor)
+    return ContactPage(contacts=kept, next_cursor=next_cursor, total=total)
 
 
 def _search_terms(search: str, region: str) -> list[str]:

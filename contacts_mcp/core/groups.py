@@ -13,15 +13,28 @@ from .errors import ContactsError, InvalidInput, NotFound
 from .prepare import Prepared
 
 
+def group_ids(r: Reader, names: list[str]) -> tuple[list[int], list[int]]:
+    """(list ids, segment ids) these names name; an unknown or ambiguous name raises, naming it."""
+    p = Prepared({})
+    p.groups = list(dict.fromkeys(names))
+    _resolve(p, _found(r, p.groups))
+    return list(p.list_ids), list(p.segment_ids)
+
+
+def _found(r: Reader, names: list[str]) -> dict[str, list[tuple[str, int]]]:
+    found: dict[str, list[tuple[str, int]]] = {}
+    for kind, group_id, name in r.groups_named(names):
+        found.setdefault(name.casefold(), []).append((kind, group_id))
+    return found
+
+
 def resolve_group_names(r: Reader, items: list[Any]) -> list[Any]:
     """The items, with each Prepared's `groups` / `unlink_groups` added to its list and segment ids; an
     item naming an unknown or ambiguous group becomes its error."""
     named = [i for i in items if isinstance(i, Prepared) and (i.groups or i.unlink_groups)]
     if not named:
         return items
-    found: dict[str, list[tuple[str, int]]] = {}
-    for kind, group_id, name in r.groups_named([n for p in named for n in (*p.groups, *p.unlink_groups)]):
-        found.setdefault(name.casefold(), []).append((kind, group_id))
+    found = _found(r, [n for p in named for n in (*p.groups, *p.unlink_groups)])
     out: list[Any] = []
     for item in items:
         if item in named:

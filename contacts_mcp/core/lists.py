@@ -10,7 +10,7 @@ from .models import (
     ChangeCount, ContactList, Folder, FolderPage, FoldersChange, ListImport, ListPage, ListRef, ListsChange,
 )
 from .normalize import clean_text, utc_now
-from .pagination import by_ids, decode_cursor, page
+from .pagination import by_ids, decode_cursor, page, start
 from ..storage.store import Reader, Writer
 from .optouts import channels_mask
 from .scope import SMALL_WRITE, Scope
@@ -163,21 +163,25 @@ async def delete_lists(scope: Scope, list_ids: list[int]) -> ListsChange:
 
 
 async def get_lists(scope: Scope, *, ids: list[int] | None, folder_id: int | None, properties: list[str] | None,
-                    limit: int, cursor: str | None) -> ListPage:
+                    limit: int, cursor: str | None, sort: str = "asc", offset: int = 0,
+                    with_total: bool = False) -> ListPage:
     props = _properties(properties)
     if ids:
         lists, note, not_found = await _read_by_ids(scope, "list", ids, lambda r: r.lists_by_ids(ids),
                                                     lambda r, rows: _render(r, rows, props))
         return ListPage(lists=lists, note=note, not_found=not_found)
-    query = {"folder_id": folder_id, "properties": sorted(props)}
-    after = decode_cursor(cursor, query)
+    query = {"folder_id": folder_id, "properties": sorted(props), "sort": sort}
+    after = start(cursor, offset, query)
 
-    def unit(r: Reader) -> list[ContactList]:
+    def unit(r: Reader) -> tuple[list[ContactList], int | None]:
         _check_folder(r, folder_id)
-        return _render(r, r.list_lists(folder_id=folder_id, after_id=after, limit=limit + 1), props)
+        rows = r.list_lists(folder_id=folder_id, after_id=after, limit=limit + 1, descending=sort == "desc",
+                            offset=offset)
+        return _render(r, rows, props), r.count_lists(folder_id) if with_total else None
 
-    kept, next_cursor = page(await scope.read(unit), limit=limit, key=lambda x: x.id, query=query)
-    return ListPage(lists=kept, next_cursor=next_cursor)
+    rows, total = await scope.read(unit)
+    kept, next_cursor = page(rows, limit=limit, key=lambda x: x.id, query=query)
+    return ListPage(lists=kept, next_cursor=next_cursor, total=total)
 
 
 MemberAction = Literal["add", "remove", "unsubscribe", "resubscribe"]

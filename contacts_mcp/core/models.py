@@ -53,7 +53,7 @@ _TEXT = "at most 255 characters"
 
 
 class ContactInput(BaseModel):
-    """All optional. On update, fields left out or empty stay unchanged (unless empty_values_erase)."""
+    """All optional; fields left out or empty leave stored values (unless empty_values_erase)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -92,8 +92,7 @@ class ContactInput(BaseModel):
 
 
 class Contact(Out):
-    """A contact: id, its fields and attributes, status, opted_out (channels not to message), list_ids,
-    source, created_at, updated_at, deleted_at. Empty fields are left out."""
+    """A contact (empty fields left out)."""
 
     id: int
     ext_id: str | None = None
@@ -140,6 +139,7 @@ class ContactPage(Out):
     not_found: list[int | str] = Field(default_factory=list, description="Requested identifiers that match "
                                                                          "no contact.")
     note: str | None = None
+    total: int | None = Field(None, description="All matches (with_total).")
 
 
 class UpsertItem(Out):
@@ -203,8 +203,7 @@ class Stats(Out):
 
 
 class ContactList(Out):
-    """A list: id, name, description, folder_id, created_at, updated_at, stats, import (the import that
-    created it: status, lines, invalid, error report), as requested."""
+    """A list with the properties asked for."""
 
     id: int
     name: str | None = None
@@ -221,6 +220,7 @@ class ListPage(Out):
     next_cursor: str | None = None
     not_found: list[int] = Field(default_factory=list)
     note: str | None = None
+    total: int | None = Field(None, description="All matches (with_total).")
 
 
 class ListRef(Out):
@@ -287,8 +287,7 @@ JobStatus = Literal["queued", "running", "completed", "failed", "cancelled"]
 
 
 class ImportJob(Out):
-    """An import job: status; counts; invalid lines are in error_report (a resource; .csv for a file);
-    duplicates are repeated lines; unknown_columns were ignored (map them or add aliases)."""
+    """An import job: status, counts; rejected lines in error_report (+ .csv); unknown_columns ignored."""
 
     id: str
     status: JobStatus

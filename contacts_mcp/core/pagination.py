@@ -51,6 +51,14 @@ def decode_cursor(cursor: str | None, query: dict[str, Any]) -> int | None:
     return after
 
 
+def start(cursor: str | None, offset: int, query: dict[str, Any]) -> int | None:
+    """Where a page starts: after the cursor's id, or (offset, for callers paging like an offset API)
+    after that many rows; not both."""
+    if cursor and offset:
+        raise InvalidInput("offset", "give either cursor or offset, not both")
+    return decode_cursor(cursor, query)
+
+
 def fit(items: Sequence[T], budget: int = PAGE_BUDGET_CHARS) -> list[T]:
     """The longest head of `items` that fits the character budget (at least one item)."""
     kept: list[T] = []

@@ -61,9 +61,26 @@ class ContactReads(Session):
                 [self.account_id, *part])
         return [_decode(r) for r in rows]
 
-    def list_contacts(self, *, list_id: int | None, segment_id: int | None, created_since: str | None,
-                            modified_since: str | None, search: Sequence[str], deleted: str,
-                            descending: bool, after_id: int | None, limit: int) -> list[dict[str, Any]]:
+    def list_contacts(self, *, descending: bool, after_id: int | None, limit: int, offset: int = 0,
+                      **filters: Any) -> list[dict[str, Any]]:
+        """A page of contacts matching the filters (see _filtered), in id order, after `after_id` or
+        `offset` rows (an offset is read through: slower for deep pages)."""
+        source, where, params = self._filtered(**filters)
+        key = "m.contact_id" if filters.get("list_id") is not None else "c.id"
+        if after_id is not None:
+            where.append(f"{key} < ?" if descending else f"{key} > ?")
+            params.append(after_id)
+        order = "DESC" if descending else "ASC"
+        rows = self._all(f"SELECT c.* FROM {source} WHERE {' AND '.join(where)} ORDER BY {key} {order} "
+                         f"LIMIT ? OFFSET ?", [*params, limit, offset])
+        return [_decode(r) for r in rows]
+
+    def count_contacts(self, **filters: Any) -> int:
+        source, where, params = self._filtered(**filters)
+        return self._value(f"SELECT COUNT(*) FROM {source} WHERE {' AND '.join(where)}", params)
+
+    def _filtered(self, *, list_id: int | None, segment_id: int | None, created_since: str | None,
+                  modified_since: str | None, search: Sequence[str], deleted: str) -> tuple[str, list[str], list[Any]]:
         where = ["c.account_id = ?"]
         params: list[Any] = [self.account_id]
         source = "contacts c"
@@ -96,15 +113,7 @@ class ContactReads(Session):
                            "OR c.ext_id = ?")
                 params += [pattern] * 6 + [term]
             where.append("(" + " OR ".join(ors) + ")")
-        key = "m.contact_id" if list_id is not None else "c.id"
-        if after_id is not None:
-            where.append(f"{key} < ?" if descending else f"{key} > ?")
-            params.append(after_id)
-        order = "DESC" if descending else "ASC"
-        params.append(limit)
-        rows = self._all(
-            f"SELECT c.* FROM {source} WHERE {' AND '.join(where)} ORDER BY {key} {order} LIMIT ?", params)
-        return [_decode(r) for r in rows]
+        return source, where, params
 
     def memberships(self, contact_ids: Sequence[int]) -> dict[int, list[int]]:
         out: dict[int, list[int]] = {}

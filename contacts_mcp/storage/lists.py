@@ -18,16 +18,24 @@ class ListReads(Session):
     def lists_by_ids(self, ids: Sequence[int]) -> list[dict[str, Any]]:
         return self._rows_by_ids("lists", ids)
 
-    def list_lists(self, *, folder_id: int | None, after_id: int | None, limit: int) -> list[dict[str, Any]]:
+    def list_lists(self, *, folder_id: int | None, after_id: int | None, limit: int, descending: bool = False,
+                   offset: int = 0) -> list[dict[str, Any]]:
+        """Lists in creation (id) order, after `after_id` or `offset` rows."""
         where, params = ["account_id = ?"], [self.account_id]
         if folder_id is not None:
             where.append("folder_id = ?")
             params.append(folder_id)
         if after_id is not None:
-            where.append("id > ?")
+            where.append("id < ?" if descending else "id > ?")
             params.append(after_id)
-        return self._all(f"SELECT * FROM lists WHERE {' AND '.join(where)} ORDER BY id LIMIT ?",
-                               [*params, limit])
+        return self._all(f"SELECT * FROM lists WHERE {' AND '.join(where)} ORDER BY id {'DESC' if descending else ''} "
+                         f"LIMIT ? OFFSET ?", [*params, limit, offset])
+
+    def count_lists(self, folder_id: int | None) -> int:
+        if folder_id is None:
+            return self._value("SELECT COUNT(*) FROM lists WHERE account_id = ?", [self.account_id])
+        return self._value("SELECT COUNT(*) FROM lists WHERE account_id = ? AND folder_id = ?",
+                           [self.account_id, folder_id])
 
     def subscriber_counts(self, list_ids: Sequence[int]) -> dict[int, int]:
         """Members that are not deleted, per list (from the maintained statistics)."""

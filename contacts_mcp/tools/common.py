@@ -24,8 +24,9 @@ from .schema import compact_schema, summarise_output
 
 
 Cursor = Annotated[str | None, Field(description="next_cursor from the previous page.")]
-RestoreDeleted = Annotated[bool, Field(description="true: a match on a deleted contact restores it; false "
-                                                   "(default): that contact fails, saying so.")]
+Offset = Annotated[int, Field(ge=0, le=1_000_000, description="Or skip this many (slower deep).")]
+WithTotal = Annotated[bool, Field(description="Also count all matches.")]
+RestoreDeleted = Annotated[bool, Field(description="Restore a matching deleted contact (else it fails).")]
 
 
 def token_of(request: Any) -> AccountToken | None:
@@ -85,8 +86,8 @@ def compact(result: BaseModel) -> CallToolResult:
     return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=data)
 
 
-def tool(server: MCPServer, *, read_only: bool, destructive: bool = False, idempotent: bool = False,
-         title: str | None = None) -> Callable[[Callable[..., Awaitable[BaseModel]]], Callable[..., Any]]:
+def tool(server: MCPServer, *, read_only: bool, destructive: bool = False,
+         idempotent: bool = False) -> Callable[[Callable[..., Awaitable[BaseModel]]], Callable[..., Any]]:
     """Register an async tool whose docstring is its description and whose return type is its output schema."""
 
     def register(fn: Callable[..., Awaitable[BaseModel]]) -> Callable[..., Any]:
@@ -109,7 +110,8 @@ def tool(server: MCPServer, *, read_only: bool, destructive: bool = False, idemp
                 raise ToolError(unexpected(fn.__name__, exc, {k: v for k, v in kwargs.items() if k != ctx_name}))
             return compact(result)
 
-        annotations = ToolAnnotations(title=title, read_only_hint=read_only, idempotent_hint=idempotent,
+        # No display title: tools/list is paid in every conversation, and the name says as much.
+        annotations = ToolAnnotations(read_only_hint=read_only, idempotent_hint=idempotent,
                                       open_world_hint=False)
         if not read_only:
             annotations.destructive_hint = destructive

@@ -8,17 +8,15 @@ from pydantic import Field
 from ..core import contacts as core
 from ..core.erase import erase
 from ..core.models import ContactInput, ContactPage, ContactResult, DeleteResult, UpsertResult
-from .common import Cursor, RestoreDeleted, caller, scope_of, tool
+from .common import Cursor, Offset, RestoreDeleted, WithTotal, caller, scope_of, tool
 
 ContactIds = Annotated[list[int], Field(description="Contact ids (1 to 1000).", min_length=1, max_length=1000)]
-Erase = Annotated[bool, Field(description="true: empty values ('' or null) clear stored values; false (default): "
-                                          "they leave them unchanged.")]
-UpdateEnabled = Annotated[bool, Field(description="true (default): a matching existing contact is updated. false: "
-                                                  "a match is refused as a duplicate.")]
+Erase = Annotated[bool, Field(description="Empty values ('' or null) clear stored ones.")]
+UpdateEnabled = Annotated[bool, Field(description="false: a match fails as a duplicate.")]
 
 
 def register(server: MCPServer) -> None:
-    @tool(server, read_only=False, title="Create or update a contact")
+    @tool(server, read_only=False)
     async def create_contact(
         ctx: Context,
         contact: Annotated[ContactInput, Field(description="The contact (needs email, mobile or ext_id), or with "
@@ -36,7 +34,7 @@ def register(server: MCPServer) -> None:
         return await core.create_contact(scope_of(ctx), contact, update_enabled=update_enabled,
                                          empty_values_erase=empty_values_erase, restore_deleted=restore_deleted)
 
-    @tool(server, read_only=True, idempotent=True, title="Find contacts")
+    @tool(server, read_only=True, idempotent=True)
     async def get_contacts(
         ctx: Context,
         contact_ids: Annotated[list[int] | None, Field(description="Look up these contact ids.")] = None,
@@ -45,26 +43,27 @@ def register(server: MCPServer) -> None:
         mobiles: Annotated[list[str] | None, Field(description="Look up these mobile numbers (any format).")] = None,
         list_id: Annotated[int | None, Field(description="Only members of this list.")] = None,
         segment_id: Annotated[int | None, Field(description="Only members of this segment.")] = None,
-        search: Annotated[str | None, Field(description="Text found in email, phone, first/last name or company.",
+        search: Annotated[str | None, Field(description="Text in email, phone, names or company.",
                                             max_length=200)] = None,
-        created_since: Annotated[str | None, Field(description="ISO 8601; only contacts created at or after.")] = None,
-        modified_since: Annotated[str | None, Field(description="ISO 8601; only contacts changed at or after.")] = None,
+        created_since: Annotated[str | None, Field(description="ISO 8601, inclusive.")] = None,
+        modified_since: Annotated[str | None, Field(description="ISO 8601, inclusive.")] = None,
         deleted: Annotated[Literal["exclude", "include", "only"],
                            Field(description="Deleted contacts: exclude (default), include, or only them.")] = "exclude",
         sort: Annotated[Literal["desc", "asc"], Field(description="By creation time; desc (newest first) "
                                                                   "by default.")] = "desc",
         limit: Annotated[int, Field(description="Page size.", ge=1, le=100)] = 25,
         cursor: Cursor = None,
+        offset: Offset = 0,
+        with_total: WithTotal = False,
     ) -> ContactPage:
-        """Read contacts: look them up by ids/ext_ids/emails/mobiles (at most 100 identifiers, deleted ones
-        included, unknown ones returned in not_found), or list them with filters, one page at a time
-        (follow next_cursor until it is absent)."""
+        """Look contacts up by ids/ext_ids/emails/mobiles (at most 100; deleted ones included; unknown ones
+        in not_found), or list them with filters, page by page (follow next_cursor)."""
         return await core.get_contacts(
             scope_of(ctx), ids=contact_ids, ext_ids=ext_ids, emails=emails, mobiles=mobiles, list_id=list_id,
             segment_id=segment_id, search=search, created_since=created_since, modified_since=modified_since, deleted=deleted,
-            sort=sort, limit=limit, cursor=cursor)
+            sort=sort, limit=limit, cursor=cursor, offset=offset, with_total=with_total)
 
-    @tool(server, read_only=False, title="Create or update many contacts")
+    @tool(server, read_only=False)
     async def upsert_contacts(
         ctx: Context,
         contacts: Annotated[list[ContactInput], Field(description="1 to 3,000 contacts, each as in create_contact.",
@@ -85,7 +84,7 @@ def register(server: MCPServer) -> None:
                                           event_key=event_key, restore_deleted=restore_deleted,
                                           create_fields=create_fields)
 
-    @tool(server, read_only=False, destructive=True, idempotent=True, title="Delete or restore contacts")
+    @tool(server, read_only=False, destructive=True, idempotent=True)
     async def delete_contacts(
         ctx: Context,
         contact_ids: ContactIds,

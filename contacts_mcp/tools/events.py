@@ -12,7 +12,7 @@ from .common import Cursor, RestoreDeleted, scope_of, tool
 
 
 def register(server: MCPServer) -> None:
-    @tool(server, read_only=False, title="Subscribe a contact (double opt-in)")
+    @tool(server, read_only=False)
     async def subscribe_contact(
         ctx: Context,
         contact: Annotated[SubscribeInput, Field(description="email and/or mobile required.")],
@@ -28,14 +28,14 @@ def register(server: MCPServer) -> None:
                                              form_type=form_type, expires_hours=expires_hours,
                                              restore_deleted=restore_deleted)
 
-    @tool(server, read_only=False, title="Confirm a subscription")
+    @tool(server, read_only=False)
     async def confirm_subscription(
         ctx: Context, token: Annotated[str, Field(description="From subscribe_contact.")],
     ) -> ContactResult:
         """Confirm with the token from subscribe_contact: the contact becomes confirmed."""
         return await subscriptions.confirm(scope_of(ctx), token)
 
-    @tool(server, read_only=True, idempotent=True, title="List events")
+    @tool(server, read_only=True, idempotent=True)
     async def get_events(
         ctx: Context,
         type: Annotated[str | None, Field(description="e.g. subscribeFromApi-newsletter, or an event_key.")] = None,
@@ -49,7 +49,7 @@ def register(server: MCPServer) -> None:
         return await core.get_events(scope_of(ctx), type=type, contact_id=contact_id, since=since, until=until,
                                      limit=limit, cursor=cursor)
 
-    @tool(server, read_only=False, destructive=True, title="Manage event webhooks")
+    @tool(server, read_only=False, destructive=True)
     async def manage_webhooks(
         ctx: Context,
         action: Annotated[Literal["create", "delete", "list"], Field(description="What to do.")],

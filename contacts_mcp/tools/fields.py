@@ -13,19 +13,18 @@ from .common import Cursor, scope_of, tool
 
 
 def register(server: MCPServer) -> None:
-    @tool(server, read_only=False, destructive=True, idempotent=True, title="Add or remove an import alias")
+    @tool(server, read_only=False, destructive=True, idempotent=True)
     async def set_field_alias(
         ctx: Context,
         field: Annotated[str, Field(description="The field (built-in like 'mobile', or custom).")],
         alias: Annotated[str, Field(description="A column header to match to it on import, e.g. 'Portable'.")],
         remove: Annotated[bool, Field(description="true removes this alias instead of adding it.")] = False,
     ) -> FieldsChange:
-        """Add an import alias to a field, so a file column with that header is read into it (or remove one).
-        Aliases are unique across fields and matched ignoring case, accents and punctuation; a clash names the
-        field that owns the alias. Returns the field with its aliases."""
+        """Add (or remove) an import alias: a file column with that header is read into the field. Aliases are
+        unique across fields, matched ignoring case, accents and punctuation. Returns the field."""
         return await core.set_alias(scope_of(ctx), field, alias, remove)
 
-    @tool(server, read_only=False, destructive=True, title="Create, update or delete custom fields")
+    @tool(server, read_only=False, destructive=True)
     async def manage_fields(
         ctx: Context,
         action: Annotated[Literal["create", "update", "delete"], Field(description="What to do.")],
@@ -34,9 +33,8 @@ def register(server: MCPServer) -> None:
                         Field(description="create: the value type (fixed once created).")] = None,
         choices: Annotated[list[str] | None, Field(description="choice fields: the allowed values.")] = None,
     ) -> FieldsChange:
-        """Create a typed custom field (text, number, date, boolean or choice), change a choice field's choices,
-        or delete a custom field with its values on every contact. Values are checked against the type on every
-        write (create_contact attributes, imports)."""
+        """Create a typed custom field (text, number, date, boolean, choice), change a choice field's choices,
+        or delete a custom field and its values. Every write checks values against the type."""
         scope = scope_of(ctx)
         if action == "create":
             return await core.create_field(scope, name, type, choices)
@@ -46,7 +44,7 @@ def register(server: MCPServer) -> None:
             raise InvalidInput("delete", "takes only the field name")
         return await core.delete_field(scope, name)
 
-    @tool(server, read_only=True, idempotent=True, title="Read fields")
+    @tool(server, read_only=True, idempotent=True)
     async def get_fields(
         ctx: Context,
         names: Annotated[list[str] | None, Field(description="Only these fields.")] = None,

@@ -12,7 +12,7 @@ from .common import Cursor, scope_of, tool
 
 
 def register(server: MCPServer) -> None:
-    @tool(server, read_only=False, destructive=True, title="Create, rename or delete folders")
+    @tool(server, read_only=False, destructive=True)
     async def manage_folders(
         ctx: Context,
         action: Annotated[Literal["create", "rename", "delete"], Field(description="What to do.")],
@@ -32,7 +32,7 @@ def register(server: MCPServer) -> None:
             return await core.rename_folder(scope, folder_id, name)
         return await core.delete_folder(scope, folder_id, cascade)
 
-    @tool(server, read_only=True, idempotent=True, title="Read folders")
+    @tool(server, read_only=True, idempotent=True)
     async def get_folders(
         ctx: Context,
         folder_ids: Annotated[list[int] | None, Field(description="Read these folders (at most 100).")] = None,

@@ -13,8 +13,8 @@ from ..core.models import ImportJob, ImportJobPage
 from .common import Cursor, RestoreDeleted, client_is_local, scope_of, tool
 
 JSON_ROWS_MAX = 200_000  # bigger sets of rows go as a file (file_base64, url or path)
-Wait = Annotated[int, Field(description="Seconds to wait for the job to finish (0 to 60), with progress "
-                                        "notifications meanwhile; it returns earlier when the job ends.", ge=0, le=60)]
+Wait = Annotated[int, Field(description="Seconds to wait for the job to end, with progress notifications.",
+                            ge=0, le=60)]
 
 
 async def _client_roots(ctx: Context) -> list[Path]:
@@ -35,7 +35,7 @@ async def _progress(ctx: Context, job: ImportJob) -> None:
 
 
 def register(server: MCPServer) -> None:
-    @tool(server, read_only=False, title="Import a contact file")
+    @tool(server, read_only=False)
     async def import_file(
         ctx: Context,
         path: Annotated[str | None, Field(description="A server file inside an import folder.")] = None,
@@ -59,6 +59,8 @@ def register(server: MCPServer) -> None:
         list_ids: Annotated[list[int] | None, Field(description="Lists every contact joins.")] = None,
         segment_ids: Annotated[list[int] | None, Field(description="Segments all join.")] = None,
         unlink_segment_ids: Annotated[list[int] | None, Field(description="Segments all leave.")] = None,
+        groups: Annotated[list[str] | None, Field(max_length=100, description="Lists or segments all join, by "
+                                                                               "name.")] = None,
         new_list_name: Annotated[str | None, Field(description="Create a list of the contacts.")] = None,
         new_list_folder_id: Annotated[int | None, Field(description="Folder of the new list.")] = None,
         update_enabled: Annotated[bool, Field(description="false: only create new contacts.")] = True,
@@ -90,12 +92,12 @@ def register(server: MCPServer) -> None:
         roots = await _client_roots(ctx) if path is not None and client_is_local(ctx) else []
         job = await core.create_import(scope, source, options, new_list_name=new_list_name,
                                        new_list_folder_id=new_list_folder_id, notify_url=notify_url,
-                                       client_roots=roots)
+                                       client_roots=roots, groups=groups)
         if wait_seconds:
             job = await core.wait_for(scope, job.id, wait_seconds, lambda j: _progress(ctx, j))
         return job
 
-    @tool(server, read_only=True, idempotent=True, title="Read import jobs")
+    @tool(server, read_only=True, idempotent=True)
     async def get_import_jobs(
         ctx: Context,
         job_id: Annotated[str | None, Field(description="One job.")] = None,
@@ -105,9 +107,8 @@ def register(server: MCPServer) -> None:
         limit: Annotated[int, Field(description="Page size.", ge=1, le=50)] = 10,
         cursor: Cursor = None,
     ) -> ImportJobPage:
-        """Read one import job (status, lines read, created, updated, unchanged, invalid, duplicates, skipped,
-        percent, mapping, unknown columns, notes, error report link), optionally waiting for it to finish; or page through jobs,
-        newest first."""
+        """Read one import job (status, counts, mapping, unknown columns, notes, error report), optionally
+        waiting for it to end; or page through jobs, newest first."""
         scope = scope_of(ctx)
         if job_id is not None:
             job = await (core.wait_for(scope, job_id, wait_seconds, lambda j: _progress(ctx, j)) if wait_seconds
@@ -115,7 +116,7 @@ def register(server: MCPServer) -> None:
             return ImportJobPage(jobs=[job])
         return await core.list_jobs(scope, status=status, limit=limit, cursor=cursor)
 
-    @tool(server, read_only=False, destructive=True, title="Cancel an import job")
+    @tool(server, read_only=False, destructive=True)
     async def cancel_import_job(
         ctx: Context,
         job_id: Annotated[str, Field(description="The queued or running job to stop.")],

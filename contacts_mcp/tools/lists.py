@@ -8,11 +8,11 @@ from pydantic import Field
 from ..core import lists as core
 from ..core.errors import InvalidInput
 from ..core.models import ChangeCount, ChannelOrAll, ListPage, ListsChange
-from .common import Cursor, scope_of, tool
+from .common import Cursor, Offset, WithTotal, scope_of, tool
 
 
 def register(server: MCPServer) -> None:
-    @tool(server, read_only=False, destructive=True, title="Create, update or delete lists")
+    @tool(server, read_only=False, destructive=True)
     async def manage_lists(
         ctx: Context,
         action: Annotated[Literal["create", "update", "delete"], Field(description="What to do.")],
@@ -39,7 +39,7 @@ def register(server: MCPServer) -> None:
             raise InvalidInput("list_ids", "is required for action 'delete' (1 to 100 list ids)")
         return await core.delete_lists(scope, list_ids)
 
-    @tool(server, read_only=False, title="Merge lists into a new list")
+    @tool(server, read_only=False)
     async def merge_lists(
         ctx: Context,
         list_ids: Annotated[list[int], Field(min_length=2, max_length=50, description="The lists to merge.")],
@@ -54,7 +54,7 @@ def register(server: MCPServer) -> None:
         return await core.merge_lists(scope_of(ctx), list_ids, name, description, folder_id,
                                       [exclude_optout_channel] if exclude_optout_channel else [])
 
-    @tool(server, read_only=True, idempotent=True, title="Read lists")
+    @tool(server, read_only=True, idempotent=True)
     async def get_lists(
         ctx: Context,
         list_ids: Annotated[list[int] | None, Field(description="Read these lists (at most 100).")] = None,
@@ -64,13 +64,16 @@ def register(server: MCPServer) -> None:
                         "counts.")] = None,
         limit: Annotated[int, Field(description="Page size.", ge=1, le=100)] = 50,
         cursor: Cursor = None,
+        sort: Annotated[Literal["asc", "desc"], Field(description="By creation.")] = "asc",
+        offset: Offset = 0,
+        with_total: WithTotal = False,
     ) -> ListPage:
         """Read lists by ids, or page through all lists (or a folder's) in creation order. Unknown ids are
         returned in not_found."""
         return await core.get_lists(scope_of(ctx), ids=list_ids, folder_id=folder_id, properties=properties,
-                                    limit=limit, cursor=cursor)
+                                    limit=limit, cursor=cursor, sort=sort, offset=offset, with_total=with_total)
 
-    @tool(server, read_only=False, destructive=True, idempotent=True, title="Add or remove list members")
+    @tool(server, read_only=False, destructive=True, idempotent=True)
     async def update_list_members(
         ctx: Context,
         list_id: Annotated[int, Field(description="The list.")],

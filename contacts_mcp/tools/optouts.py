@@ -16,7 +16,7 @@ _MOBILES = Annotated[list[str] | None, Field(description="Contacts or bare addre
 
 
 def register(server: MCPServer) -> None:
-    @tool(server, read_only=False, idempotent=True, title="Opt contacts out of channels")
+    @tool(server, read_only=False, idempotent=True)
     async def optout_contact(
         ctx: Context,
         reason: Annotated[core.Reason, Field(description="unsubscribed (they asked), owner_blocked (you decided), "
@@ -29,14 +29,14 @@ def register(server: MCPServer) -> None:
         source: Annotated[str, Field(max_length=100, description="Where it came from, e.g. 'unsubscribe link'.")] = "api",
         list_id: Annotated[int | None, Field(description="Also every member of this list.")] = None,
     ) -> OptOutResult:
-        """Block contacts on channels with a reason, up to 10,000 per call (ids, emails and mobiles together).
-        An email or mobile that is no contact yet is recorded as a suppression entry and applies when such
-        a contact is created or imported. Only restore_optout lifts an opt-out; unknown ids fail the call."""
+        """Block contacts on channels with a reason: up to 10,000 ids, emails and mobiles, and/or every member
+        of list_id. An address that is no contact yet is blocked for whoever takes it. Only restore_optout
+        lifts an opt-out; unknown ids fail the call."""
         return await core.optout(scope_of(ctx), contact_ids=contact_ids or [], emails=emails or [],
                                  mobiles=mobiles or [], channels=list(channels or core.default_channels(reason)),
                                  reason=reason, source=source, list_id=list_id)
 
-    @tool(server, read_only=False, destructive=True, title="Lift opt-outs (audited)")
+    @tool(server, read_only=False, destructive=True)
     async def restore_optout(
         ctx: Context,
         reason: Annotated[str, Field(min_length=3, max_length=500,
@@ -53,7 +53,7 @@ def register(server: MCPServer) -> None:
                                   mobiles=mobiles or [], channels=list(channels), reason=reason,
                                   restored_by=restored_by)
 
-    @tool(server, read_only=True, idempotent=True, title="List opt-outs")
+    @tool(server, read_only=True, idempotent=True)
     async def get_optouts(
         ctx: Context,
         reason: Annotated[core.Reason | None, Field(description="Only this reason.")] = None,
@@ -71,7 +71,7 @@ def register(server: MCPServer) -> None:
                                       list_id=list_id, contact_id=contact_id, include_restored=include_restored,
                                       limit=limit, cursor=cursor)
 
-    @tool(server, read_only=True, idempotent=True, title="Reachability statistics")
+    @tool(server, read_only=True, idempotent=True)
     async def get_stats(
         ctx: Context,
         list_ids: Annotated[list[int] | None, Field(max_length=100,

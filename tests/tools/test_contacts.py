@@ -307,3 +307,18 @@ async def test_bulk_upsert_can_leave_lists(client):
 async def test_every_invalid_field_is_named_in_one_error(client):
     text = await fails(client, "create_contact", {"contact": {"email": "nope", "mobile": "12", "birth_date": "soon"}})
     assert "email:" in text and "mobile:" in text and "birth_date:" in text
+
+
+async def test_a_listing_counts_all_its_matches_when_asked_and_pages_by_offset(client):
+    ids = [(await create(client, email=f"t{i}@example.com", city="Lyon" if i % 2 else "Paris"))["contact"]["id"]
+           for i in range(7)]
+    got = await call(client, "get_contacts", {"search": "t", "limit": 2, "with_total": True, "sort": "asc"})
+    assert got["total"] == 7 and [c["id"] for c in got["contacts"]] == ids[:2]
+    deleted = await call(client, "get_contacts", {"deleted": "only", "with_total": True})
+    assert deleted["total"] == 0 and deleted["contacts"] == []
+    by_offset = await call(client, "get_contacts", {"sort": "asc", "offset": 5, "limit": 10})
+    assert [c["id"] for c in by_offset["contacts"]] == ids[5:] and "next_cursor" not in by_offset
+    follow = await call(client, "get_contacts", {"sort": "asc", "offset": 4, "limit": 2})
+    assert [c["id"] for c in follow["contacts"]] == ids[4:6]
+    after = await call(client, "get_contacts", {"sort": "asc", "limit": 2, "cursor": follow["next_cursor"]})
+    assert [c["id"] for c in after["contacts"]] == ids[6:]

@@ -255,3 +255,15 @@ async def test_a_job_resumed_after_a_restart_before_its_download_fails_asking_to
         done = (await call(client, "get_import_jobs", {"job_id": job.id, "wait_seconds": 30}))["jobs"][0]
     assert done["status"] == "failed" and "never stored" in done["error"] and "import again" in done["error"]
     assert seen == []  # nothing was requested without the credentials
+
+
+async def test_an_import_joins_lists_and_segments_by_name_and_an_unknown_name_is_refused_at_once(client):
+    lst = (await call(client, "manage_lists", {"action": "create", "name": "Salon 2026"}))["list"]["id"]
+    seg = (await call(client, "manage_segments", {"action": "create", "name": "Leads"}))["segment"]["id"]
+    text = await fails(client, "import_file", {"csv_text": "email\na@example.com\n", "groups": ["salon 2026", "Nope"]})
+    assert "'Nope'" in text and (await call(client, "get_import_jobs", {}))["jobs"] == []
+    job = await call(client, "import_file", {"csv_text": "email\na@example.com\nb@example.com\n", "wait_seconds": 30,
+                                             "groups": ["salon 2026", "LEADS"]})
+    assert job["created"] == 2
+    assert len((await call(client, "get_contacts", {"list_id": lst}))["contacts"]) == 2
+    assert len((await call(client, "get_contacts", {"segment_id": seg}))["contacts"]) == 2

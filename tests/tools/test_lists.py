@@ -173,3 +173,16 @@ async def test_a_whole_list_is_opted_out_in_one_call(client):
     stats = (await call(client, "get_stats", {}))["stats"]
     assert stats["reachable"]["email"] == 2 and stats["opted_out_by_reason"]["owner_blocked"] == 3
     assert "404" in await fails(client, "optout_contact", {"list_id": 404, "reason": "unsubscribed"})
+
+
+async def test_lists_of_a_folder_sort_both_ways_page_by_offset_and_count_their_total(client):
+    folder = (await call(client, "manage_folders", {"action": "create", "name": "F"}))["folder"]["id"]
+    made = [(await new_list(client, f"L{i}", folder_id=folder))["id"] for i in range(5)]
+    await new_list(client, "elsewhere")
+    newest = await call(client, "get_lists", {"folder_id": folder, "sort": "desc", "limit": 2, "with_total": True})
+    assert [x["id"] for x in newest["lists"]] == made[:-3:-1] and newest["total"] == 5
+    rest = await call(client, "get_lists", {"folder_id": folder, "sort": "desc", "cursor": newest["next_cursor"]})
+    assert [x["id"] for x in rest["lists"]] == made[2::-1]
+    skipped = await call(client, "get_lists", {"folder_id": folder, "offset": 3})
+    assert [x["id"] for x in skipped["lists"]] == made[3:] and "total" not in skipped
+    assert "not both" in await fails(client, "get_lists", {"offset": 1, "cursor": newest["next_cursor"]})

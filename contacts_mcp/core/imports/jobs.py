@@ -17,6 +17,7 @@ from ...storage.store import Reader, Writer
 from ..errors import InvalidInput, LimitExceeded, NotFound
 from ..events import check_event_key
 from ..fields import registry
+from ..groups import group_ids
 from ..models import ImportErrorLine, ImportErrorPage, ImportJob, ImportJobPage
 from ..normalize import clean_text, utc_now
 from ..pagination import decode_cursor, page
@@ -95,7 +96,7 @@ def _room_in_queue(r: Reader) -> None:
 
 async def create_import(scope: Scope, source: Source, options: ImportOptions, *, new_list_name: str | None,
                         new_list_folder_id: int | None, notify_url: str | None,
-                        client_roots: list[Path]) -> ImportJob:
+                        client_roots: list[Path], groups: list[str] | None = None) -> ImportJob:
     """Validate everything that can be checked now, keep the source, queue the job. Returns at once.
     A URL's user:password@ is taken out first: it is kept in the runner's memory only, for the download."""
     auth = None
@@ -128,6 +129,10 @@ async def create_import(scope: Scope, source: Source, options: ImportOptions, *,
 
     def unit(w: Writer) -> ImportJob:
         _room_in_queue(w)  # again, in the transaction: calls made at once all counted
+        if groups:
+            lists, segments = group_ids(w, groups)
+            options.list_ids = list(dict.fromkeys([*options.list_ids, *lists]))
+            options.segment_ids = list(dict.fromkeys([*options.segment_ids, *segments]))
         wanted = options.list_ids
         missing = sorted(set(wanted) - w.existing_list_ids(wanted)) if wanted else []
         if missing:
