@@ -11,6 +11,7 @@ from ..core.accounts import Verifier
 from ..core.scope import AppState
 from ..core.settings import Settings
 from ..tools import contacts, events, fields, folders, imports, lists, optouts, segments
+from ..tools.common import Toolbox
 from . import prompts, resources
 from .guard import Guard
 from .instructions import INSTRUCTIONS
@@ -33,11 +34,11 @@ def build_server(settings: Settings, *, verifier: Verifier | None = None) -> MCP
 
     # The SDK wants an issuer for its auth settings; tokens here are issued by the CLI, not over OAuth.
     auth = AuthSettings(issuer_url="http://127.0.0.1", resource_server_url=None) if tokens else None
-    server = MCPServer("contacts-mcp", title="Contacts", version=__version__, instructions=INSTRUCTIONS,
-                       lifespan=lifespan, log_level="WARNING", token_verifier=verifier, auth=auth)
-    server.read_only = settings.read_only  # read by tools.common.tool() at registration
+    box = Toolbox(read_only=settings.read_only)
     for module in TOOL_MODULES:
-        module.register(server)
+        module.register(box)
+    server = MCPServer("contacts-mcp", title="Contacts", version=__version__, instructions=INSTRUCTIONS,
+                       lifespan=lifespan, log_level="WARNING", token_verifier=verifier, auth=auth, tools=box.tools)
     server.middleware.append(Guard(server))
     resources.register(server)
     prompts.register(server)

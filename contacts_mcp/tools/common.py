@@ -8,11 +8,13 @@ import functools
 import json
 import inspect
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from mcp.server.auth.middleware.auth_context import get_access_token
-from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.tools import Tool
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
@@ -21,6 +23,15 @@ from ..core.errors import ContactsError
 from ..core.scope import AppState, Scope
 from .errors import MAX_INT, clip, unexpected
 from .schema import compact_schema, summarise_output
+
+
+@dataclass
+class Toolbox:
+    """The tools of one server, built before it is and handed to MCPServer(tools=...): each with its
+    trimmed schema and strict arguments. A read-only box holds only the tools that do not write."""
+
+    read_only: bool = False
+    tools: list[Tool] = field(default_factory=list)
 
 
 Cursor = Annotated[str | None, Field(description="next_cursor from the previous page.")]
@@ -86,12 +97,12 @@ def compact(result: BaseModel) -> CallToolResult:
     return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=data)
 
 
-def tool(server: MCPServer, *, read_only: bool, destructive: bool = False,
+def tool(box: Toolbox, *, read_only: bool, destructive: bool = False,
          idempotent: bool = False) -> Callable[[Callable[..., Awaitable[BaseModel]]], Callable[..., Any]]:
     """Register an async tool whose docstring is its description and whose return type is its output schema."""
 
     def register(fn: Callable[..., Awaitable[BaseModel]]) -> Callable[..., Any]:
-        if not read_only and getattr(server, "read_only", False):
+        if not read_only and box.read_only:
             return fn  # a read-only server does not even list the tools that write
         needed = "read" if read_only else "write"
         ctx_name = next(n for n, p in inspect.signature(fn).parameters.items() if p.annotation in (Context, "Context"))
@@ -115,11 +126,11 @@ def tool(server: MCPServer, *, read_only: bool, destructive: bool = False,
                                       open_world_hint=False)
         if not read_only:
             annotations.destructive_hint = destructive
-        server.add_tool(run, name=fn.__name__, description=inspect.getdoc(fn), annotations=annotations)
-        registered = server._tool_manager.get_tool(fn.__name__)  # the SDK reads these fields live
+        registered = Tool.from_function(run, name=fn.__name__, description=inspect.getdoc(fn), annotations=annotations)
         # Unknown arguments are refused (server/guard.py): the schema says so to the client too.
         registered.parameters = bounded(compact_schema(registered.parameters)) | {"additionalProperties": False}
         registered.fn_metadata.output_schema = summarise_output(compact_schema(registered.fn_metadata.output_schema))
+        box.tools.append(registered)
         return fn
 
     return register

@@ -2,21 +2,21 @@
 
 from typing import Annotated, Literal
 
-from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver import Context
 from pydantic import Field
 
 from ..core import contacts as core
 from ..core.erase import erase
 from ..core.models import ContactInput, ContactPage, ContactResult, DeleteResult, UpsertResult
-from .common import Cursor, Offset, RestoreDeleted, WithTotal, caller, scope_of, tool
+from .common import Cursor, Offset, RestoreDeleted, Toolbox, WithTotal, caller, scope_of, tool
 
 ContactIds = Annotated[list[int], Field(description="Contact ids (1 to 1000).", min_length=1, max_length=1000)]
 Erase = Annotated[bool, Field(description="Empty values ('' or null) clear stored ones.")]
 UpdateEnabled = Annotated[bool, Field(description="false: a match fails as a duplicate.")]
 
 
-def register(server: MCPServer) -> None:
-    @tool(server, read_only=False)
+def register(box: Toolbox) -> None:
+    @tool(box, read_only=False)
     async def create_contact(
         ctx: Context,
         contact: Annotated[ContactInput, Field(description="The contact (needs email, mobile or ext_id), or with "
@@ -34,7 +34,7 @@ def register(server: MCPServer) -> None:
         return await core.create_contact(scope_of(ctx), contact, update_enabled=update_enabled,
                                          empty_values_erase=empty_values_erase, restore_deleted=restore_deleted)
 
-    @tool(server, read_only=True, idempotent=True)
+    @tool(box, read_only=True, idempotent=True)
     async def get_contacts(
         ctx: Context,
         contact_ids: Annotated[list[int] | None, Field(description="Look up these contact ids.")] = None,
@@ -63,7 +63,7 @@ def register(server: MCPServer) -> None:
             segment_id=segment_id, search=search, created_since=created_since, modified_since=modified_since, deleted=deleted,
             sort=sort, limit=limit, cursor=cursor, offset=offset, with_total=with_total)
 
-    @tool(server, read_only=False)
+    @tool(box, read_only=False)
     async def upsert_contacts(
         ctx: Context,
         contacts: Annotated[list[ContactInput], Field(description="1 to 3,000 contacts, each as in create_contact.",
@@ -84,7 +84,7 @@ def register(server: MCPServer) -> None:
                                           event_key=event_key, restore_deleted=restore_deleted,
                                           create_fields=create_fields)
 
-    @tool(server, read_only=False, destructive=True, idempotent=True)
+    @tool(box, read_only=False, destructive=True, idempotent=True)
     async def delete_contacts(
         ctx: Context,
         contact_ids: ContactIds,

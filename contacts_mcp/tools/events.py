@@ -2,17 +2,17 @@
 
 from typing import Annotated, Literal
 
-from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver import Context
 from pydantic import Field
 
 from ..core import events as core
 from ..core import subscriptions
 from ..core.models import ContactInput, ContactResult, EventPage, SubscribeInput, SubscribeResult, WebhooksResult
-from .common import Cursor, RestoreDeleted, scope_of, tool
+from .common import Cursor, RestoreDeleted, Toolbox, scope_of, tool
 
 
-def register(server: MCPServer) -> None:
-    @tool(server, read_only=False)
+def register(box: Toolbox) -> None:
+    @tool(box, read_only=False)
     async def subscribe_contact(
         ctx: Context,
         contact: Annotated[SubscribeInput, Field(description="email and/or mobile required.")],
@@ -28,14 +28,14 @@ def register(server: MCPServer) -> None:
                                              form_type=form_type, expires_hours=expires_hours,
                                              restore_deleted=restore_deleted)
 
-    @tool(server, read_only=False)
+    @tool(box, read_only=False)
     async def confirm_subscription(
         ctx: Context, token: Annotated[str, Field(description="From subscribe_contact.")],
     ) -> ContactResult:
         """Confirm with the token from subscribe_contact: the contact becomes confirmed."""
         return await subscriptions.confirm(scope_of(ctx), token)
 
-    @tool(server, read_only=True, idempotent=True)
+    @tool(box, read_only=True, idempotent=True)
     async def get_events(
         ctx: Context,
         type: Annotated[str | None, Field(description="e.g. subscribeFromApi-newsletter, or an event_key.")] = None,
@@ -49,7 +49,7 @@ def register(server: MCPServer) -> None:
         return await core.get_events(scope_of(ctx), type=type, contact_id=contact_id, since=since, until=until,
                                      limit=limit, cursor=cursor)
 
-    @tool(server, read_only=False, destructive=True)
+    @tool(box, read_only=False, destructive=True)
     async def manage_webhooks(
         ctx: Context,
         action: Annotated[Literal["create", "delete", "list"], Field(description="What to do.")],

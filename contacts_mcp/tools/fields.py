@@ -2,18 +2,18 @@
 
 from typing import Annotated, Literal
 
-from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver import Context
 from pydantic import Field
 
 from ..core import fields as core
 from ..core import stats
 from ..core.errors import InvalidInput
 from ..core.models import FieldPage, FieldsChange
-from .common import Cursor, scope_of, tool
+from .common import Cursor, Toolbox, scope_of, tool
 
 
-def register(server: MCPServer) -> None:
-    @tool(server, read_only=False, destructive=True, idempotent=True)
+def register(box: Toolbox) -> None:
+    @tool(box, read_only=False, destructive=True, idempotent=True)
     async def set_field_alias(
         ctx: Context,
         field: Annotated[str, Field(description="The field (built-in like 'mobile', or custom).")],
@@ -24,7 +24,7 @@ def register(server: MCPServer) -> None:
         unique across fields, matched ignoring case, accents and punctuation. Returns the field."""
         return await core.set_alias(scope_of(ctx), field, alias, remove)
 
-    @tool(server, read_only=False, destructive=True)
+    @tool(box, read_only=False, destructive=True)
     async def manage_fields(
         ctx: Context,
         action: Annotated[Literal["create", "update", "delete"], Field(description="What to do.")],
@@ -44,7 +44,7 @@ def register(server: MCPServer) -> None:
             raise InvalidInput("delete", "takes only the field name")
         return await core.delete_field(scope, name)
 
-    @tool(server, read_only=True, idempotent=True)
+    @tool(box, read_only=True, idempotent=True)
     async def get_fields(
         ctx: Context,
         names: Annotated[list[str] | None, Field(description="Only these fields.")] = None,

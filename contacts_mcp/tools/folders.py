@@ -2,17 +2,17 @@
 
 from typing import Annotated, Literal
 
-from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver import Context
 from pydantic import Field
 
 from ..core import lists as core
 from ..core.errors import InvalidInput
 from ..core.models import FolderPage, FoldersChange
-from .common import Cursor, scope_of, tool
+from .common import Cursor, Toolbox, scope_of, tool
 
 
-def register(server: MCPServer) -> None:
-    @tool(server, read_only=False, destructive=True)
+def register(box: Toolbox) -> None:
+    @tool(box, read_only=False, destructive=True)
     async def manage_folders(
         ctx: Context,
         action: Annotated[Literal["create", "rename", "delete"], Field(description="What to do.")],
@@ -32,7 +32,7 @@ def register(server: MCPServer) -> None:
             return await core.rename_folder(scope, folder_id, name)
         return await core.delete_folder(scope, folder_id, cascade)
 
-    @tool(server, read_only=True, idempotent=True)
+    @tool(box, read_only=True, idempotent=True)
     async def get_folders(
         ctx: Context,
         folder_ids: Annotated[list[int] | None, Field(description="Read these folders (at most 100).")] = None,

@@ -4,13 +4,13 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import unquote, urlparse
 
-from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver import Context
 from pydantic import Field
 
 from ..core.imports import jobs as core
 from ..core.imports.sources import Source
 from ..core.models import ImportJob, ImportJobPage
-from .common import Cursor, RestoreDeleted, client_is_local, scope_of, tool
+from .common import Cursor, RestoreDeleted, Toolbox, client_is_local, scope_of, tool
 
 JSON_ROWS_MAX = 200_000  # bigger sets of rows go as a file (file_base64, url or path)
 Wait = Annotated[int, Field(description="Seconds to wait for the job to end, with progress notifications.",
@@ -34,8 +34,8 @@ async def _progress(ctx: Context, job: ImportJob) -> None:
     await ctx.report_progress(job.percent, 100, f"{job.status}: {job.lines_read} lines read, {job.invalid} invalid")
 
 
-def register(server: MCPServer) -> None:
-    @tool(server, read_only=False)
+def register(box: Toolbox) -> None:
+    @tool(box, read_only=False)
     async def import_file(
         ctx: Context,
         path: Annotated[str | None, Field(description="A server file inside an import folder.")] = None,
@@ -97,7 +97,7 @@ def register(server: MCPServer) -> None:
             job = await core.wait_for(scope, job.id, wait_seconds, lambda j: _progress(ctx, j))
         return job
 
-    @tool(server, read_only=True, idempotent=True)
+    @tool(box, read_only=True, idempotent=True)
     async def get_import_jobs(
         ctx: Context,
         job_id: Annotated[str | None, Field(description="One job.")] = None,
@@ -116,7 +116,7 @@ def register(server: MCPServer) -> None:
             return ImportJobPage(jobs=[job])
         return await core.list_jobs(scope, status=status, limit=limit, cursor=cursor)
 
-    @tool(server, read_only=False, destructive=True)
+    @tool(box, read_only=False, destructive=True)
     async def cancel_import_job(
         ctx: Context,
         job_id: Annotated[str, Field(description="The queued or running job to stop.")],

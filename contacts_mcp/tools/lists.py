@@ -2,17 +2,17 @@
 
 from typing import Annotated, Literal
 
-from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver import Context
 from pydantic import Field
 
 from ..core import lists as core
 from ..core.errors import InvalidInput
 from ..core.models import ChangeCount, ChannelOrAll, ListPage, ListsChange
-from .common import Cursor, Offset, WithTotal, scope_of, tool
+from .common import Cursor, Offset, Toolbox, WithTotal, scope_of, tool
 
 
-def register(server: MCPServer) -> None:
-    @tool(server, read_only=False, destructive=True)
+def register(box: Toolbox) -> None:
+    @tool(box, read_only=False, destructive=True)
     async def manage_lists(
         ctx: Context,
         action: Annotated[Literal["create", "update", "delete"], Field(description="What to do.")],
@@ -39,7 +39,7 @@ def register(server: MCPServer) -> None:
             raise InvalidInput("list_ids", "is required for action 'delete' (1 to 100 list ids)")
         return await core.delete_lists(scope, list_ids)
 
-    @tool(server, read_only=False)
+    @tool(box, read_only=False)
     async def merge_lists(
         ctx: Context,
         list_ids: Annotated[list[int], Field(min_length=2, max_length=50, description="The lists to merge.")],
@@ -54,7 +54,7 @@ def register(server: MCPServer) -> None:
         return await core.merge_lists(scope_of(ctx), list_ids, name, description, folder_id,
                                       [exclude_optout_channel] if exclude_optout_channel else [])
 
-    @tool(server, read_only=True, idempotent=True)
+    @tool(box, read_only=True, idempotent=True)
     async def get_lists(
         ctx: Context,
         list_ids: Annotated[list[int] | None, Field(description="Read these lists (at most 100).")] = None,
@@ -73,7 +73,7 @@ def register(server: MCPServer) -> None:
         return await core.get_lists(scope_of(ctx), ids=list_ids, folder_id=folder_id, properties=properties,
                                     limit=limit, cursor=cursor, sort=sort, offset=offset, with_total=with_total)
 
-    @tool(server, read_only=False, destructive=True, idempotent=True)
+    @tool(box, read_only=False, destructive=True, idempotent=True)
     async def update_list_members(
         ctx: Context,
         list_id: Annotated[int, Field(description="The list.")],

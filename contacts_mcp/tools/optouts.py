@@ -2,21 +2,21 @@
 
 from typing import Annotated
 
-from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver import Context
 from pydantic import Field
 
 from ..core import optouts as core
 from ..core import stats
 from ..core.models import ChannelOrAll, OptOutPage, OptOutResult, RestoreResult, StatsResult
-from .common import Cursor, scope_of, tool
+from .common import Cursor, Toolbox, scope_of, tool
 
 _IDS = Annotated[list[int] | None, Field(description="Contacts by id.")]
 _EMAILS = Annotated[list[str] | None, Field(description="Contacts or bare addresses by email.")]
 _MOBILES = Annotated[list[str] | None, Field(description="Contacts or bare addresses by mobile.")]
 
 
-def register(server: MCPServer) -> None:
-    @tool(server, read_only=False, idempotent=True)
+def register(box: Toolbox) -> None:
+    @tool(box, read_only=False, idempotent=True)
     async def optout_contact(
         ctx: Context,
         reason: Annotated[core.Reason, Field(description="unsubscribed (they asked), owner_blocked (you decided), "
@@ -36,7 +36,7 @@ def register(server: MCPServer) -> None:
                                  mobiles=mobiles or [], channels=list(channels or core.default_channels(reason)),
                                  reason=reason, source=source, list_id=list_id)
 
-    @tool(server, read_only=False, destructive=True)
+    @tool(box, read_only=False, destructive=True)
     async def restore_optout(
         ctx: Context,
         reason: Annotated[str, Field(min_length=3, max_length=500,
@@ -53,7 +53,7 @@ def register(server: MCPServer) -> None:
                                   mobiles=mobiles or [], channels=list(channels), reason=reason,
                                   restored_by=restored_by)
 
-    @tool(server, read_only=True, idempotent=True)
+    @tool(box, read_only=True, idempotent=True)
     async def get_optouts(
         ctx: Context,
         reason: Annotated[core.Reason | None, Field(description="Only this reason.")] = None,
@@ -71,7 +71,7 @@ def register(server: MCPServer) -> None:
                                       list_id=list_id, contact_id=contact_id, include_restored=include_restored,
                                       limit=limit, cursor=cursor)
 
-    @tool(server, read_only=True, idempotent=True)
+    @tool(box, read_only=True, idempotent=True)
     async def get_stats(
         ctx: Context,
         list_ids: Annotated[list[int] | None, Field(max_length=100,

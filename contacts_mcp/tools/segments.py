@@ -2,20 +2,20 @@
 
 from typing import Annotated, Literal
 
-from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver import Context
 from pydantic import Field
 
 from ..core import segments as core
 from ..core.models import MembershipChange, SegmentPage, SegmentsChange
-from .common import Cursor, scope_of, tool
+from .common import Cursor, Toolbox, scope_of, tool
 
 _IDS = Annotated[list[int] | None, Field(description="Contact ids (max 500).")]
 _EXT = Annotated[list[str] | None, Field(description="Or your ext_ids (max 500), not both.")]
 _SEGMENT = Annotated[int, Field(description="The segment.")]
 
 
-def register(server: MCPServer) -> None:
-    @tool(server, read_only=False, destructive=True)
+def register(box: Toolbox) -> None:
+    @tool(box, read_only=False, destructive=True)
     async def manage_segments(
         ctx: Context,
         action: Annotated[Literal["create", "update", "delete"], Field(description="What to do.")],
@@ -28,7 +28,7 @@ def register(server: MCPServer) -> None:
         return await core.manage(scope_of(ctx), action, segment_id=segment_id, segment_ids=segment_ids, name=name,
                                  description=description)
 
-    @tool(server, read_only=True, idempotent=True)
+    @tool(box, read_only=True, idempotent=True)
     async def get_segments(
         ctx: Context,
         segment_ids: Annotated[list[int] | None, Field(description="These segments (max 100); else all, paged.")] = None,
@@ -38,13 +38,13 @@ def register(server: MCPServer) -> None:
         """Read segments by ids, or page through all; each with its size."""
         return await core.get_segments(scope_of(ctx), ids=segment_ids, limit=limit, cursor=cursor)
 
-    @tool(server, read_only=False, idempotent=True)
+    @tool(box, read_only=False, idempotent=True)
     async def attach_to_segment(ctx: Context, segment_id: _SEGMENT, contact_ids: _IDS = None,
                                 ext_ids: _EXT = None) -> MembershipChange:
         """Attach contacts by id or ext_id; unknown ones come back in not_found."""
         return await core.change(scope_of(ctx), "attach", segment_id, contact_ids=contact_ids, ext_ids=ext_ids)
 
-    @tool(server, read_only=False, destructive=True, idempotent=True)
+    @tool(box, read_only=False, destructive=True, idempotent=True)
     async def detach_from_segment(
         ctx: Context, segment_id: _SEGMENT, contact_ids: _IDS = None, ext_ids: _EXT = None,
         all: Annotated[bool, Field(description="true: detach every contact (empty the segment); "  # noqa: A002

@@ -6,7 +6,7 @@ from mcp import Client
 from mcp.server.mcpserver import Context, MCPServer
 from pydantic import BaseModel
 
-from contacts_mcp.tools.common import tool
+from contacts_mcp.tools.common import Toolbox, tool
 
 from ..conftest import call, fails
 
@@ -116,14 +116,14 @@ class _Out(BaseModel):
 
 
 def _exploding_server() -> MCPServer:
-    server = MCPServer("t")
+    box = Toolbox()
 
-    @tool(server, read_only=True)
+    @tool(box, read_only=True)
     async def explode(ctx: Context, size: int = 1) -> _Out:
         """Fails."""
         raise MemoryError if size > 1 else ZeroDivisionError("boom")
 
-    return server
+    return MCPServer("t", tools=box.tools)
 
 
 async def test_an_unexpected_failure_names_the_tool_and_its_arguments_not_just_error():
