@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from mcp import Client
 
+from contacts_mcp.server.lifespan import running
 from contacts_mcp.core.scope import AppState
 from contacts_mcp.core.settings import Settings
 from contacts_mcp.server.app import build_server
@@ -59,7 +60,7 @@ def client_with(settings: Settings):
 @pytest.fixture
 async def state(settings: Settings) -> AsyncIterator[AppState]:
     """The core without MCP in between, for tests of core rules."""
-    async with AppState.running(settings) as app:
+    async with running(settings) as app:
         yield app
 
 

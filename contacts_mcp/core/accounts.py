@@ -11,15 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import re
 import secrets
-from dataclasses import dataclass, field
 from pathlib import Path
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
-
-from mcp.server.auth.provider import AccessToken
 
 from ..storage import accounts as q
 from ..storage.store import Store
@@ -111,58 +107,22 @@ def revocation_marker(db_path: Path) -> Path:
     return db_path.with_name(db_path.name + "-revocations")
 
 
-class AccountToken(AccessToken):
-    """A verified token: the account it acts for, and its scope (also in `scopes`)."""
+def parse_token(token: str) -> tuple[str, str] | None:
+    """(token id, secret) of a well-formed token, else None."""
+    match = _TOKEN.fullmatch(token.strip())
+    return (match.group(1), match.group(2)) if match else None
 
-    account_id: int
-    scope: str
+
+def token_row(store: Store, token_id: str) -> dict[str, Any] | None:
+    """The token's row (a primary-key lookup run at once, no thread hop), with `expires_epoch`."""
+    row = store.now(q.token, token_id)
+    if row is not None:
+        row["expires_epoch"] = int(datetime.fromisoformat(row["expires_at"].replace("Z", "+00:00"))
+                                   .timestamp()) if row["expires_at"] else None
+    return row
 
 
-@dataclass
-class Verifier:
-    """The SDK's token-verifier hook: the store is the one the server lifespan opened."""
-
-    state: Any = None  # the AppState, set by the lifespan before any request is served
-    # Token rows already looked up, by id. A revocation (by the CLI, in any process) rewrites the marker
-    # file next to the database, and a changed marker empties this at the next request: a stat per
-    # request instead of a database read, and a revoked token is refused from the next request on.
-    _known: dict[str, Any] = field(default_factory=dict)
-    _marker: Any = None
-    # Tokens already verified, by the whole token: every HTTP request is verified twice (the gate, before
-    # reading the body, then the SDK), and the second costs a dict lookup. Emptied with _known.
-    _verified: dict[str, AccountToken] = field(default_factory=dict)
-
-    async def verify_token(self, token: str) -> AccountToken | None:
-        match = _TOKEN.fullmatch(token.strip())
-        if match is None or self.state is None:
-            return None
-        token_id, secret = match.groups()
-        try:
-            marker = os.stat(revocation_marker(self.state.store.path)).st_mtime_ns
-        except FileNotFoundError:
-            marker = 0
-        if marker != self._marker or len(self._verified) > 10_000:
-            self._known, self._verified, self._marker = {}, {}, marker
-        now = utc_now()
-        done = self._verified.get(token)
-        if done is not None:
-            row = self._known[token_id]
-            if row["expires_at"] is None or row["expires_at"] > now:
-                return done
-        row = self._known.get(token_id)
-        if row is None:
-            row = self.state.store.now(q.token, token_id)  # a primary-key lookup: no thread hop
-            if row is not None:
-                row["expires_epoch"] = int(datetime.fromisoformat(row["expires_at"].replace("Z", "+00:00"))
-                                           .timestamp()) if row["expires_at"] else None
-                self._known[token_id] = row
-        # Compared even when the id is unknown, so the time taken does not tell ids apart.
-        expected = row["secret_hash"] if row else _hash("")
-        if not hmac.compare_digest(expected, _hash(secret)) or row is None:
-            return None
-        if row["revoked_at"] is not None or (row["expires_at"] is not None and row["expires_at"] <= now):
-            return None
-        verified = AccountToken(token=token_id, client_id=token_id, scopes=[row["scope"]],
-                                expires_at=row["expires_epoch"], account_id=row["account_id"], scope=row["scope"])
-        self._verified[token] = verified
-        return verified
+def secret_matches(row: dict[str, Any] | None, secret: str) -> bool:
+    """Compared even when the id is unknown (row None), so the time taken does not tell ids apart."""
+    expected = row["secret_hash"] if row else _hash("")
+    return hmac.compare_digest(expected, _hash(secret)) and row is not None

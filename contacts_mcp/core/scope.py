@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
-
-import anyio
 
 from ..storage.store import Reader, Store, Writer
 from .settings import Settings
@@ -46,7 +43,8 @@ class Scope:
 
 @dataclass
 class AppState:
-    """What the server lifespan holds for every request: the open store, the settings, the job runner."""
+    """What the server lifespan holds for every request: the open store, the settings, the job runner and
+    the webhook sender (started by server/lifespan.py, the composition root)."""
 
     store: Store
     settings: Settings
@@ -57,29 +55,3 @@ class AppState:
 
     def scope(self, account_id: int = LOCAL_ACCOUNT) -> Scope:
         return Scope(self.store, self.settings, account_id, self.cache, self.runner, self.sender)
-
-    @classmethod
-    @asynccontextmanager
-    async def running(cls, settings: Settings, *, jobs: bool = True) -> AsyncIterator[AppState]:
-        """The store opened (and migrated), and the import job runner going, for as long as the block runs."""
-        from .events import WebhookSender  # noqa: PLC0415 - both build on most of core
-        from .imports.runner import JobRunner  # noqa: PLC0415
-
-        store = await Store.open(settings.db_path)
-        try:
-            state = cls(store=store, settings=settings)
-            if not jobs:
-                yield state
-                return
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(store.checkpoints)
-                state.runner = JobRunner(state, tg)
-                state.sender = WebhookSender(state, settings.webhook_first_delay)
-                tg.start_soon(state.runner.run)
-                tg.start_soon(state.sender.run)
-                try:
-                    yield state
-                finally:
-                    tg.cancel_scope.cancel()
-        finally:
-            await store.close()

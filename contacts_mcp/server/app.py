@@ -7,8 +7,9 @@ from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import MCPServer
 
 from .. import __version__
-from ..core.accounts import Verifier
+from .auth import Verifier
 from ..core.scope import AppState
+from .lifespan import running
 from ..core.settings import Settings
 from ..tools import contacts, events, fields, folders, imports, lists, optouts, segments
 from ..tools.common import Toolbox
@@ -26,7 +27,7 @@ def build_server(settings: Settings, *, verifier: Verifier | None = None) -> MCP
 
     @asynccontextmanager
     async def lifespan(_: MCPServer) -> AsyncIterator[AppState]:
-        async with AppState.running(settings) as state:
+        async with running(settings) as state:
             state.requires_token = tokens
             if verifier is not None:
                 verifier.state = state

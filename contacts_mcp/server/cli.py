@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "serve" and args.http:
         from .http import serve_http
 
-        from ..core.accounts import Verifier
+        from .auth import Verifier
 
         verifier = Verifier()
         serve_http(build_server(settings, verifier=verifier), verifier, settings, host=args.host, port=args.port, allowed_hosts=args.allowed_host,

@@ -24,7 +24,8 @@ from typing import Any
 
 from mcp.server.mcpserver import MCPServer
 
-from ..core.accounts import AccountToken, Verifier
+from ..tools.common import AccountToken
+from .auth import Verifier
 from ..core.settings import MB, Settings
 
 SMALL_BODY = 2 * MB  # any request but import_file's and upsert_contacts': ids, names, filters

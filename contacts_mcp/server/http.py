@@ -22,7 +22,7 @@ import uvicorn
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 
-from ..core.accounts import Verifier
+from .auth import Verifier
 from ..core.settings import Settings
 from .gate import Gate, body_limit, client_address
 

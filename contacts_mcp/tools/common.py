@@ -18,11 +18,20 @@ from mcp.server.mcpserver.tools import Tool
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
-from ..core.accounts import AccountToken, allows
+from mcp.server.auth.provider import AccessToken
+
+from ..core.accounts import allows
 from ..core.errors import ContactsError
 from ..core.scope import AppState, Scope
 from .errors import MAX_INT, clip, unexpected
 from .schema import compact_schema, summarise_output
+
+
+class AccountToken(AccessToken):
+    """A verified token (server/auth.py verifies them): the account it acts for, and its scope."""
+
+    account_id: int
+    scope: str
 
 
 @dataclass

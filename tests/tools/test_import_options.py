@@ -12,9 +12,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from mcp import Client
 
+from contacts_mcp.server.lifespan import running
 from contacts_mcp.core.imports import jobs
 from contacts_mcp.core.imports.sources import Source
-from contacts_mcp.core.scope import AppState
 from contacts_mcp.server.app import build_server
 
 from ..conftest import call, fails
@@ -56,7 +56,7 @@ async def test_the_skipped_count_survives_a_restart_and_resumes_from_the_checkpo
     async with Client(build_server(settings)) as client:
         await call(client, "upsert_contacts", {"contacts": [{"email": f"{n}@example.com"} for n in "abf"]})
     csv = "email\na@example.com\nb@example.com\nc@example.com\nd@example.com\nf@example.com\n"
-    async with AppState.running(settings, jobs=False) as app:  # a server that dies having applied lines 2-3
+    async with running(settings, jobs=False) as app:  # a server that dies having applied lines 2-3
         scope = app.scope()
         job = await jobs.create_import(scope, Source(csv_text=csv), jobs.ImportOptions(update_existing=False),
                                        new_list_name=None, new_list_folder_id=None, notify_url=None, client_roots=[])
@@ -117,7 +117,7 @@ async def test_an_import_attaches_every_contact_to_segments_and_detaches_from_ot
     sizes = {s["id"]: s["size"] for s in (await call(client, "get_segments", {"segment_ids": [vip, old]}))["segments"]}
     assert sizes == {vip: 3, old: 1}
     assert (await call(client, "get_stats", {"segment_ids": [vip]}))["stats"]["subscribers"] == 3
-    async with AppState.running(settings, jobs=False) as app:  # the maintained counts equal a recount
+    async with running(settings, jobs=False) as app:  # the maintained counts equal a recount
         def check(r):
             for seg in (vip, old):
                 assert +r.group_profiles("segment", [seg])[seg] == r.recount_profiles("segment", seg)
@@ -246,7 +246,7 @@ async def test_a_wrong_password_fails_the_job_without_showing_it(client_with, ho
 async def test_a_job_resumed_after_a_restart_before_its_download_fails_asking_to_import_again(settings, hosts):
     (first, _), seen, _ = hosts
     settings_private = dataclasses.replace(settings, allow_private_urls=True)
-    async with AppState.running(settings_private, jobs=False) as app:  # queued, then the server stops
+    async with running(settings_private, jobs=False) as app:  # queued, then the server stops
         job = await jobs.create_import(app.scope(), Source(url=f"http://{URL_USERINFO}@{first}/file.csv"),
                                        jobs.ImportOptions(), new_list_name=None, new_list_folder_id=None,
                                        notify_url=None, client_roots=[])

@@ -11,11 +11,11 @@ from pathlib import Path
 import anyio
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
+from contacts_mcp.server.lifespan import running
 from contacts_mcp.core import contacts, lists, optouts, segments, subscriptions
 from contacts_mcp.core.erase import erase
 from contacts_mcp.core.errors import ContactsError
 from contacts_mcp.core.models import ContactInput
-from contacts_mcp.core.scope import AppState
 from contacts_mcp.core.settings import Settings
 from contacts_mcp.core.stats import figures
 from tests.conftest import call, fails
@@ -185,7 +185,7 @@ async def _apply(scope, op: tuple, ids: dict[int, int], list_ids: list) -> None:
 
 
 async def _play(ops: list[tuple], db: Path) -> None:
-    async with AppState.running(Settings(db_path=db), jobs=False) as app:
+    async with running(Settings(db_path=db), jobs=False) as app:
         scope = app.scope()
         list_ids = [(await lists.create_list(scope, f"L{i}", None, None)).list_.id for i in range(2)]
         for i in (1, 2):
