@@ -28,7 +28,7 @@ from .pagination import decode_cursor, page
 from .scope import AppState, Scope
 from .settings import Settings
 from .imports.sources import url_policy
-from .urls import UrlPolicy, check_url, post_json
+from ..outbound import OutboundError, UrlPolicy, check_url, post_json
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +133,7 @@ class WebhookSender:
             result = await post_json(d["url"], payload, policy=_policy(self.state.settings), attempts=1,
                                      sign=signer(d["secret"]) if d["secret"] else None)
             ok, status, error = result.delivered, result.status, result.error
-        except InvalidInput as exc:  # the URL is now refused (e.g. its name resolves to a private address)
+        except OutboundError as exc:  # the URL is now refused (e.g. its name resolves to a private address)
             ok, status, error = False, None, str(exc)
         attempt = d["attempts"] + 1
         final = ok or attempt >= ATTEMPTS

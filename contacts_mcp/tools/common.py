@@ -22,6 +22,7 @@ from mcp.server.auth.provider import AccessToken
 
 from ..core.accounts import allows
 from ..core.errors import ContactsError
+from ..outbound import OutboundError
 from ..core.scope import AppState, Scope
 from .errors import MAX_INT, clip, unexpected
 from .schema import compact_schema, summarise_output
@@ -122,7 +123,7 @@ def tool(box: Toolbox, *, read_only: bool, destructive: bool = False,
             require(ctx, needed)
             try:
                 result = await fn(*args, **kwargs)
-            except ContactsError as exc:
+            except (ContactsError, OutboundError) as exc:
                 raise ToolError(clip(str(exc))) from None
             except ToolError as exc:
                 raise ToolError(clip(str(exc))) from None

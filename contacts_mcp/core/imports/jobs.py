@@ -22,7 +22,7 @@ from ..models import ImportErrorLine, ImportErrorPage, ImportJob, ImportJobPage
 from ..normalize import clean_text, utc_now
 from ..pagination import decode_cursor, page
 from ..scope import Scope
-from ..urls import check_url, split_credentials
+from ...outbound import check_url, split_credentials
 from .mapping import check_explicit
 from .sources import Source, discard_own_file, store_source, url_policy
 

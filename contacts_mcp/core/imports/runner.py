@@ -25,7 +25,7 @@ from ..fields import registry
 from ..normalize import utc_now
 from ..scope import AppState, Scope
 from ..upsert import BatchOptions
-from ..urls import download, post_json
+from ...outbound import OutboundError, download, post_json
 from . import engine
 from .jobs import FINISHED, ImportOptions, to_model
 from .readers import Limits
@@ -111,7 +111,7 @@ class JobRunner:
                 return
             try:
                 await self._process(scope, job)
-            except ContactsError as exc:
+            except (ContactsError, OutboundError) as exc:
                 await self._finish(scope, job_id, "failed", str(exc))
             except Exception as exc:  # a bug must fail the job, not the runner
                 log.exception("import job %s crashed", job_id)
@@ -230,6 +230,6 @@ class JobRunner:
                                      policy=url_policy(scope.settings))
             outcome = {"delivered": result.delivered, "attempts": result.attempts, "status": result.status,
                        "error": result.error}
-        except ContactsError as exc:
+        except (ContactsError, OutboundError) as exc:
             outcome = {"delivered": False, "attempts": 0, "status": None, "error": str(exc)}
         await scope.write(lambda w: w.update_job(job["id"], {"notify_result": outcome}))

@@ -23,7 +23,7 @@ import anyio
 
 from ..errors import InvalidInput, LimitExceeded
 from ..settings import MB, Settings
-from ..urls import UrlPolicy, check_url
+from ...outbound import UrlPolicy, check_url
 
 
 

@@ -16,9 +16,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpcore
 import pytest
 
-from contacts_mcp.core import urls
-from contacts_mcp.core.errors import InvalidInput, LimitExceeded
-from contacts_mcp.core.urls import UrlPolicy, check_url, download, post_json
+from contacts_mcp.outbound import OutboundError, OutboundLimit, UrlPolicy, check_url, download, post_json
+from contacts_mcp.outbound import _transfer, _vetting
 
 # Explicit as well as conftest's automatic marker: parametrized coroutine tests need it at collection time.
 pytestmark = pytest.mark.anyio
@@ -151,7 +150,7 @@ def closed_port() -> int:
     ],
 )
 async def test_non_public_addresses_are_refused_by_default(url, kind):
-    with pytest.raises(InvalidInput) as err:
+    with pytest.raises(OutboundError) as err:
         await check_url(url, UrlPolicy())
     message = str(err.value)
     assert message.startswith(f"url: {url.rstrip('/')}") and kind in message
@@ -159,7 +158,7 @@ async def test_non_public_addresses_are_refused_by_default(url, kind):
 
 
 async def test_the_example_message_reads_as_documented():
-    with pytest.raises(InvalidInput) as err:
+    with pytest.raises(OutboundError) as err:
         await check_url("http://127.0.0.1:8080/x", UrlPolicy())
     assert str(err.value) == (
         "url: http://127.0.0.1:8080/x resolves to 127.0.0.1, a loopback address; only public addresses are "
@@ -170,7 +169,7 @@ async def test_the_example_message_reads_as_documented():
 @pytest.mark.parametrize("url", ["http://0.0.0.0/", "http://[::]/", "http://224.0.0.1/"])
 async def test_unspecified_and_multicast_are_refused_even_when_private_is_allowed(url):
     for policy in (UrlPolicy(), LOCAL):
-        with pytest.raises(InvalidInput, match="never contacted"):
+        with pytest.raises(OutboundError, match="never contacted"):
             await check_url(url, policy)
 
 
@@ -189,25 +188,25 @@ async def test_private_addresses_pass_when_allowed():
     ],
 )
 async def test_other_schemes_and_malformed_urls_are_refused(url, says):
-    with pytest.raises(InvalidInput) as err:
+    with pytest.raises(OutboundError) as err:
         await check_url(url, LOCAL)
     assert says in str(err.value)
 
 
 async def test_credentials_in_the_url_are_refused_and_never_echoed():
-    with pytest.raises(InvalidInput) as err:
+    with pytest.raises(OutboundError) as err:
         await check_url("https://alice:s3cret@example.com/x.csv", LOCAL)
     assert "credentials" in str(err.value) and "s3cret" not in str(err.value)
 
 
 async def test_a_hostname_resolving_to_loopback_is_refused():
-    with pytest.raises(InvalidInput, match="localhost.* resolves to .*a loopback address"):
+    with pytest.raises(OutboundError, match="localhost.* resolves to .*a loopback address"):
         await check_url("http://localhost/", UrlPolicy())
 
 
 async def test_numeric_host_tricks_are_caught_by_resolution():
     # 2130706433 is 127.0.0.1 to the system resolver; the resolved address is what gets checked.
-    with pytest.raises(InvalidInput, match="resolves to 127.0.0.1"):
+    with pytest.raises(OutboundError, match="resolves to 127.0.0.1"):
         await check_url("http://2130706433/", UrlPolicy())
 
 
@@ -215,13 +214,13 @@ async def test_every_resolved_address_must_be_allowed(monkeypatch):
     async def resolve(host, port, policy):
         return ["8.8.8.8", "10.1.2.3"]
 
-    monkeypatch.setattr(urls, "_resolve", resolve)
-    with pytest.raises(InvalidInput, match="resolves to 10.1.2.3, a private address"):
+    monkeypatch.setattr(_vetting, "_resolve", resolve)
+    with pytest.raises(OutboundError, match="resolves to 10.1.2.3, a private address"):
         await check_url("https://mixed.example/", UrlPolicy())
 
 
 async def test_an_unresolvable_host_is_reported():
-    with pytest.raises(InvalidInput) as err:
+    with pytest.raises(OutboundError) as err:
         await check_url("http://no-such-host.invalid/x", UrlPolicy())
     assert str(err.value) == "url: host 'no-such-host.invalid' could not be resolved; check the URL"
 
@@ -241,7 +240,7 @@ async def test_download_takes_the_filename_from_content_disposition(base, tmp_pa
 
 
 async def test_download_is_refused_by_default_on_loopback(base, tmp_path):
-    with pytest.raises(InvalidInput, match="a loopback address"):
+    with pytest.raises(OutboundError, match="a loopback address"):
         await download(f"{base}/files/contacts.csv", tmp_path / "in.csv", max_bytes=10_000, policy=UrlPolicy())
     assert not (tmp_path / "in.csv").exists()
 
@@ -249,21 +248,21 @@ async def test_download_is_refused_by_default_on_loopback(base, tmp_path):
 async def test_a_refused_url_leaves_an_existing_file_alone(tmp_path):
     dest = tmp_path / "keep.csv"
     dest.write_text("mine")
-    with pytest.raises(InvalidInput):
+    with pytest.raises(OutboundError):
         await download("ftp://example.com/x", dest, max_bytes=10, policy=LOCAL)
     assert dest.read_text() == "mine"
 
 
 async def test_the_size_cap_stops_the_download_and_leaves_no_file(base, tmp_path):
     dest = tmp_path / "big.bin"
-    with pytest.raises(LimitExceeded) as err:
+    with pytest.raises(OutboundLimit) as err:
         await download(f"{base}/big", dest, max_bytes=100_000, policy=LOCAL)
     assert str(err.value).startswith("downloaded file size: at most 100000 bytes allowed, received more than")
     assert not dest.exists()
 
 
 async def test_a_declared_size_over_the_cap_is_refused_before_reading(base, tmp_path):
-    with pytest.raises(LimitExceeded) as err:
+    with pytest.raises(OutboundLimit) as err:
         await download(f"{base}/declared-big", tmp_path / "x", max_bytes=2 * 2**20, policy=LOCAL)
     assert "at most 2 MB allowed, received 953 MB" in str(err.value)
     assert not (tmp_path / "x").exists()
@@ -284,7 +283,7 @@ async def test_redirects_are_followed(base, tmp_path):
     ],
 )
 async def test_every_redirect_hop_is_checked_again(base, tmp_path, target, says):
-    with pytest.raises(InvalidInput) as err:
+    with pytest.raises(OutboundError) as err:
         await download(f"{base}/redirect-to?{target}", tmp_path / "x", max_bytes=10_000, policy=LOCAL)
     assert "redirects to a refused URL" in str(err.value) and says in str(err.value)
     assert not (tmp_path / "x").exists()
@@ -292,17 +291,17 @@ async def test_every_redirect_hop_is_checked_again(base, tmp_path, target, says)
 
 async def test_a_public_url_redirecting_to_loopback_is_refused(base, tmp_path, monkeypatch):
     # Stand-in for a public server: the first hop is let through as if public, later hops face the real rules.
-    real_vet, seen = urls._vet, []
+    real_vet, seen = _vetting._vet, []
 
     async def vet(url, policy):
         seen.append(str(url))
         if len(seen) == 1:
-            return urls.httpx.URL(url), ["127.0.0.1"]
+            return _vetting.httpx.URL(url), ["127.0.0.1"]
         return await real_vet(url, policy)
 
-    monkeypatch.setattr(urls, "_vet", vet)
+    monkeypatch.setattr(_transfer, "_vet", vet)
     fetched_before = Handler.calls["/files/contacts.csv"]
-    with pytest.raises(InvalidInput) as err:
+    with pytest.raises(OutboundError) as err:
         await download(f"{base}/redirect", tmp_path / "x", max_bytes=10_000, policy=UrlPolicy())
     assert "redirects to a refused URL" in str(err.value) and "a loopback address" in str(err.value)
     assert seen == [f"{base}/redirect", f"{base}/files/contacts.csv"]
@@ -310,32 +309,32 @@ async def test_a_public_url_redirecting_to_loopback_is_refused(base, tmp_path, m
 
 
 async def test_too_many_redirects_are_refused(base, tmp_path):
-    with pytest.raises(LimitExceeded, match="redirects: at most 2 allowed"):
+    with pytest.raises(OutboundLimit, match="redirects: at most 2 allowed"):
         policy = UrlPolicy(allow_private=True, max_redirects=2)
         await download(f"{base}/loop", tmp_path / "x", max_bytes=10, policy=policy)
 
 
 async def test_a_missing_file_gives_a_clear_error(base, tmp_path):
-    with pytest.raises(InvalidInput) as err:
+    with pytest.raises(OutboundError) as err:
         await download(f"{base}/nope.csv", tmp_path / "x", max_bytes=10_000, policy=LOCAL)
     assert str(err.value) == f"url: {base}/nope.csv answered HTTP 404; check the URL"
     assert not (tmp_path / "x").exists()
 
 
 async def test_a_silent_server_times_out(base, tmp_path):
-    with pytest.raises(InvalidInput, match=r"did not answer within 0.3 s"):
+    with pytest.raises(OutboundError, match=r"did not answer within 0.3 s"):
         await download(f"{base}/slow", tmp_path / "x", max_bytes=10_000, policy=LOCAL)
 
 
 async def test_the_whole_download_has_a_deadline(base, tmp_path):
     policy = UrlPolicy(allow_private=True, read_timeout=1, total_timeout=0.4)
-    with pytest.raises(InvalidInput, match=r"did not finish within 0.4 s"):
+    with pytest.raises(OutboundError, match=r"did not finish within 0.4 s"):
         await download(f"{base}/trickle", tmp_path / "x", max_bytes=10_000, policy=policy)
     assert not (tmp_path / "x").exists()
 
 
 async def test_an_unreachable_server_gives_a_clear_error(tmp_path):
-    with pytest.raises(InvalidInput, match="could not be fetched"):
+    with pytest.raises(OutboundError, match="could not be fetched"):
         await download(f"http://127.0.0.1:{closed_port()}/x", tmp_path / "x", max_bytes=10, policy=LOCAL)
 
 
@@ -350,20 +349,20 @@ async def test_the_connection_uses_the_vetted_address_and_keeps_the_host_name(ba
     async def resolve(host, port, policy):
         return ["127.0.0.1"] if host == "rebind.test" else []
 
-    monkeypatch.setattr(urls, "_resolve", resolve)
+    monkeypatch.setattr(_vetting, "_resolve", resolve)
     got = await download(f"http://rebind.test:{port}/host", tmp_path / "h", max_bytes=100, policy=LOCAL)
     assert got.path.read_text() == f"rebind.test:{port}"
 
 
 async def test_the_pinned_backend_refuses_a_host_it_was_not_given():
     with pytest.raises(httpcore.ConnectError, match="not vetted"):
-        await urls._PinnedBackend().connect_tcp("elsewhere.example", 80)
+        await _vetting._PinnedBackend().connect_tcp("elsewhere.example", 80)
 
 
 async def test_the_client_really_uses_the_pinned_backend():
     # The pinning relies on replacing httpx's private transport pool: fail loudly if httpx changes.
-    backend = urls._PinnedBackend()
-    async with urls._client(LOCAL, backend) as client:
+    backend = _vetting._PinnedBackend()
+    async with _vetting._client(LOCAL, backend) as client:
         assert client._transport._pool._network_backend is backend
 
 
@@ -373,7 +372,7 @@ async def test_the_client_really_uses_the_pinned_backend():
 async def test_post_is_delivered_after_two_server_errors(base):
     result = await post_json(f"{base}/flaky", {"job": 7, "name": "Zoë"}, policy=LOCAL, first_delay=0.01,
                              headers={"X-Signature": "abc"})
-    assert result == urls.PostResult(delivered=True, attempts=3, status=200, error=None)
+    assert result == _vetting.PostResult(delivered=True, attempts=3, status=200, error=None)
     assert Handler.calls["/flaky"] == 3
     path, headers, body = Handler.posts[-1]
     assert json.loads(body) == {"job": 7, "name": "Zoë"}
@@ -382,7 +381,7 @@ async def test_post_is_delivered_after_two_server_errors(base):
 
 async def test_post_gives_up_after_the_attempts_without_raising(base):
     result = await post_json(f"{base}/down", {}, policy=LOCAL, attempts=3, first_delay=0.01)
-    assert result == urls.PostResult(delivered=False, attempts=3, status=503, error="HTTP 503")
+    assert result == _vetting.PostResult(delivered=False, attempts=3, status=503, error="HTTP 503")
     assert Handler.calls["/down"] == 3
 
 
@@ -418,9 +417,9 @@ async def test_a_slow_endpoint_counts_as_a_failed_attempt(base):
 
 
 async def test_post_raises_only_for_a_url_refused_before_the_first_attempt(base):
-    with pytest.raises(InvalidInput, match="a loopback address"):
+    with pytest.raises(OutboundError, match="a loopback address"):
         await post_json(f"{base}/hook", {}, policy=UrlPolicy())
-    with pytest.raises(InvalidInput, match="got ftp://"):
+    with pytest.raises(OutboundError, match="got ftp://"):
         await post_json("ftp://example.com/hook", {}, policy=LOCAL)
 
 
@@ -434,8 +433,8 @@ async def test_post_stops_when_the_host_turns_private_between_attempts(base, mon
     async def fail_connect(self, *args, **kwargs):
         raise httpcore.ConnectError("unreachable in tests")
 
-    monkeypatch.setattr(urls, "_resolve", resolve)
-    monkeypatch.setattr(urls._PinnedBackend, "connect_tcp", fail_connect)
+    monkeypatch.setattr(_vetting, "_resolve", resolve)
+    monkeypatch.setattr(_vetting._PinnedBackend, "connect_tcp", fail_connect)
     result = await post_json("https://hooks.example/x", {}, policy=UrlPolicy(), attempts=5, first_delay=0.01)
     assert (result.delivered, result.attempts, result.status) == (False, 1, None)
     assert "resolves to 10.0.0.5, a private address" in result.error
