@@ -25,7 +25,7 @@ from mcp import Client
 
 from contacts_mcp.core.settings import Settings
 from contacts_mcp.server.app import build_server
-from contacts_mcp.storage.store import _configure
+from contacts_mcp.storage.sqlite.store import _configure
 
 HEADER = ["civility", "first_name", "last_name", "email", "fixed_phone", "mobile", "fax", "address_1",
           "address_2", "postal_code", "city", "state", "country", "birth_date", "company", "reference"]

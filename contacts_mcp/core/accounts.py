@@ -17,8 +17,8 @@ from pathlib import Path
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
-from ..storage import accounts as q
-from ..storage.store import Store
+from ..storage.api import account_queries as q
+from ..storage.api import Store
 from .errors import Conflict, InvalidInput, NotFound
 from .normalize import format_ts, utc_now
 

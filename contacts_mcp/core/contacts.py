@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from ..storage.store import Reader, Writer
+from ..storage.api import Reader, Writer
 from .errors import ContactsError, InvalidInput, LimitExceeded, NotFound
 from .events import check_event_key
 from .fields import create_text_fields, registry

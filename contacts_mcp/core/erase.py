@@ -24,7 +24,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..storage.store import Reader, Writer
+from ..storage.api import Reader, Writer
 from .errors import InvalidInput
 from .models import DeleteResult
 from .normalize import normalize_phone, utc_now

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta, timezone
 
 import anyio
 
-from ..storage.store import Reader, Writer
+from ..storage.api import Reader, Writer
 from .errors import InvalidInput, LimitExceeded, NotFound
 from .models import Event, EventPage, Webhook, WebhooksResult
 from .normalize import format_ts, parse_ts, utc_now

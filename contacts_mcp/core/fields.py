@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ..storage.store import Reader, Writer
+from ..storage.api import Reader, Writer
 from .aliases import ALIAS_SEEDS, DEFAULT_ALIASES, SEED_VERSION  # noqa: F401 - DEFAULT_ALIASES re-exported
 from .errors import Conflict, InvalidInput, NotFound, all_invalid
 from .models import BUILTIN_FIELDS, FieldInfo, FieldPage, FieldsChange

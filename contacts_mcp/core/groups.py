@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..storage.store import Reader
+from ..storage.api import Reader
 from .errors import ContactsError, InvalidInput, NotFound
 from .prepare import Prepared
 

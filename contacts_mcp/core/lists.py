@@ -11,7 +11,7 @@ from .models import (
 )
 from .normalize import clean_text, utc_now
 from .pagination import by_ids, decode_cursor, page, start
-from ..storage.store import Reader, Writer
+from ..storage.api import Reader, Writer
 from .optouts import channels_mask
 from .scope import SMALL_WRITE, Scope
 from .stats import group_figures

@@ -19,8 +19,8 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal
 
-from ..storage.erase import HASHED
-from ..storage.store import Reader, Writer
+from ..storage.api import HASHED
+from ..storage.api import Reader, Writer
 from .errors import InvalidInput, LimitExceeded, NotFound
 from .models import ALL_CHANNELS_MASK, CHANNEL_BITS, OptOut, OptOutPage, OptOutResult, RestoreResult
 from .normalize import email_key, normalize_email, normalize_phone, parse_ts, utc_now

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..storage.contacts import KEY_COLUMNS
+from ..storage.api import KEY_COLUMNS
 from .errors import InvalidInput, all_invalid
 from .fields import Registry, coerce, match_attributes
 from .models import PHONE_FIELDS

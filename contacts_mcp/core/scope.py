@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from ..storage.store import Reader, Store, Writer
+from ..storage.api import Reader, Store, Writer
 from .settings import Settings
 
 T = TypeVar("T")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from ..storage.store import Reader, Writer
+from ..storage.api import Reader, Writer
 from .errors import Conflict, InvalidInput, LimitExceeded, NotFound
 from .lists import _name, _read_by_ids
 from .models import MembershipChange, Segment, SegmentPage, SegmentsChange

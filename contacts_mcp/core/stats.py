@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from ..storage.stats import HAS_EMAIL, HAS_FIXED, HAS_MOBILE, REASON_SHIFT, UNCONFIRMED
-from ..storage.store import Reader
+from ..storage.api import HAS_EMAIL, HAS_FIXED, HAS_MOBILE, REASON_SHIFT, UNCONFIRMED
+from ..storage.api import Reader
 from .chart import bar_chart_png
 from .errors import InvalidInput, LimitExceeded, NotFound
 from .fields import registry

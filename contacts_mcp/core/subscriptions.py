@@ -11,7 +11,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta, timezone
 
-from ..storage.store import Writer
+from ..storage.api import Writer
 from .contacts import _load, _prepare, _single
 from .errors import ContactsError, InvalidInput, LimitExceeded, NotFound
 from .events import subscribe_event

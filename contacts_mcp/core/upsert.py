@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from collections.abc import Sequence
 from typing import Any, Literal, NamedTuple
 
-from ..storage.store import Writer
+from ..storage.api import Writer
 from .errors import Conflict, ContactsError, InvalidInput, NotFound
 from .groups import resolve_group_names
 from .optouts import OptoutRecord, address_bits, block, follow_addresses, held_addresses, suppressions

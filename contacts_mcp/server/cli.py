@@ -66,7 +66,7 @@ def _parser() -> argparse.ArgumentParser:
 
 async def _admin(settings: Settings, args: argparse.Namespace) -> None:
     from ..core import accounts
-    from ..storage.store import Store
+    from ..storage.sqlite import Store
 
     store = await Store.open(settings.db_path)
     try:

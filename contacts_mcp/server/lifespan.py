@@ -15,7 +15,7 @@ from ..core.events import WebhookSender
 from ..core.imports.runner import JobRunner
 from ..core.scope import AppState
 from ..core.settings import Settings
-from ..storage.store import Store
+from ..storage.sqlite import Store
 
 
 @asynccontextmanager

@@ -11,8 +11,8 @@ from contacts_mcp.core import contacts, lists
 from contacts_mcp.core.errors import NotFound
 from contacts_mcp.core.models import ContactInput
 from contacts_mcp.core.scope import AppState
-from contacts_mcp.storage.migrations import LATEST
-from contacts_mcp.storage.store import Store
+from contacts_mcp.storage.sqlite.migrations import LATEST
+from contacts_mcp.storage.sqlite.store import Store
 
 
 async def test_migrations_are_recorded_and_applied_once(tmp_path):
@@ -137,7 +137,7 @@ async def test_a_small_write_never_runs_inside_a_unit_the_writer_thread_is_runni
 
 async def test_a_small_read_runs_on_the_event_loop_and_a_read_over_its_budget_runs_again_on_a_reader_thread(
         state: AppState, monkeypatch):
-    from contacts_mcp.storage import store
+    from contacts_mcp.storage.sqlite import store
 
     scope = state.scope()
     await contacts.upsert_contacts(scope, [ContactInput(email=f"c{i}@example.com", last_name="Martin" if i % 7 else "Petit")
@@ -168,8 +168,8 @@ async def test_a_small_read_runs_on_the_event_loop_and_a_read_over_its_budget_ru
 
 
 def test_a_database_of_an_older_version_keeps_its_data_and_gets_its_statistics(tmp_path, monkeypatch):
-    from contacts_mcp.storage import migrations
-    from contacts_mcp.storage.stats import StatsReads
+    from contacts_mcp.storage.sqlite import migrations
+    from contacts_mcp.storage.sqlite.stats import StatsReads
 
     path = tmp_path / "old.db"
     conn = sqlite3.connect(path, isolation_level=None)

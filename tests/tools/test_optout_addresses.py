@@ -8,7 +8,7 @@ import sqlite3
 from pathlib import Path
 
 from contacts_mcp.core.settings import Settings
-from contacts_mcp.storage.stats import PROFILE_SQL
+from contacts_mcp.storage.sqlite.stats import PROFILE_SQL
 from tests.conftest import call
 
 FIXED = "+33144444444"
@@ -166,7 +166,7 @@ async def test_restoring_a_contact_lifts_another_contacts_opt_out_only_on_the_nu
 
 def _old_database(path: Path) -> None:
     """A database as the step before opt-out addresses left it: "all" recorded under the email only."""
-    from contacts_mcp.storage import migrations
+    from contacts_mcp.storage.sqlite import migrations
 
     conn = sqlite3.connect(path, isolation_level=None)
     step = next(i for i, m in enumerate(migrations.MIGRATIONS) if m[1] == migrations.OPTOUT_ADDRESSES_STEP)

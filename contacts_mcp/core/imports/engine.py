@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ...storage.imports import COUNTERS
+from ...storage.api import COUNTERS
 from ..errors import ContactsError, InvalidInput
 from ..fields import Registry
 from ..upsert import BatchOptions, apply_batch

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import anyio
 
-from ...storage.store import Reader, Writer
+from ...storage.api import Reader, Writer
 from ..errors import InvalidInput, LimitExceeded, NotFound
 from ..events import check_event_key
 from ..fields import registry

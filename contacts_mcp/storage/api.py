@@ -1,0 +1,106 @@
+"""The storage seam: the only thing core imports from storage. A backend (storage/sqlite/ today,
+storage/postgres/ next) implements these Protocols; tests/storage/test_contract.py holds each to them.
+
+Units of work
+    Core never awaits a query. It hands the Store a *unit of work*: a plain synchronous function of a
+    Reader (`await store.read(account, fn)`) or of a Writer (`await store.write(account, fn)`), bound to
+    one account. Every query a session makes is filtered on that account: another account's ids behave
+    exactly like unknown ones. A write unit runs whole in one transaction, committed if it returns and
+    rolled back entirely if it raises; a read unit sees one consistent snapshot and must change nothing
+    (a backend may run it again, e.g. on another connection).
+
+The writer model: what a write unit may assume, and what every backend must guarantee
+    1. **Write units of one account are serialised.** No other write of the same account commits between
+       a unit's first read and its commit. SQLite gives this for the whole database (one writer
+       connection, `BEGIN IMMEDIATE`); another backend must give it at least per account (e.g. a
+       transaction-scoped advisory lock on the account id taken first in every write unit).
+       Everything below rests on it:
+       - **ids** handed out inside the unit (`next_contact_id`, a new event's id from `MAX(id) + 1`) are
+         free until the unit commits, and a unit finds the rows it inserted by id range;
+       - **dedupe** decided in Python (an identity looked up, then inserted) cannot race another insert;
+         the unique indexes on (account, ext_id / email_key / mobile) still refuse a duplicate, and an
+         active opt-out record is written once per (contact, channel, reason);
+       - **the maintained statistics are exact**: a unit reads the profile counts its contacts had
+         before it changes them (StatsWrites) and settles the difference before commit; nothing may
+         change those contacts in between.
+    2. **Reads see committed data only**, as of one moment per unit.
+    3. **Ids are never reused**, not even the id of an erased contact (EraseReads keeps the highest).
+    4. **Caches outside the database** (a process's field registry, verified API tokens) are dropped
+       when the data they copy changes in that process; across processes they rely on (1) and on a
+       marker the writer changes (today a file next to the database for token revocation: to become a
+       version number in the database with the PostgreSQL backend).
+
+Rows are dicts keyed by column name (typed rows are the next step of the restructure).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+from ._repositories import (
+    ContactReads, ContactWrites, EraseReads, EraseWrites, EventReads, EventWrites, FieldReads, FieldWrites,
+    ImportReads, ImportWrites, ListReads, ListWrites, OptoutReads, OptoutWrites, SegmentReads, SegmentWrites,
+    StatsReads, StatsWrites,
+)
+from .sqlite import accounts as account_queries  # functions of a connection: accounts and tokens (admin)
+from .sqlite.contacts import KEY_COLUMNS
+from .sqlite.erase import HASHED
+from .sqlite.imports import COUNTERS
+from .sqlite.stats import HAS_EMAIL, HAS_FIXED, HAS_MOBILE, REASON_SHIFT, UNCONFIRMED
+
+T = TypeVar("T")
+
+# Facts of the stored representation that core computes with: identity columns, the prefix of an
+# erased (hashed) address, an import job's counters, and the bits of a contact's statistics profile.
+__all__ = ["COUNTERS", "account_queries", "HASHED", "HAS_EMAIL", "HAS_FIXED", "HAS_MOBILE", "KEY_COLUMNS", "REASON_SHIFT",
+           "UNCONFIRMED", "Reader", "Store", "Writer"]
+
+
+class Reader(ContactReads, OptoutReads, ListReads, FieldReads, ImportReads, SegmentReads, EventReads, StatsReads,
+             EraseReads, Protocol):
+    """Read queries, bound to one account."""
+
+
+class Writer(ContactWrites, OptoutWrites, ListWrites, FieldWrites, ImportWrites, SegmentWrites, EventWrites,
+             StatsWrites, EraseWrites, Reader, Protocol):
+    """Read and write queries inside one write transaction, bound to one account."""
+
+
+class Store(Protocol):
+    """An open database: units of work per account, the background tasks' cross-account polls, and
+    administration (accounts, tokens) with no account bound."""
+
+    path: Path
+
+    def write(self, account_id: int, fn: Callable[[Writer], T], *, small: bool = False) -> Awaitable[T]:
+        """Run `fn` in one write transaction (see the writer model). `small`: a few rows by key, which a
+        backend may run without a thread hop."""
+        ...
+
+    def read(self, account_id: int, fn: Callable[[Reader], T]) -> Awaitable[T]:
+        """Run `fn` against one consistent snapshot; it may run more than once."""
+        ...
+
+    def admin(self, fn: Callable[..., T], *args: object, write: bool = True) -> Awaitable[T]:
+        """Run an administration function of a connection (accounts, tokens) with no account bound."""
+        ...
+
+    def now(self, fn: Callable[..., T], *args: object) -> T:
+        """Run a tiny read (a primary-key lookup) at once, on the caller's thread."""
+        ...
+
+    def pending_jobs(self) -> Awaitable[list[tuple[int, str]]]:
+        """(account id, job id) of the import jobs to run, across accounts."""
+        ...
+
+    def due_deliveries(self, now: str) -> Awaitable[list[dict[str, Any]]]:
+        """Webhook deliveries to attempt now, across accounts."""
+        ...
+
+    def checkpoints(self, every: float = 1.0) -> Awaitable[None]:
+        """Background upkeep for as long as the caller's task runs (SQLite: WAL checkpoints)."""
+        ...
+
+    def close(self) -> Awaitable[None]: ...
