@@ -98,13 +98,8 @@ async def revoke_token(store: Store, token_id: str) -> None:
             raise NotFound("token id", [token_id], "List tokens with: contacts-mcp token list")
         q.revoke_token(conn, token_id, utc_now())
 
-    await store.admin(unit)
-    # Servers keep the tokens they have verified; this marker tells them to forget them all at once.
-    revocation_marker(store.path).write_text(utc_now())
+    await store.admin(unit)  # the tokens version it raises makes every server forget the tokens it verified
 
-
-def revocation_marker(db_path: Path) -> Path:
-    return db_path.with_name(db_path.name + "-revocations")
 
 
 def parse_token(token: str) -> tuple[str, str] | None:

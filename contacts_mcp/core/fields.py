@@ -112,13 +112,14 @@ def _seed(w: Writer) -> None:
 
 
 async def registry(scope: Scope, fresh: bool = False, names: Iterable[str] = ()) -> Registry:
-    """The account's fields (memoised per process), seeding the default aliases on first use. A memo
-    that matches none of `names` (by name or alias) is read again: another process may have created that
-    field since."""
+    """The account's fields, seeding the default aliases on first use. Memoised per process while the
+    account's fields version is unchanged: any change to fields or aliases, by any process, raises it.
+    (`names` is accepted for callers that say which names they will look up.)"""
     key = ("fields", scope.account_id)
     cached = scope.cache.get(key)
-    if not fresh and cached is not None and all(n in cached.fields or cached.resolve(n) for n in names):
-        return cached
+    version = scope.store.version("fields", scope.account_id)
+    if not fresh and cached is not None and cached[0] == version:
+        return cached[1]
 
     def unit(w: Writer) -> Registry:
         _seed(w)
@@ -128,13 +129,8 @@ async def registry(scope: Scope, fresh: bool = False, names: Iterable[str] = ())
         return load_registry(r) if r.aliases_seeded() >= SEED_VERSION else None
 
     reg = await scope.read(read) or await scope.write(unit)
-    scope.cache[key] = reg
+    scope.cache[key] = (version, reg)
     return reg
-
-
-def forget(scope: Scope) -> None:
-    """Drop the memoised registry after a change to fields or aliases."""
-    scope.cache.pop(("fields", scope.account_id), None)
 
 
 # ---------------------------------------------------------------- values of custom fields
@@ -254,10 +250,7 @@ async def create_text_fields(scope: Scope, names: list[str]) -> Registry:
 
 
 async def _changing(scope: Scope, unit: Any) -> FieldsChange:
-    try:
-        return await scope.write(unit)
-    finally:
-        forget(scope)
+    return await scope.write(unit)  # the fields version it raises makes every process reload the registry
 
 
 def _info(f: FieldDef) -> FieldInfo:

@@ -6,11 +6,10 @@ here, so no SDK type reaches core.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..core.accounts import parse_token, revocation_marker, secret_matches, token_row
+from ..core.accounts import parse_token, secret_matches, token_row
 from ..core.normalize import utc_now
 from ..tools.common import AccountToken
 
@@ -20,9 +19,9 @@ class Verifier:
     """The SDK's token-verifier hook: the store is the one the server lifespan opened."""
 
     state: Any = None  # the AppState, set by the lifespan before any request is served
-    # Token rows already looked up, by id. A revocation (by the CLI, in any process) rewrites the marker
-    # file next to the database, and a changed marker empties this at the next request: a stat per
-    # request instead of a database read, and a revoked token is refused from the next request on.
+    # Token rows already looked up, by id. A revocation (by the CLI, in any process) raises the tokens
+    # version in the database, and a changed version empties this at the next request: a primary-key read
+    # per request, and a revoked token is refused from the next request on.
     _known: dict[str, Any] = field(default_factory=dict)
     _marker: Any = None
     # Tokens already verified, by the whole token: every HTTP request is verified twice (the gate, before
@@ -34,10 +33,7 @@ class Verifier:
         if parsed is None or self.state is None:
             return None
         token_id, secret = parsed
-        try:
-            marker = os.stat(revocation_marker(self.state.store.path)).st_mtime_ns
-        except FileNotFoundError:
-            marker = 0
+        marker = self.state.store.version("tokens")
         if marker != self._marker or len(self._verified) > 10_000:
             self._known, self._verified, self._marker = {}, {}, marker
         now = utc_now()

@@ -25,10 +25,9 @@ The writer model: what a write unit may assume, and what every backend must guar
          change those contacts in between.
     2. **Reads see committed data only**, as of one moment per unit.
     3. **Ids are never reused**, not even the id of an erased contact (EraseReads keeps the highest).
-    4. **Caches outside the database** (a process's field registry, verified API tokens) are dropped
-       when the data they copy changes in that process; across processes they rely on (1) and on a
-       marker the writer changes (today a file next to the database for token revocation: to become a
-       version number in the database with the PostgreSQL backend).
+    4. **Caches outside the database** (a process's field registry, the API tokens it verified) are
+       trusted only while their version (`Store.version`) is unchanged: the database raises it in the
+       same transaction as any change (triggers), whichever process makes it.
 
 Rows are dicts keyed by column name (typed rows are the next step of the restructure).
 """
@@ -89,6 +88,11 @@ class Store(Protocol):
 
     def now(self, fn: Callable[..., T], *args: object) -> T:
         """Run a tiny read (a primary-key lookup) at once, on the caller's thread."""
+        ...
+
+    def version(self, name: str, account_id: int = 0) -> int:
+        """The version of what a process may cache ('fields' of an account, 'tokens'), read at once. Every
+        change raises it in its own transaction, whichever process makes it (rule 4 of the writer model)."""
         ...
 
     def pending_jobs(self) -> Awaitable[list[tuple[int, str]]]:

@@ -47,3 +47,12 @@ def revoke_token(conn: sqlite3.Connection, token_id: str, now: str) -> int:
                         [now, token_id]).rowcount
 
 
+
+
+def version(conn: sqlite3.Connection, name: str, account_id: int = 0) -> int:
+    """A cache version (migration 13): 'fields' of an account, or 'tokens' (global)."""
+    if name == "fields":
+        row = conn.execute("SELECT fields_version FROM accounts WHERE id = ?", [account_id]).fetchone()
+    else:
+        row = conn.execute("SELECT value FROM versions WHERE name = ?", [name]).fetchone()
+    return row[0] if row else 0

@@ -34,6 +34,7 @@ from typing import TypeVar
 import aiosqlite
 import anyio
 
+from .accounts import version
 from .contacts import ContactReads, ContactWrites
 from .erase import EraseReads, EraseWrites
 from .events import EventReads, EventWrites, due_deliveries
@@ -248,6 +249,10 @@ class Store:
             self._inline = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             _configure(self._inline, False)
         return fn(self._inline, *args)
+
+    def version(self, name: str, account_id: int = 0) -> int:
+        """A cache version ('fields' of an account, 'tokens'), read at once: see storage/api.py."""
+        return self.now(version, name, account_id)
 
     async def read(self, account_id: int, fn: Callable[[Reader], T]) -> T:
         """Run `fn` against one consistent snapshot: on the event loop within a budget of SQLite work,

@@ -1,0 +1,147 @@
+"""The storage contract (storage/api.py), run against every backend: what core may rely on from a Store,
+its Readers and its Writers, whatever the database. PostgreSQL joins the `backend` parameter next."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from contacts_mcp.storage.api import Store
+from contacts_mcp.storage.sqlite import Store as SQLiteStore
+
+NOW = "2026-01-01T00:00:00.000000Z"
+pytestmark = pytest.mark.anyio
+
+
+async def _open_sqlite(tmp_path: Path) -> Store:
+    store = await SQLiteStore.open(tmp_path / "contract.db")
+    with sqlite3.connect(store.path) as db:  # a second account, as the CLI would make it
+        db.execute("INSERT INTO accounts (id, name, created_at) VALUES (2, 'other', ?)", [NOW])
+    return store
+
+
+BACKENDS = {"sqlite": _open_sqlite}
+
+
+@pytest.fixture(params=sorted(BACKENDS))
+async def store(request, tmp_path) -> AsyncIterator[Store]:
+    opened = await BACKENDS[request.param](tmp_path)
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+def _contact(w, **columns) -> int:
+    """A contact inserted the way core's batch does: an id handed out inside the unit, then the row."""
+    contact_id = w.next_contact_id()
+    w.insert_contacts([{"id": contact_id, "attributes": {}, "blocked_senders": [], "status": "confirmed",
+                        "source": "api", "created_at": NOW, "updated_at": NOW, "deleted_at": None,
+                        "optout_mask": 0, "optout_reasons": 0, **columns}])
+    return contact_id
+
+
+async def test_a_write_unit_that_raises_leaves_nothing_behind(store: Store):
+    def half(w):
+        _contact(w, email="a@example.com", email_key="a@example.com")
+        w.insert_list(name="half", description=None, folder_id=None, now=NOW)
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        await store.write(1, half)
+    assert await store.read(1, lambda r: r.contacts_by_key("email_key", ["a@example.com"])) == []
+    assert await store.read(1, lambda r: r.list_lists(folder_id=None, after_id=None, limit=10)) == []
+
+
+async def test_another_accounts_ids_behave_like_unknown_ones(store: Store):
+    mine = await store.write(1, lambda w: (_contact(w, email_key="a@example.com"),
+                                           w.insert_list(name="L", description=None, folder_id=None, now=NOW)))
+    contact_id, list_id = mine
+    assert await store.read(2, lambda r: r.contacts_by_ids([contact_id])) == []
+    assert await store.read(2, lambda r: r.existing_list_ids([list_id])) == set()
+    assert await store.read(2, lambda r: r.contacts_by_key("email_key", ["a@example.com"])) == []
+    assert await store.read(2, lambda r: r.groups_named(["L"])) == []
+
+
+async def test_an_identity_is_unique_within_an_account_and_free_in_another(store: Store):
+    await store.write(1, lambda w: _contact(w, email_key="a@example.com"))
+    with pytest.raises(Exception):  # the backend's integrity error: the unit is rolled back
+        await store.write(1, lambda w: _contact(w, email_key="a@example.com"))
+    other = await store.write(2, lambda w: _contact(w, email_key="a@example.com"))
+    assert [r["id"] for r in await store.read(2, lambda r: r.contacts_by_key("email_key", ["a@example.com"]))] == [other]
+
+
+async def test_ids_handed_out_in_a_unit_are_never_reused_not_even_an_erased_ones(store: Store):
+    first = await store.write(1, lambda w: _contact(w, email_key="a@example.com"))
+    second = await store.write(1, lambda w: _contact(w, email_key="b@example.com"))
+    assert second > first
+    await store.write(1, lambda w: (w.erase_contacts([second]),
+                                    w.insert_erasure(erased_by="t", reason="asked", contact_ids=[second], now=NOW)))
+    third = await store.write(1, lambda w: _contact(w, email_key="c@example.com"))
+    assert third > second
+
+
+async def test_a_list_unsubscribe_keeps_the_contact_out_of_every_later_join(store: Store):
+    def setup(w):
+        list_id = w.insert_list(name="L", description=None, folder_id=None, now=NOW)
+        contact_id = _contact(w, email_key="a@example.com")
+        w.add_members(list_id, [contact_id], NOW)
+        w.unsubscribe_members(list_id, [contact_id], "api", NOW)
+        return list_id, contact_id
+
+    list_id, contact_id = await store.write(1, setup)
+    assert await store.write(1, lambda w: w.add_members(list_id, [contact_id], NOW)) == 0
+    assert await store.read(1, lambda r: r.unsubscribed_among([contact_id], [list_id])) == {(contact_id, list_id)}
+    assert await store.write(1, lambda w: w.resubscribe_members(list_id, [contact_id], by="t", reason="asked",
+                                                                   now=NOW)) == 1
+    assert await store.read(1, lambda r: r.member_ids(list_id)) == [contact_id]
+
+
+async def test_maintained_group_counts_equal_a_recount_after_joins_leaves_and_deletes(store: Store):
+    def setup(w):
+        list_id = w.insert_list(name="L", description=None, folder_id=None, now=NOW)
+        ids = [_contact(w, email_key=f"{i}@example.com", mobile=f"+3361234000{i}" if i % 2 else None)
+               for i in range(6)]
+        w.add_members(list_id, ids, NOW)
+        w.remove_members(list_id, ids[:1])
+        w.set_deleted(ids[1:2], NOW, NOW)
+        return list_id
+
+    list_id = await store.write(1, setup)
+    kept = await store.read(1, lambda r: r.group_profiles("list", [list_id]))
+    recounted = await store.read(1, lambda r: r.recount_profiles("list", list_id))
+    assert kept[list_id] == recounted
+    assert sum(recounted.values()) == 4  # one left the list, one is deleted: figures count neither
+
+
+async def test_cache_versions_rise_with_every_change_whoever_makes_it(store: Store):
+    fields, tokens = store.version("fields", 1), store.version("tokens")
+    await store.write(1, lambda w: w.insert_field("tier", "text", None, NOW))
+    assert store.version("fields", 1) > fields and store.version("fields", 2) == 0
+    raised = store.version("fields", 1)
+    await store.write(1, lambda w: w.insert_aliases([("tier", "Niveau", "niveau")], NOW))
+    assert store.version("fields", 1) > raised
+
+    from contacts_mcp.storage.api import account_queries as q
+
+    await store.admin(q.insert_token, "abcdefabcdef", 1, "read", "hash", NOW, None)
+    assert store.version("tokens") == tokens  # a new token invalidates nothing
+    await store.admin(q.revoke_token, "abcdefabcdef", NOW)
+    assert store.version("tokens") > tokens
+
+
+async def test_a_field_made_by_another_process_is_seen_at_the_next_call(tmp_path):
+    # Two servers on one database: a field created through one is known to the other's next import call,
+    # because the registry memo is checked against the fields version (no restart, no stale cache).
+    from contacts_mcp.core import fields
+    from contacts_mcp.core.settings import Settings
+    from contacts_mcp.server.lifespan import running
+
+    settings = Settings(db_path=tmp_path / "two.db")
+    async with running(settings, jobs=False) as one, running(settings, jobs=False) as two:
+        assert "tier" not in (await fields.registry(two.scope())).fields
+        await fields.create_field(one.scope(), "tier", "text", None)
+        assert "tier" in (await fields.registry(two.scope())).fields
