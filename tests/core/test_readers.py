@@ -351,9 +351,9 @@ def test_xlsx_progress_and_skip(tmp_path: Path) -> None:
 
 
 def test_sheet_with_too_many_cells_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from contacts_mcp.core.imports import readers
+    from contacts_mcp.core.imports.readers import sheets
 
-    monkeypatch.setattr(readers, "_MAX_SHEET_CELLS", 10)
+    monkeypatch.setattr(sheets, "_MAX_SHEET_CELLS", 10)
     path = make_xlsx(tmp_path / "c.xlsx", {"S": [["a", "b", "c"]] * 4})
     with pytest.raises(LimitExceeded) as err:
         open_table(path)
