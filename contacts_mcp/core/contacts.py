@@ -82,10 +82,11 @@ async def create_contact(scope: Scope, data: ContactInput, *, update_enabled: bo
 
 
 async def update_contact(scope: Scope, contact_id: int, data: ContactInput, *,
-                         empty_values_erase: bool = False) -> ContactResult:
+                         empty_values_erase: bool = False, restore_deleted: bool = False) -> ContactResult:
     p = await _prepare(scope, data)
     p.target_id = contact_id
-    opts = BatchOptions(match_keys=(), update_enabled=True, erase=empty_values_erase, source="api", now=utc_now())
+    opts = BatchOptions(match_keys=(), update_enabled=True, erase=empty_values_erase, source="api", now=utc_now(),
+                        restore_deleted=restore_deleted)
 
     def unit(w: Writer) -> ContactResult:
         outcome, _ = _single(w, p, opts)  # refused if it would leave the contact with no identity

@@ -7,7 +7,8 @@ time and contact id), and the rejected import lines that hold its email, mobile,
 numbers in each line's reason: a scan of the error reports, nothing else).
 
 What stays: its opt-out records, so that its addresses stay blocked for whoever has them later. Every
-address they hold (and any other record's copy of the contact's addresses) is replaced by a keyed hash
+address they hold (and any other record's copy of the contact's addresses, but for an address that record's
+own living contact still holds: a shared fixed phone) is replaced by a keyed hash
 (`optouts.hasher`: HMAC-SHA256 with a secret of the server's, kept in the database), the records belong
 to no contact any more, and the blocking path is the one clear addresses take (`optouts.suppressions`).
 They are listed with no address (`erased`), and lifted by giving the address again to restore_optout.
@@ -82,10 +83,16 @@ def _hash_optouts(w: Writer, contact_ids: list[int], addresses: set[str]) -> Non
     of their current addresses, replaced by its hash; the records then belong to nobody."""
     mine = set(contact_ids)
     token = hasher(w.address_secret())
+    found = w.optout_addresses_of(contact_ids, list(addresses))
+    # Another living contact's record keeps what that contact still holds itself (a shared fixed phone):
+    # that address is its own too, and its record no erased one.
+    owners = {o for _, o, _, _ in found if o is not None and o not in mine}
+    own = {(row["id"], row[c]) for row in (w.contacts_by_ids(sorted(owners)) if owners else [])
+           for c in ("email_key", "mobile", "fixed_phone") if row[c]}
     changes: set[tuple[int, str, str]] = set()
-    for record, contact_id, first, address in w.optout_addresses_of(contact_ids, list(addresses)):
+    for record, contact_id, first, address in found:
         for a in (first, address):
-            if a and not is_hashed(a) and (contact_id in mine or a in addresses):
+            if a and not is_hashed(a) and (contact_id in mine or (a in addresses and (contact_id, a) not in own)):
                 changes.add((record, a, token(a)))
     w.hash_optout_addresses(sorted(changes))
     w.unlink_optouts(contact_ids)

@@ -8,9 +8,9 @@ sees what an earlier one created or changed. An item that fails (a conflict, an 
 reported and changes nothing; the others go on.
 
 Matching: a contact whose ext_id, email key or E.164 mobile equals the item's is the same person;
-`match_keys` says which identities are tried, in order (ext_id first). A deleted contact that matches
-is restored and updated only with `restore_deleted` (it is the same person, and its opt-outs stay with
-it); otherwise the item fails, saying so. Opt-outs only ever
+`match_keys` says which identities are tried, in order (ext_id first). A deleted contact that matches (or
+is named by id) is restored and updated only with `restore_deleted` (it is the same person, and its opt-outs
+stay with it); otherwise the item fails, saying so. Opt-outs only ever
 gain channels here; lifting one is a restore, an audited path of its own. A contact taking an address
 an opt-out blocks (email, mobile or fixed phone) is blocked too; an opted-out contact's opt-outs block
 the addresses it takes. No identity, no contact: an item that would create or leave a contact without
@@ -127,6 +127,8 @@ class _Batch:
             if p.target_id not in self.rows:
                 raise NotFound("contact id", [p.target_id], "Look contacts up with get_contacts.")
             target: int | None = p.target_id
+            if self.rows[p.target_id]["deleted_at"] is not None and not opts.restore_deleted:
+                raise Conflict(f"contact {p.target_id} is deleted; pass restore_deleted=true to restore and update it.")
         else:
             col = next((c for c in opts.match_keys if c in holders), None)
             target = holders[col] if col is not None else None

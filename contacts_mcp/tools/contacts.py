@@ -30,7 +30,8 @@ def register(box: Toolbox) -> None:
         (a deleted one only with restore_deleted); with contact_id, update that one. Opt-outs are never
         lifted. Returns it and the outcome. For many contacts: upsert_contacts, import_file."""
         if contact_id is not None:
-            return await core.update_contact(scope_of(ctx), contact_id, contact, empty_values_erase=empty_values_erase)
+            return await core.update_contact(scope_of(ctx), contact_id, contact, empty_values_erase=empty_values_erase,
+                                             restore_deleted=restore_deleted)
         return await core.create_contact(scope_of(ctx), contact, update_enabled=update_enabled,
                                          empty_values_erase=empty_values_erase, restore_deleted=restore_deleted)
 

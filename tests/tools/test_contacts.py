@@ -322,3 +322,18 @@ async def test_a_listing_counts_all_its_matches_when_asked_and_pages_by_offset(c
     assert [c["id"] for c in follow["contacts"]] == ids[4:6]
     after = await call(client, "get_contacts", {"sort": "asc", "limit": 2, "cursor": follow["next_cursor"]})
     assert [c["id"] for c in after["contacts"]] == ids[6:]
+
+
+async def test_updating_a_deleted_contact_by_id_leaves_it_deleted_unless_restore_deleted(client):
+    a = await create(client, email="gone@example.com")
+    cid = a["contact"]["id"]
+    await call(client, "delete_contacts", {"contact_ids": [cid]})
+    text = await fails(client, "create_contact", {"contact_id": cid, "contact": {"first_name": "Back"}})
+    assert "deleted; pass restore_deleted" in text and str(cid) in text
+    still = await call(client, "get_contacts", {"contact_ids": [cid]})
+    assert still["contacts"][0]["deleted_at"] and "first_name" not in still["contacts"][0]
+    assert (await call(client, "get_stats", {}))["stats"]["subscribers"] == 0
+    back = await call(client, "create_contact", {"contact_id": cid, "contact": {"first_name": "Back"},
+                                                 "restore_deleted": True})
+    assert back["contact"]["first_name"] == "Back" and "deleted_at" not in back["contact"]
+    assert (await call(client, "get_stats", {}))["stats"]["subscribers"] == 1

@@ -193,3 +193,17 @@ async def test_a_contact_taking_an_erased_address_owns_its_opt_out_and_a_restore
     got = await call(client, "restore_optout", {"contact_ids": [new["id"]], "reason": "asked again by phone"})
     assert got == {"restored": 1, "contacts_changed": 1}
     assert (await call(client, "get_contacts", {"contact_ids": [new["id"]]}))["contacts"][0].get("opted_out") is None
+
+
+async def test_erasing_a_contact_leaves_another_contacts_opt_out_of_a_shared_fixed_phone_as_it_was(client):
+    # A household's fixed phone is the other contact's own address too: its opt-out is not an erased one.
+    home = "+33144444444"
+    kept = (await call(client, "create_contact", {"contact": {"ext_id": "K1", "fixed_phone": "01 44 44 44 44"}}))
+    gone = (await call(client, "create_contact", {"contact": {"email": "gone@example.com", "fixed_phone": home}}))
+    await call(client, "optout_contact", {"contact_ids": [kept["contact"]["id"]], "reason": "unsubscribed"})
+    await _erase(client, [gone["contact"]["id"]])
+    [record] = (await call(client, "get_optouts", {"contact_id": kept["contact"]["id"]}))["optouts"]
+    assert record["address"] == home and "erased" not in record
+    # And the phone stays blocked for whoever takes it next.
+    new = await call(client, "create_contact", {"contact": {"email": "next@example.com", "fixed_phone": home}})
+    assert {"voice", "voicemail"} <= set(new["contact"]["opted_out"])

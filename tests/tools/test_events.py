@@ -153,3 +153,15 @@ async def test_bulk_upserts_join_and_leave_lists_and_segments_by_name_and_an_unk
     await call(client, "manage_segments", {"action": "create", "name": "a"})  # now "a" names a list and a segment
     twice = await call(client, "upsert_contacts", {"contacts": [{"email": "3@example.com", "groups": ["A"]}]})
     assert twice["failed"] == 1 and "more than one" in twice["items"][0]["error"]
+
+
+async def test_a_list_or_segment_whose_name_has_accented_capitals_is_found_by_name_in_any_case(client):
+    # SQLite's lower() folds ASCII only: "Événements" must still be found as itself and as "événements".
+    events = (await call(client, "manage_lists", {"action": "create", "name": "Événements"}))["list"]["id"]
+    summer = (await call(client, "manage_segments", {"action": "create", "name": "ÉTÉ"}))["segment"]["id"]
+    got = await call(client, "upsert_contacts", {"contacts": [
+        {"email": "1@example.com", "groups": ["Événements", "été"]},
+        {"email": "2@example.com", "groups": ["événements"]}]})
+    assert got["created"] == 2, got
+    assert len((await call(client, "get_contacts", {"list_id": events}))["contacts"]) == 2
+    assert len((await call(client, "get_contacts", {"segment_id": summer}))["contacts"]) == 1

@@ -16,6 +16,7 @@ from contacts_mcp.core import contacts, lists, optouts, segments, subscriptions
 from contacts_mcp.core.erase import erase
 from contacts_mcp.core.errors import ContactsError
 from contacts_mcp.core.models import ContactInput
+from contacts_mcp.core.optouts import hasher
 from contacts_mcp.core.settings import Settings
 from contacts_mcp.core.stats import figures
 from tests.conftest import call, fails
@@ -128,6 +129,11 @@ _op = st.one_of(
     st.tuples(st.just("merge"), st.just(0), st.sampled_from([None, "email", "sms", "all"])),
     st.tuples(st.just("share"), st.integers(0, 5), st.integers(0, 1)),  # a new contact with n's fixed phone
     st.tuples(st.just("erase"), st.integers(0, 5)),
+    st.tuples(st.just("unsub"), st.integers(0, 5), st.integers(0, 1)),
+    st.tuples(st.just("resub"), st.integers(0, 5), st.integers(0, 1)),
+    st.tuples(st.just("clear"), st.integers(0, 1)),
+    st.tuples(st.just("optout_list"), st.integers(0, 1), st.sampled_from(list(optouts.REASONS))),
+    st.tuples(st.just("recreate"), st.integers(0, 5), st.booleans()),
 )
 
 
@@ -148,7 +154,20 @@ async def _apply(scope, op: tuple, ids: dict[int, int], list_ids: list) -> None:
         joined = [list_ids[op[2]]] if list_ids[op[2]] is not None else []
         await contacts.create_contact(scope, ContactInput(email=f"s{n}.{len(ids)}@example.com",
                                                           fixed_phone=f"+3314{n:07d}", list_ids=joined))
-    elif cid is None and kind not in ("upsert", "drop_list", "subscribe", "merge"):
+    elif kind == "recreate":
+        joined = [i for i in list_ids[:2] if i is not None]
+        made = await contacts.create_contact(scope, ContactInput(**_fields(n, "both"), list_ids=joined),
+                                             restore_deleted=op[2])
+        ids[n] = made.contact.id
+    elif kind == "clear" and list_ids[n] is not None:
+        await lists.change_members(scope, list_ids[n], None, "remove", all_members=True)
+    elif kind == "optout_list" and list_ids[n] is not None:
+        await optouts.optout(scope, contact_ids=[], emails=[], mobiles=[], channels=["all"], reason=op[2],
+                             source="test", list_id=list_ids[n])
+    elif kind in ("unsub", "resub") and cid is not None and list_ids[op[2]] is not None:
+        await lists.change_members(scope, list_ids[op[2]], [cid], "unsubscribe" if kind == "unsub" else "resubscribe",
+                                   reason="test reason")
+    elif cid is None and kind not in ("upsert", "drop_list", "subscribe", "merge", "clear", "optout_list"):
         return
     elif kind == "update":
         await contacts.update_contact(scope, cid, ContactInput(**_fields(n + 100, op[2])))
@@ -217,6 +236,18 @@ async def _play(ops: list[tuple], db: Path) -> None:
             assert s.reachable.sms == sum(1 for c in rows if c["mobile"] and not c["optout_mask"] & 2)
             assert s.reachable.voice == sum(1 for c in rows if (c["mobile"] or c["fixed_phone"])
                                             and not c["optout_mask"] & 4)
+            # No contact is reachable at an email or mobile an active opt-out blocks, in clear or (erased) as a hash.
+            token = hasher(r.address_secret())
+            active = {}
+            for a in r._all("SELECT a.address, a.mask FROM optout_addresses a JOIN optouts o ON o.id = a.optout_id "
+                            "WHERE o.restored_at IS NULL"):
+                active[a["address"]] = active.get(a["address"], 0) | a["mask"]
+            for c in r._all("SELECT * FROM contacts"):
+                for col in ("email_key", "mobile"):
+                    if c[col]:
+                        for key in (c[col], token(c[col])):
+                            m = active.get(key, 0)
+                            assert m & c["optout_mask"] == m, (c, col, key, m)
 
         await scope.read(check)
 

@@ -73,14 +73,14 @@ class ListReads(Session):
 
 
     def groups_named(self, names: Sequence[str]) -> list[tuple[str, int, str]]:
-        """(kind, id, name) of the lists and segments whose name is one of these, ignoring case."""
-        folded = sorted({n.casefold() for n in names})
+        """(kind, id, name) of the lists and segments whose name is one of these, ignoring case. Compared in
+        Python: SQLite's lower() folds ASCII letters only ("Événements" would stay unfound)."""
+        folded = {n.casefold() for n in names}
         out: list[tuple[str, int, str]] = []
-        for part in chunks(folded):
-            for kind, table in (("list", "lists"), ("segment", "segments")):
-                out += [(kind, r[0], r[1]) for r in self._conn.execute(
-                    f"SELECT id, name FROM {table} WHERE account_id = ? AND lower(name) IN ({marks(len(part))}) "
-                    f"ORDER BY id", [self.account_id, *part]).fetchall()]
+        for kind, table in (("list", "lists"), ("segment", "segments")):
+            out += [(kind, r[0], r[1]) for r in self._conn.execute(
+                f"SELECT id, name FROM {table} WHERE account_id = ? ORDER BY id", [self.account_id]).fetchall()
+                if r[1].casefold() in folded]
         return out
 
     def member_ids(self, list_id: int) -> list[int]:
