@@ -15,16 +15,18 @@ one hop when the writer is idle: it runs right away on the event loop, on the sa
 under the lock the writer thread takes for each unit. It never waits there: if the writer thread is
 busy, or another process holds the database's write lock, it queues for the thread like any unit.
 
-Reads run whole on one of a few reader threads, each on its own WAL snapshot. (An earlier version first
-tried each read on the event loop within a budget of SQLite work and ran it again on a thread past it:
-measured, that made searches ~2 ms slower and reads able to run twice, so it is gone.) Only `now()`
-runs on the event loop: primary-key reads of a cache version or a token, cheaper than a hop.
+Reads are handled the other way round, since the caller cannot always know in advance whether a read
+is small (a search that matches early reads a few rows; one that matches nothing scans the base). Each
+read first runs on the event loop's own read connection with a budget of SQLite work
+(INLINE_READ_BUDGET); if it needs more, SQLite stops it, and it runs again whole on a reader thread.
+Most reads end within the budget, so they make no hop at all; a scan costs the loop at most the budget.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -48,6 +50,8 @@ T = TypeVar("T")
 READERS = 3
 WAL_AUTOCHECKPOINT = 10000  # pages (~40 MB)
 BUSY_TIMEOUT_MS = 10000
+INLINE_READ_BUDGET = 0.002  # seconds of SQLite work a read may do on the event loop (see the docstring)
+PROGRESS_STEPS = 1000  # SQLite VM steps between two looks at the clock during such a read
 
 
 class Reader(ContactReads, OptoutReads, ListReads, FieldReads, ImportReads, SegmentReads, EventReads, StatsReads,
@@ -112,12 +116,18 @@ def _passive_checkpoint(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
 
-def _read_snapshot(conn: sqlite3.Connection, account_id: int, fn: Callable[[Reader], T]) -> T:
-    """`fn` on one snapshot."""
+def _read_snapshot(conn: sqlite3.Connection, account_id: int, fn: Callable[[Reader], T],
+                   budget: float | None = None) -> T:
+    """`fn` on one snapshot; with a budget (seconds), SQLite stops it (SQLITE_INTERRUPT) once that has passed."""
     conn.execute("BEGIN")
+    if budget is not None:
+        deadline = time.perf_counter() + budget
+        conn.set_progress_handler(lambda: time.perf_counter() > deadline, PROGRESS_STEPS)
     try:
         return fn(Reader(conn, account_id))
     finally:
+        if budget is not None:
+            conn.set_progress_handler(None, 0)  # before COMMIT, which must not be stopped
         conn.execute("COMMIT")
 
 
@@ -245,7 +255,13 @@ class Store:
         return self.now(version, name, account_id)
 
     async def read(self, account_id: int, fn: Callable[[Reader], T]) -> T:
-        """Run `fn` against one consistent snapshot, whole, on a reader thread (see the module docstring)."""
+        """Run `fn` against one consistent snapshot: on the event loop within a budget of SQLite work,
+        else whole again on a reader thread (see the module docstring)."""
+        try:
+            return self.now(_read_snapshot, account_id, fn, INLINE_READ_BUDGET)
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode != sqlite3.SQLITE_INTERRUPT:  # not stopped for its budget: a real error
+                raise
         return await self._on_reader(_read_snapshot, account_id, fn)
 
     async def _on_reader(self, fn: Callable[..., T], *args: object) -> T:
