@@ -18,7 +18,7 @@ from typing import Any, Literal
 from ..storage.api import Reader, Writer
 from .aliases import ALIAS_SEEDS, DEFAULT_ALIASES, SEED_VERSION  # noqa: F401 - DEFAULT_ALIASES re-exported
 from .errors import Conflict, InvalidInput, NotFound, all_invalid
-from .models import BUILTIN_FIELDS, FieldInfo, FieldPage, FieldsChange
+from .models import BUILTIN_FIELDS, INPUT_ARGUMENTS, FieldInfo, FieldPage, FieldsChange
 from .normalize import clean_text, normalize_date, utc_now
 from .pagination import decode_cursor, page
 from .scope import Scope
@@ -31,10 +31,8 @@ TEXT_VALUE_MAX = 1000
 FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 IDENTITY_FIELDS = ("ext_id", "email", "mobile")
 ALL_BUILTINS = ("ext_id", *BUILTIN_FIELDS)
-# Names a contact's input uses for things other than fields: a custom field so named would be misread.
-RESERVED_NAMES = frozenset({"attributes", "email_blacklisted", "sms_blacklisted", "list_ids", "unlink_list_ids",
-                            "blocked_senders", "status", "source", "id", "email_key", "segment_ids",
-                            "unlink_segment_ids", "groups", "unlink_groups"})
+# Names a custom field may not take: the input's arguments, and stored columns that are no field.
+RESERVED_NAMES = INPUT_ARGUMENTS | {"blocked_senders", "status", "source", "id", "email_key"}
 _BUILTIN_KIND = {"ext_id": "id", "email": "email", "mobile": "phone", "fixed_phone": "phone", "fax": "phone",
                  "birth_date": "date"}
 

@@ -1,4 +1,5 @@
-"""Lists and segments named by name (B's groupNames / groupNamesExclude) instead of by id.
+"""Lists and segments as a batch of contacts sees them: named by name (B's groupNames /
+groupNamesExclude) instead of by id, and the memberships a batch adds and removes.
 
 A name is matched ignoring case against both lists and segments; it must name exactly one of them.
 An unknown or ambiguous name fails only the contact that gave it, with the reason.
@@ -6,9 +7,11 @@ An unknown or ambiguous name fails only the contact that gave it, with the reaso
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from ..storage.api import Reader
+from ..storage.api import Reader, Writer
 from .errors import ContactsError, InvalidInput, NotFound
 from .prepare import Prepared
 
@@ -62,3 +65,46 @@ def _resolve(p: Prepared, found: dict[str, list[tuple[str, int]]]) -> None:
             kind, group_id = found[name.casefold()][0]
             attr = lists if kind == "list" else segments
             setattr(p, attr, list(dict.fromkeys([*getattr(p, attr), group_id])))
+
+
+@dataclass
+class Memberships:
+    """A batch's view of one kind of group (lists or segments): which exist, who is in which, and the
+    memberships to add and remove when the batch is written."""
+
+    known: set[int]
+    members: set[tuple[int, int]]  # (contact id, group id)
+    blocked: set[tuple[int, int]] = field(default_factory=set)  # unsubscribed from the list: never joined here
+    adds: list[tuple[int, int]] = field(default_factory=list)
+    removes: list[tuple[int, int]] = field(default_factory=list)
+
+    def change(self, contact_id: int, joins: Sequence[int], leaves: Sequence[int]) -> bool:
+        """Record what an item asks for; True if any membership changes."""
+        touched = False
+        for group_id in dict.fromkeys(joins):
+            if (contact_id, group_id) not in self.members and (contact_id, group_id) not in self.blocked:
+                self.members.add((contact_id, group_id))
+                self.adds.append((contact_id, group_id))
+                touched = True
+        for group_id in leaves:
+            if (contact_id, group_id) in self.members:
+                self.members.discard((contact_id, group_id))
+                self.removes.append((contact_id, group_id))
+                touched = True
+        return touched
+
+    def flush(self, w: Writer, kind: str, now: str) -> None:
+        if self.removes:
+            w.remove_memberships(self.removes, kind)
+        if self.adds:
+            w.add_memberships(self.adds, now, kind)
+
+
+def memberships(w: Writer, kind: str, contact_ids: list[int], group_ids: list[int]) -> Memberships:
+    """Which of the groups exist, and which of the contacts are in them."""
+    if not group_ids:
+        return Memberships(set(), set())
+    if kind == "segment":
+        return Memberships(w.existing_segment_ids(group_ids), w.memberships_among(contact_ids, group_ids, kind))
+    return Memberships(w.existing_list_ids(group_ids), w.memberships_among(contact_ids, group_ids, kind),
+                        w.unsubscribed_among(contact_ids, group_ids) if contact_ids else set())

@@ -88,6 +88,11 @@ class ContactInput(BaseModel):
     unlink_groups: list[str] | None = Field(None, max_length=100, description="Lists or segments to leave, by name.")
 
 
+# The names a contact's input uses for things other than fields (flags, groups, attributes), derived from
+# the input model so that a new argument is known everywhere: no custom field may take such a name.
+INPUT_ARGUMENTS = frozenset(ContactInput.model_fields) - {"ext_id", *BUILTIN_FIELDS, "blocked_senders"}
+
+
 # ---------------------------------------------------------------- outputs
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from ..storage.api import KEY_COLUMNS
 from .errors import InvalidInput, all_invalid
 from .fields import Registry, coerce, match_attributes
-from .models import PHONE_FIELDS
+from .models import INPUT_ARGUMENTS, PHONE_FIELDS
 from .normalize import (
     clean_text, email_key, normalize_attributes, normalize_date, normalize_email, normalize_ext_id, normalize_phone,
 )
@@ -24,8 +24,11 @@ TEXT_FIELDS = ("civility", "first_name", "last_name", "address_1", "address_2", 
 _FLAGS = {"email_blacklisted": "email", "sms_blacklisted": "sms"}
 _ID_LISTS = ("list_ids", "unlink_list_ids", "segment_ids", "unlink_segment_ids")
 _NAME_LISTS = ("groups", "unlink_groups")  # lists or segments by name, resolved by core/groups.py
-# The names prepare() takes as arguments before custom fields (a custom field so named is not a plain one).
-ARGUMENT_NAMES = frozenset({"attributes", *_FLAGS, *_ID_LISTS, *_NAME_LISTS})
+# The names prepare() takes as arguments before custom fields (a custom field so named is not a plain one):
+# those of the input model, each handled below (an argument added to the model and not here fails at import).
+ARGUMENT_NAMES = INPUT_ARGUMENTS
+if ARGUMENT_NAMES != {"attributes", *_FLAGS, *_ID_LISTS, *_NAME_LISTS}:
+    raise ImportError(f"prepare() does not handle {sorted(ARGUMENT_NAMES ^ {'attributes', *_FLAGS, *_ID_LISTS, *_NAME_LISTS})}")
 
 
 class Prepared:

@@ -20,12 +20,11 @@ an ext_id, email or mobile fails (blank values were made missing by `prepare`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from collections.abc import Sequence
 from typing import Any, Literal, NamedTuple
 
 from ..storage.api import Writer
 from .errors import Conflict, ContactsError, InvalidInput, NotFound
-from .groups import resolve_group_names
+from .groups import Memberships, memberships, resolve_group_names
 from .optouts import OptoutRecord, address_bits, block, follow_addresses, held_addresses, suppressions
 from .prepare import IDENTITIES, KEY_COLUMNS, KEY_LABELS, Prepared
 
@@ -61,39 +60,6 @@ class ItemResult(NamedTuple):  # one per import line: a tuple is cheaper to make
 
 
 @dataclass
-class _Memberships:
-    """A batch's view of one kind of group (lists or segments): which exist, who is in which, and the
-    memberships to add and remove when the batch is written."""
-
-    known: set[int]
-    members: set[tuple[int, int]]  # (contact id, group id)
-    blocked: set[tuple[int, int]] = field(default_factory=set)  # unsubscribed from the list: never joined here
-    adds: list[tuple[int, int]] = field(default_factory=list)
-    removes: list[tuple[int, int]] = field(default_factory=list)
-
-    def change(self, contact_id: int, joins: Sequence[int], leaves: Sequence[int]) -> bool:
-        """Record what an item asks for; True if any membership changes."""
-        touched = False
-        for group_id in dict.fromkeys(joins):
-            if (contact_id, group_id) not in self.members and (contact_id, group_id) not in self.blocked:
-                self.members.add((contact_id, group_id))
-                self.adds.append((contact_id, group_id))
-                touched = True
-        for group_id in leaves:
-            if (contact_id, group_id) in self.members:
-                self.members.discard((contact_id, group_id))
-                self.removes.append((contact_id, group_id))
-                touched = True
-        return touched
-
-    def flush(self, w: Writer, kind: str, now: str) -> None:
-        if self.removes:
-            w.remove_memberships(self.removes, kind)
-        if self.adds:
-            w.add_memberships(self.adds, now, kind)
-
-
-@dataclass
 class _Batch:
     w: Writer
     opts: BatchOptions
@@ -101,8 +67,8 @@ class _Batch:
     index: dict[str, dict[str, int]]
     suppressed: dict[str, list[tuple[int, str]]]
     hashed: dict[str, str]  # address -> the hash an erased contact's opt-out blocks it as
-    lists: _Memberships
-    segments: _Memberships
+    lists: Memberships
+    segments: Memberships
     next_id: int
     inserted: dict[int, dict[str, Any]] = field(default_factory=dict)
     dirty: set[int] = field(default_factory=set)
@@ -380,8 +346,8 @@ def apply_batch(w: Writer, items: list[Prepared | tuple | ContactsError], opts: 
     segment_ids = list({*opts.segment_ids, *opts.unlink_segment_ids,
                         *(i for p in prepared for i in (*p.segment_ids, *p.unlink_segment_ids))})
     batch = _Batch(w=w, opts=opts, rows=rows, index=index, suppressed=suppressed, hashed=hashed,
-                   lists=_memberships(w, "list", list(rows), list_ids),
-                   segments=_memberships(w, "segment", list(rows), segment_ids),
+                   lists=memberships(w, "list", list(rows), list_ids),
+                   segments=memberships(w, "segment", list(rows), segment_ids),
                    next_id=w.next_contact_id(), positions=positions)
     results: list[ItemResult] = []
     keys_of = iter(keyed)
@@ -397,16 +363,6 @@ def apply_batch(w: Writer, items: list[Prepared | tuple | ContactsError], opts: 
     batch.flush()
     _events(w, opts, results)
     return results
-
-
-def _memberships(w: Writer, kind: str, contact_ids: list[int], group_ids: list[int]) -> _Memberships:
-    """Which of the groups exist, and which of the contacts are in them."""
-    if not group_ids:
-        return _Memberships(set(), set())
-    if kind == "segment":
-        return _Memberships(w.existing_segment_ids(group_ids), w.memberships_among(contact_ids, group_ids, kind))
-    return _Memberships(w.existing_list_ids(group_ids), w.memberships_among(contact_ids, group_ids, kind),
-                        w.unsubscribed_among(contact_ids, group_ids) if contact_ids else set())
 
 
 def _events(w: Writer, opts: BatchOptions, results: list[ItemResult]) -> None:

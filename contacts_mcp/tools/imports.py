@@ -8,6 +8,7 @@ from mcp.server.mcpserver import Context
 from pydantic import Field
 
 from ..core.imports import jobs as core
+from ..core.imports.readers import FORMATS
 from ..core.imports.sources import Source
 from ..core.models import ImportJob, ImportJobPage
 from .common import Cursor, RestoreDeleted, Toolbox, client_is_local, scope_of, tool
@@ -47,7 +48,7 @@ def register(box: Toolbox) -> None:
                                    max_length=JSON_ROWS_MAX)] = None,
         file_base64: Annotated[str | None, Field(description="File bytes, base64 (max 20 MB).")] = None,
         filename: Annotated[str | None, Field(description="Its extension tells the format.")] = None,
-        format: Annotated[Literal["csv", "xlsx", "xls", "ods", "json", "zip"] | None,
+        format: Annotated[Literal[FORMATS] | None,  # type: ignore[valid-type] - the readers' formats
                           Field(description="Default: from name or content.")] = None,
         has_header: Annotated[bool | None, Field(description="false: columns in get_fields order. Default: "
                                                              "sniffed.")] = None,
