@@ -18,7 +18,7 @@ from typing import Any, Literal
 from ..storage.api import Reader, Writer
 from .aliases import ALIAS_SEEDS, DEFAULT_ALIASES, SEED_VERSION  # noqa: F401 - DEFAULT_ALIASES re-exported
 from .errors import Conflict, InvalidInput, NotFound, all_invalid
-from .models import BUILTIN_FIELDS, INPUT_ARGUMENTS, FieldInfo, FieldPage, FieldsChange
+from .models import BUILTIN_FIELDS, BUILTINS, INPUT_ARGUMENTS, FieldInfo, FieldPage, FieldsChange
 from .normalize import clean_text, normalize_date, utc_now
 from .pagination import decode_cursor, page
 from .scope import Scope
@@ -33,8 +33,7 @@ IDENTITY_FIELDS = ("ext_id", "email", "mobile")
 ALL_BUILTINS = ("ext_id", *BUILTIN_FIELDS)
 # Names a custom field may not take: the input's arguments, and stored columns that are no field.
 RESERVED_NAMES = INPUT_ARGUMENTS | {"blocked_senders", "status", "source", "id", "email_key"}
-_BUILTIN_KIND = {"ext_id": "id", "email": "email", "mobile": "phone", "fixed_phone": "phone", "fax": "phone",
-                 "birth_date": "date"}
+_BUILTIN_KIND = {"ext_id": "id", **BUILTINS}
 
 def fold(text: str) -> str:
     """The form headers and aliases are compared in."""

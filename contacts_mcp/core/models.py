@@ -17,12 +17,18 @@ CHANNEL_BITS: dict[str, int] = {"email": 1, "sms": 2, "voice": 4, "voicemail": 8
 ALL_CHANNELS_MASK = 15
 Status = Literal["confirmed", "unconfirmed"]
 
-# The canonical attribute order (spec §2): also the column order of a header-less import file.
-BUILTIN_FIELDS: tuple[str, ...] = (
-    "civility", "first_name", "last_name", "email", "fixed_phone", "mobile", "fax", "address_1",
-    "address_2", "postal_code", "city", "state", "country", "birth_date", "company", "reference",
-)
-PHONE_FIELDS = ("fixed_phone", "mobile", "fax")
+# The one table of built-in attributes: name -> kind (how a value is normalised), in the canonical order
+# (spec §2), which is also the column order of a header-less import file. Everything else derives from it;
+# tests/core/test_builtin_fields.py checks the models and the stored columns agree.
+BUILTINS: dict[str, str] = {
+    "civility": "text", "first_name": "text", "last_name": "text", "email": "email", "fixed_phone": "phone",
+    "mobile": "phone", "fax": "phone", "address_1": "text", "address_2": "text", "postal_code": "text",
+    "city": "text", "state": "text", "country": "text", "birth_date": "date", "company": "text",
+    "reference": "text",
+}
+BUILTIN_FIELDS: tuple[str, ...] = tuple(BUILTINS)
+PHONE_FIELDS = tuple(name for name, kind in BUILTINS.items() if kind == "phone")
+TEXT_FIELDS = tuple(name for name, kind in BUILTINS.items() if kind == "text")
 
 
 def channels_of(mask: int) -> list[Channel]:

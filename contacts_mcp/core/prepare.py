@@ -12,15 +12,13 @@ from typing import Any
 from ..storage.api import KEY_COLUMNS
 from .errors import InvalidInput, all_invalid
 from .fields import Registry, coerce, match_attributes
-from .models import INPUT_ARGUMENTS, PHONE_FIELDS
+from .models import INPUT_ARGUMENTS, PHONE_FIELDS, TEXT_FIELDS
 from .normalize import (
     clean_text, email_key, normalize_attributes, normalize_date, normalize_email, normalize_ext_id, normalize_phone,
 )
 
 KEY_LABELS = {"ext_id": "ext_id", "email_key": "email", "mobile": "mobile"}  # as callers name them
 IDENTITIES = "email, mobile or ext_id"  # what makes a contact someone; a blank value is a missing one
-TEXT_FIELDS = ("civility", "first_name", "last_name", "address_1", "address_2", "postal_code", "city", "state",
-               "country", "company", "reference")
 _FLAGS = {"email_blacklisted": "email", "sms_blacklisted": "sms"}
 _ID_LISTS = ("list_ids", "unlink_list_ids", "segment_ids", "unlink_segment_ids")
 _NAME_LISTS = ("groups", "unlink_groups")  # lists or segments by name, resolved by core/groups.py

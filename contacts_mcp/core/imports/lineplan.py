@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 from ..errors import ContactsError, InvalidInput
 from ..fastpath import fast_email, fast_phone
 from ..fields import Registry, coerce
-from ..models import PHONE_FIELDS
+from ..models import PHONE_FIELDS, TEXT_FIELDS
 from ..normalize import (
     TEXT_MAX,
     clean_text,
@@ -33,7 +33,6 @@ from ..normalize import (
 from ..prepare import (
     _COLUMN_SETTERS,
     ARGUMENT_NAMES,
-    TEXT_FIELDS,
     identity_wanted,
     missing_identity,
     prepare,
