@@ -63,7 +63,7 @@ IN_FLIGHT = 4  # stdio: calls one client keeps in flight in the pipelined run
 PY_SPY = str(Path(sys.executable).parent / "py-spy")
 TICK = os.sysconf("SC_CLK_TCK")
 LAST_NAMES = ["Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand", "Leroy", "Moreau"]
-IDLE_FRAMES = ("_connection_worker_thread (aiosqlite/core.py:59)", "select (selectors.py", "Condition.wait (",
+IDLE_FRAMES = ("select (selectors.py", "Condition.wait (",
                "SimpleQueue.get", "wait (threading.py")
 CITIES = ["Paris", "Lyon", "Lille", "Nantes", "Bordeaux", "Toulouse"]
 

@@ -24,14 +24,15 @@ Most reads end within the budget, so they make no hop at all; a scan costs the l
 
 from __future__ import annotations
 
+import asyncio
+import queue
 import sqlite3
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
-import aiosqlite
 import anyio
 
 from .accounts import version
@@ -131,10 +132,56 @@ def _read_snapshot(conn: sqlite3.Connection, account_id: int, fn: Callable[[Read
         conn.execute("COMMIT")
 
 
-async def _on_thread(conn: aiosqlite.Connection, fn: Callable[..., T], *args: object) -> T:
-    # aiosqlite's own queue onto the thread that owns this connection. `_execute` is not public API,
-    # hence the upper bound on aiosqlite in pyproject.toml; every store test goes through here.
-    return await conn._execute(fn, conn._conn, *args)
+class _Connection:
+    """One SQLite connection and the thread that owns it (datasette's pattern): units of work queue up and
+    run one after the other on that thread, and the awaiting caller gets the result. A caller cancelled
+    while waiting does not cut a unit short: it runs whole, and its result is dropped."""
+
+    def __init__(self, path: Path, writer: bool) -> None:
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        # Used from its own thread only, except the writer's, also used from the event loop (small
+        # writes), never at the same time: Store._writing sees to that. Transactions are explicit.
+        self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._thread = threading.Thread(target=self._serve, name=f"sqlite-{'writer' if writer else 'reader'}",
+                                        daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while (item := self._queue.get()) is not None:
+            fn, args, loop, future = item
+            try:
+                result = fn(self.conn, *args)
+            except BaseException as exc:  # noqa: BLE001 - handed to the awaiting caller
+                loop.call_soon_threadsafe(_settle, future, None, exc)
+            else:
+                loop.call_soon_threadsafe(_settle, future, result, None)
+        self.conn.close()
+
+    async def run(self, fn: Callable[..., T], *args: object) -> T:
+        """`fn(conn, *args)` on this connection's thread."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._queue.put((fn, args, loop, future))
+        return await future
+
+    async def close(self) -> None:
+        self._queue.put(None)
+        await anyio.to_thread.run_sync(self._thread.join)
+
+
+def _settle(future: asyncio.Future[Any], result: Any, exc: BaseException | None) -> None:
+    if future.done():  # its caller was cancelled meanwhile
+        return
+    if exc is not None:
+        future.set_exception(exc)
+    else:
+        future.set_result(result)
+
+
+async def _on_thread(conn: _Connection, fn: Callable[..., T], *args: object) -> T:
+    return await conn.run(fn, *args)
 
 
 def _configure(conn: sqlite3.Connection, writer: bool) -> None:
@@ -159,17 +206,16 @@ def _configure(conn: sqlite3.Connection, writer: bool) -> None:
         migrate(conn)
 
 
-async def _connect(path: Path, writer: bool = False) -> aiosqlite.Connection:
-    # Transactions are explicit. The writer's connection is also used from the event loop (small
-    # writes), never at the same time as from its thread: Store._writing sees to that.
-    conn = await aiosqlite.connect(path, isolation_level=None, check_same_thread=not writer)
-    await _on_thread(conn, _configure, writer)
+async def _connect(path: Path, writer: bool = False) -> _Connection:
+    conn = await anyio.to_thread.run_sync(_Connection, path, writer)
+    conn.start()
+    await conn.run(_configure, writer)
     return conn
 
 
 class Store:
-    def __init__(self, path: Path, writer: aiosqlite.Connection, readers: list[aiosqlite.Connection],
-                 checkpointer: aiosqlite.Connection) -> None:
+    def __init__(self, path: Path, writer: _Connection, readers: list[_Connection],
+                 checkpointer: _Connection) -> None:
         self.path = path
         self._writer = writer
         self._readers = readers
@@ -211,7 +257,7 @@ class Store:
         (see the module docstring)."""
         if small and self._writing.acquire(blocking=False):
             try:
-                return _write_transaction(self._writer._conn, account_id, fn, wait=False)
+                return _write_transaction(self._writer.conn, account_id, fn, wait=False)
             except _Busy:
                 pass
             finally:
