@@ -1,0 +1,33 @@
+"""Static segments."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from ._base import Out
+
+
+class Segment(Out):
+    id: int
+    name: str
+    description: str | None = None
+    size: int = Field(description="Members that are not deleted.")
+    created_at: str
+    updated_at: str
+
+
+class SegmentPage(Out):
+    segments: list[Segment]
+    next_cursor: str | None = None
+    not_found: list[int] = Field(default_factory=list)
+
+
+class SegmentsChange(Out):
+    segment: Segment | None = None
+    deleted: int | None = None
+    not_found: list[int] = Field(default_factory=list)
+
+
+class MembershipChange(Out):
+    changed: int = Field(description="Memberships added or removed.")
+    not_found: list[int | str] = Field(default_factory=list, description="Ids or ext_ids that match no contact.")
