@@ -69,6 +69,7 @@ class _Batch:
     hashed: dict[str, str]  # address -> the hash an erased contact's opt-out blocks it as
     lists: Memberships
     segments: Memberships
+    ids: range      # reserved for the contacts this batch may create (one per item at most)
     next_id: int
     inserted: dict[int, dict[str, Any]] = field(default_factory=dict)
     dirty: set[int] = field(default_factory=set)
@@ -155,7 +156,7 @@ class _Batch:
     def _create_fresh(self, wire: tuple, present: dict[str, str]) -> ItemResult:
         """An import line that is nobody yet: no row dict, its values go to the insert as read. It cannot
         be merged into later (a later line for it is a duplicate) nor conflict (nothing holds its keys)."""
-        contact_id = self.next_id
+        contact_id = self.ids[self.next_id]
         self.next_id += 1
         for col, value in present.items():
             self.index[col][value] = contact_id
@@ -176,7 +177,7 @@ class _Batch:
             self.dirty.add(contact_id)
 
     def _create(self, p: Prepared) -> int:
-        contact_id = self.next_id
+        contact_id = self.ids[self.next_id]
         self.next_id += 1
         row: dict[str, Any] = {c: v for c, v in p.columns.items() if v is not None}
         row.update(id=contact_id, attributes={k: v for k, v in (p.attributes or {}).items() if v is not None},
@@ -348,7 +349,7 @@ def apply_batch(w: Writer, items: list[Prepared | tuple | ContactsError], opts: 
     batch = _Batch(w=w, opts=opts, rows=rows, index=index, suppressed=suppressed, hashed=hashed,
                    lists=memberships(w, "list", list(rows), list_ids),
                    segments=memberships(w, "segment", list(rows), segment_ids),
-                   next_id=w.next_contact_id(), positions=positions)
+                   ids=w.reserve_contact_ids(len(items)), next_id=0, positions=positions)
     results: list[ItemResult] = []
     keys_of = iter(keyed)
     for item in items:
@@ -376,8 +377,7 @@ def _insert_fresh(w: Writer, items: list[Prepared | tuple | ContactsError], opts
     apply_batch has found no identity held by a contact (or an address opt-out), and none repeating
     within the batch. Otherwise the batch takes the line-by-line path, which handles every case."""
     lines = [item for item in items if item.__class__ is tuple]
-    first = w.next_contact_id()
-    ids = range(first, first + len(lines))
+    ids = w.reserve_contact_ids(len(lines))
     w.insert_wire_rows(tuple(positions), [(cid, line, 0, 0) for cid, line in zip(ids, lines)],
                        source=opts.source, now=opts.now, last_import=opts.job_id)
     for kind, groups in (("list", opts.list_ids), ("segment", opts.segment_ids)):

@@ -44,9 +44,9 @@ class ContactReads(Protocol):
 class ContactWrites(Protocol):
     """Contacts: changes, inside the write transaction."""
 
-    def next_contact_id(self) -> int:
-        """The first free id, above any erased one (an id is never reused). Safe to hand out in a write
-        transaction: there is one writer."""
+    def reserve_contact_ids(self, n: int) -> range:
+        """`n` ids for contacts this unit may create, none used before (not even by an erased contact) and
+        none another unit will hand out; ids a unit does not use may be left unused."""
     def insert_contacts(self, rows: Sequence[dict[str, Any]]) -> None:
         """Insert whole rows with their pre-allocated ids (above any existing one)."""
     def insert_wire_rows(

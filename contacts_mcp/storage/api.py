@@ -15,8 +15,10 @@ The writer model: what a write unit may assume, and what every backend must guar
        connection, `BEGIN IMMEDIATE`); another backend must give it at least per account (e.g. a
        transaction-scoped advisory lock on the account id taken first in every write unit).
        Everything below rests on it:
-       - **ids** handed out inside the unit (`next_contact_id`, a new event's id from `MAX(id) + 1`) are
-         free until the unit commits, and a unit finds the rows it inserted by id range;
+       - **ids**: a unit reserves the contact ids it may use (`reserve_contact_ids`: never used before, not
+         even by an erased contact, and handed to no other unit; SQLite takes those above the highest,
+         a concurrent backend takes them from a sequence); a new event's id (`MAX(id) + 1` here) is free
+         until the unit commits, and a unit finds the events it inserted by id range within its account;
        - **dedupe** decided in Python (an identity looked up, then inserted) cannot race another insert;
          the unique indexes on (account, ext_id / email_key / mobile) still refuse a duplicate, and an
          active opt-out record is written once per (contact, channel, reason);

@@ -37,7 +37,7 @@ async def store(request, tmp_path) -> AsyncIterator[Store]:
 
 def _contact(w, **columns) -> int:
     """A contact inserted the way core's batch does: an id handed out inside the unit, then the row."""
-    contact_id = w.next_contact_id()
+    [contact_id] = w.reserve_contact_ids(1)
     w.insert_contacts([{"id": contact_id, "attributes": {}, "blocked_senders": [], "status": "confirmed",
                         "source": "api", "created_at": NOW, "updated_at": NOW, "deleted_at": None,
                         "optout_mask": 0, "optout_reasons": 0, **columns}])
@@ -74,7 +74,7 @@ async def test_an_identity_is_unique_within_an_account_and_free_in_another(store
     assert [r["id"] for r in await store.read(2, lambda r: r.contacts_by_key("email_key", ["a@example.com"]))] == [other]
 
 
-async def test_ids_handed_out_in_a_unit_are_never_reused_not_even_an_erased_ones(store: Store):
+async def test_ids_reserved_in_a_unit_are_never_reused_not_even_an_erased_ones(store: Store):
     first = await store.write(1, lambda w: _contact(w, email_key="a@example.com"))
     second = await store.write(1, lambda w: _contact(w, email_key="b@example.com"))
     assert second > first

@@ -142,11 +142,14 @@ class ContactReads(Session):
 
 class ContactWrites(ContactReads):
     # Mixed into the Writer with StatsWrites, whose _touch each change calls first (maintained statistics).
-    def next_contact_id(self) -> int:
-        """The first free id, above any erased one (an id is never reused). Safe to hand out in a write
-        transaction: there is one writer."""
-        return self._value("SELECT MAX((SELECT COALESCE(MAX(id), 0) FROM contacts), "
-                           "(SELECT COALESCE(MAX(max_contact_id), 0) FROM erasures)) + 1")
+    def reserve_contact_ids(self, n: int) -> range:
+        """`n` ids for contacts this unit may create, none used before (not even by an erased contact) and
+        none another unit will hand out. Here: the ids above the highest ever used, which no other unit
+        can take meanwhile since there is one writer; a backend with concurrent writers takes them from a
+        sequence. Ids a unit does not use may be left unused."""
+        first = self._value("SELECT MAX((SELECT COALESCE(MAX(id), 0) FROM contacts), "
+                            "(SELECT COALESCE(MAX(max_contact_id), 0) FROM erasures)) + 1")
+        return range(first, first + n)
 
     def insert_contacts(self, rows: Sequence[dict[str, Any]]) -> None:
         """Insert whole rows with their pre-allocated ids (above any existing one)."""
