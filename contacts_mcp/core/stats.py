@@ -1,7 +1,7 @@
 """Statistics of the base, a list, or several lists; field statistics; the reachability chart.
 
 The storage keeps, per group, how many contacts share each *profile* (opted-out channels, reasons,
-addresses held, unconfirmed; see storage/stats.py). Every figure here is a sum over those few rows,
+addresses held, unconfirmed; see storage/sqlite/stats.py). Every figure here is a sum over those few rows,
 so reading a million-member list's statistics costs the same as reading a ten-member one's. Several
 lists at once also need their union (a contact in two lists counts once), which is counted from the
 rows at read time.

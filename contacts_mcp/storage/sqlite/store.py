@@ -196,7 +196,7 @@ def _configure(conn: sqlite3.Connection, writer: bool) -> None:
         # and inserts touch them at random; the default 2 MB makes every batch re-read them from disk.
         conn.execute("PRAGMA cache_size = -32768").fetchall()
         # Cells a write frees are zeroed (no extra I/O): a contact's old values do not linger in the file's
-        # free space after an update; an erasure turns it fully on (whole freed pages too), see storage/erase.py.
+        # free space after an update; an erasure turns it fully on (whole freed pages too), see storage/sqlite/erase.py.
         conn.execute("PRAGMA secure_delete = FAST").fetchall()
         # WAL checkpoints mostly run beside the writer, from a connection of their own (Store.checkpoints),
         # so a big import or merge does not stop at commit to copy pages. The writer still checkpoints
@@ -275,7 +275,7 @@ class Store:
         return await self._on_reader(due_deliveries, now)
 
     async def admin(self, fn: Callable[..., T], *args: object, write: bool = True) -> T:
-        """Run an administration function (storage/accounts.py: accounts, tokens) of a connection and
+        """Run an administration function (storage/sqlite/accounts.py: accounts, tokens) of a connection and
         `args`: in one write transaction, or (write=False) on a reader, with no account bound."""
         if write:
             return await self._on_writer(_transaction, fn, *args)
