@@ -145,3 +145,10 @@ async def test_a_field_made_by_another_process_is_seen_at_the_next_call(tmp_path
         assert "tier" not in (await fields.registry(two.scope())).fields
         await fields.create_field(one.scope(), "tier", "text", None)
         assert "tier" in (await fields.registry(two.scope())).fields
+
+
+async def test_a_unit_given_to_a_closed_store_is_refused_not_left_waiting(tmp_path):
+    store = await SQLiteStore.open(tmp_path / "closed.db")
+    await store.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        await store.read(1, lambda r: r.existing_list_ids([1]))

@@ -145,6 +145,8 @@ class _Connection:
         self._thread = threading.Thread(target=self._serve, name=f"sqlite-{'writer' if writer else 'reader'}",
                                         daemon=True)
 
+        self._closed = False
+
     def start(self) -> None:
         self._thread.start()
 
@@ -161,12 +163,16 @@ class _Connection:
 
     async def run(self, fn: Callable[..., T], *args: object) -> T:
         """`fn(conn, *args)` on this connection's thread."""
+        if self._closed:  # its thread is gone: the unit would wait for ever
+            raise RuntimeError("the store is closed")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         self._queue.put((fn, args, loop, future))
         return await future
 
     async def close(self) -> None:
+        """Run what is queued, then stop the thread and close the connection."""
+        self._closed = True
         self._queue.put(None)
         await anyio.to_thread.run_sync(self._thread.join)
 
@@ -223,6 +229,7 @@ class Store:
         self._inline: sqlite3.Connection | None = None  # the event loop's own read connection: see now
         self._writing = threading.Lock()  # held by whoever uses the writer connection: its thread, or the loop
         self._free = anyio.Semaphore(len(readers))
+        self._closed = False
 
     @classmethod
     async def open(cls, path: Path | str) -> Store:
@@ -244,6 +251,7 @@ class Store:
             await self.checkpoint()
 
     async def close(self) -> None:
+        self._closed = True  # no new unit starts, inline or queued; those queued already run
         await self.checkpoint()
         for conn in [self._writer, *self._readers, self._checkpointer]:
             await conn.close()
@@ -291,6 +299,8 @@ class Store:
     def now(self, fn: Callable[..., T], *args: object) -> T:
         """Run `fn(conn, *args)` for a *small* read (a few index lookups) right here, on the event loop's
         own connection: for such a read the hop to a reader thread and back costs more than the read."""
+        if self._closed:
+            raise RuntimeError("the store is closed")
         if self._inline is None:
             self._inline = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             _configure(self._inline, False)
