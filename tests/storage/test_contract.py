@@ -7,6 +7,7 @@ import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import anyio
 import pytest
 
 from contacts_mcp.storage.api import Store
@@ -147,8 +148,32 @@ async def test_a_field_made_by_another_process_is_seen_at_the_next_call(tmp_path
         assert "tier" in (await fields.registry(two.scope())).fields
 
 
-async def test_a_unit_given_to_a_closed_store_is_refused_not_left_waiting(tmp_path):
-    store = await SQLiteStore.open(tmp_path / "closed.db")
+@pytest.mark.parametrize("backend", sorted(BACKENDS))
+async def test_a_unit_handed_to_a_closed_store_fails_at_once_instead_of_waiting_forever(backend, tmp_path):
+    store = await BACKENDS[backend](tmp_path)
     await store.close()
-    with pytest.raises(RuntimeError, match="closed"):
-        await store.read(1, lambda r: r.existing_list_ids([1]))
+    attempts = {"write": lambda: store.write(1, lambda w: w.custom_fields()),
+                "small write": lambda: store.write(1, lambda w: w.custom_fields(), small=True),
+                "read": lambda: store.read(1, lambda r: r.custom_fields()),
+                "admin": lambda: store.admin(lambda conn: None),
+                "pending jobs": lambda: store.pending_jobs(),
+                "close again": lambda: store.close()}
+    for name, attempt in attempts.items():
+        with anyio.fail_after(5):  # a hang fails the test instead of stalling the suite
+            if name == "close again":
+                await attempt()  # closing twice is harmless
+            else:
+                with pytest.raises(Exception, match="closed"):
+                    await attempt()
+
+
+async def test_a_unit_that_raises_stop_iteration_fails_its_caller_instead_of_leaving_it_waiting(store: Store):
+    def exhausted(w):
+        return next(iter(w.custom_fields()))  # no field yet: StopIteration, a bug in the unit
+
+    with anyio.fail_after(5):
+        with pytest.raises(RuntimeError, match="StopIteration"):
+            await store.write(1, exhausted)
+        with pytest.raises(RuntimeError, match="StopIteration"):
+            await store.read(1, exhausted)
+    assert await store.write(1, lambda w: "still serving") == "still serving"

@@ -142,10 +142,9 @@ class _Connection:
         # Used from its own thread only, except the writer's, also used from the event loop (small
         # writes), never at the same time: Store._writing sees to that. Transactions are explicit.
         self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self.closed = False
         self._thread = threading.Thread(target=self._serve, name=f"sqlite-{'writer' if writer else 'reader'}",
                                         daemon=True)
-
-        self._closed = False
 
     def start(self) -> None:
         self._thread.start()
@@ -155,25 +154,34 @@ class _Connection:
             fn, args, loop, future = item
             try:
                 result = fn(self.conn, *args)
+            except StopIteration as exc:  # a Future refuses it (its caller would wait forever)
+                error = RuntimeError("a unit of work raised StopIteration")
+                error.__cause__ = exc
+                outcome: tuple[Any, BaseException | None] = (None, error)
             except BaseException as exc:  # noqa: BLE001 - handed to the awaiting caller
-                loop.call_soon_threadsafe(_settle, future, None, exc)
+                outcome = (None, exc)
             else:
-                loop.call_soon_threadsafe(_settle, future, result, None)
+                outcome = (result, None)
+            try:
+                loop.call_soon_threadsafe(_settle, future, *outcome)
+            except RuntimeError:  # the loop is closed: its caller is gone; keep serving the queue
+                pass
         self.conn.close()
 
     async def run(self, fn: Callable[..., T], *args: object) -> T:
-        """`fn(conn, *args)` on this connection's thread."""
-        if self._closed:  # its thread is gone: the unit would wait for ever
-            raise RuntimeError("the store is closed")
+        """`fn(conn, *args)` on this connection's thread; after close(), it fails at once."""
+        if self.closed:
+            raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         self._queue.put((fn, args, loop, future))
         return await future
 
     async def close(self) -> None:
-        """Run what is queued, then stop the thread and close the connection."""
-        self._closed = True
-        self._queue.put(None)
+        """Run the units already queued, then close; a second call does nothing."""
+        if not self.closed:
+            self.closed = True
+            self._queue.put(None)
         await anyio.to_thread.run_sync(self._thread.join)
 
 
@@ -251,7 +259,9 @@ class Store:
             await self.checkpoint()
 
     async def close(self) -> None:
-        self._closed = True  # no new unit starts, inline or queued; those queued already run
+        if self._closed:
+            return
+        self._closed = True
         await self.checkpoint()
         for conn in [self._writer, *self._readers, self._checkpointer]:
             await conn.close()
@@ -299,8 +309,8 @@ class Store:
     def now(self, fn: Callable[..., T], *args: object) -> T:
         """Run `fn(conn, *args)` for a *small* read (a few index lookups) right here, on the event loop's
         own connection: for such a read the hop to a reader thread and back costs more than the read."""
-        if self._closed:
-            raise RuntimeError("the store is closed")
+        if self._closed:  # the inline connection may be closed already, or must not be reopened
+            raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
         if self._inline is None:
             self._inline = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             _configure(self._inline, False)
