@@ -17,8 +17,7 @@ from pathlib import Path
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
-from ..storage.api import account_queries as q
-from ..storage.api import Store
+from ..storage.api import Accounts, Store
 from .errors import Conflict, InvalidInput, NotFound
 from .normalize import format_ts, utc_now
 
@@ -40,17 +39,17 @@ async def create_account(store: Store, name: str) -> dict[str, Any]:
     if not _NAME.fullmatch(name):
         raise InvalidInput("name", "1 to 64 letters, digits, spaces, '.', '_' or '-', starting with a letter or digit")
 
-    def unit(conn: Any) -> dict[str, Any]:
-        if q.account_by_name(conn, name):
+    def unit(a: Accounts) -> dict[str, Any]:
+        if a.account_by_name(name):
             raise Conflict(f"an account named {name!r} already exists")
         now = utc_now()
-        return {"id": q.create_account(conn, name, now), "name": name, "created_at": now}
+        return {"id": a.create_account(name, now), "name": name, "created_at": now}
 
     return await store.admin(unit)
 
 
 async def list_accounts(store: Store) -> list[dict[str, Any]]:
-    return await store.admin(q.accounts, write=False)
+    return await store.admin(lambda a: a.accounts(), write=False)
 
 
 async def create_token(store: Store, account: str, scope: str, expires_days: int | None) -> tuple[str, dict[str, Any]]:
@@ -64,9 +63,9 @@ async def create_token(store: Store, account: str, scope: str, expires_days: int
     now = datetime.now(timezone.utc)
     expires = format_ts(now + timedelta(days=expires_days)) if expires_days else None
 
-    def unit(conn: Any) -> dict[str, Any]:
+    def unit(a: Accounts) -> dict[str, Any]:
         created = format_ts(now)
-        q.insert_token(conn, token_id, _account_id(conn, account), scope, _hash(secret), created, expires)
+        a.insert_token(token_id, _account_id(a, account), scope, _hash(secret), created, expires)
         # The row as `token list` shows it.
         return {"id": token_id, "account": account, "scope": scope, "created_at": created, "expires_at": expires,
                 "revoked_at": None}
@@ -76,14 +75,14 @@ async def create_token(store: Store, account: str, scope: str, expires_days: int
 
 
 async def list_tokens(store: Store, account: str | None) -> list[dict[str, Any]]:
-    def unit(conn: Any) -> list[dict[str, Any]]:
-        return q.tokens(conn, None if account is None else _account_id(conn, account))
+    def unit(a: Accounts) -> list[dict[str, Any]]:
+        return a.tokens(None if account is None else _account_id(a, account))
 
     return await store.admin(unit, write=False)
 
 
-def _account_id(conn: Any, name: str) -> int:
-    row = q.account_by_name(conn, name)
+def _account_id(a: Accounts, name: str) -> int:
+    row = a.account_by_name(name)
     if row is None:
         raise NotFound("account", [name], "List accounts with: contacts-mcp account list; create one with: "
                                           "contacts-mcp account create NAME")
@@ -93,10 +92,10 @@ def _account_id(conn: Any, name: str) -> int:
 async def revoke_token(store: Store, token_id: str) -> None:
     token_id = token_id.removeprefix("cmcp_").split("_")[0]
 
-    def unit(conn: Any) -> None:
-        if q.token(conn, token_id) is None:
+    def unit(a: Accounts) -> None:
+        if a.token(token_id) is None:
             raise NotFound("token id", [token_id], "List tokens with: contacts-mcp token list")
-        q.revoke_token(conn, token_id, utc_now())
+        a.revoke_token(token_id, utc_now())
 
     await store.admin(unit)  # the tokens version it raises makes every server forget the tokens it verified
 
@@ -110,7 +109,7 @@ def parse_token(token: str) -> tuple[str, str] | None:
 
 def token_row(store: Store, token_id: str) -> dict[str, Any] | None:
     """The token's row (a primary-key lookup run at once, no thread hop), with `expires_epoch`."""
-    row = store.now(q.token, token_id)
+    row = store.token(token_id)
     if row is not None:
         row["expires_epoch"] = int(datetime.fromisoformat(row["expires_at"].replace("Z", "+00:00"))
                                    .timestamp()) if row["expires_at"] else None

@@ -45,7 +45,6 @@ from ._repositories import (
     ImportReads, ImportWrites, ListReads, ListWrites, OptoutReads, OptoutWrites, SegmentReads, SegmentWrites,
     StatsReads, StatsWrites,
 )
-from .sqlite import accounts as account_queries  # functions of a connection: accounts and tokens (admin)
 from .sqlite.contacts import KEY_COLUMNS
 from .sqlite.erase import HASHED
 from .sqlite.imports import COUNTERS
@@ -55,7 +54,7 @@ T = TypeVar("T")
 
 # Facts of the stored representation that core computes with: identity columns, the prefix of an
 # erased (hashed) address, an import job's counters, and the bits of a contact's statistics profile.
-__all__ = ["COUNTERS", "account_queries", "HASHED", "HAS_EMAIL", "HAS_FIXED", "HAS_MOBILE", "KEY_COLUMNS", "REASON_SHIFT",
+__all__ = ["COUNTERS", "Accounts", "HASHED", "HAS_EMAIL", "HAS_FIXED", "HAS_MOBILE", "KEY_COLUMNS", "REASON_SHIFT",
            "UNCONFIRMED", "Reader", "Store", "Writer"]
 
 
@@ -67,6 +66,19 @@ class Reader(ContactReads, OptoutReads, ListReads, FieldReads, ImportReads, Segm
 class Writer(ContactWrites, OptoutWrites, ListWrites, FieldWrites, ImportWrites, SegmentWrites, EventWrites,
              StatsWrites, EraseWrites, Reader, Protocol):
     """Read and write queries inside one write transaction, bound to one account."""
+
+
+class Accounts(Protocol):
+    """Administration across accounts (the CLI's): accounts and API tokens, no account bound."""
+
+    def create_account(self, name: str, now: str) -> int: ...
+    def accounts(self) -> list[dict[str, Any]]: ...
+    def account_by_name(self, name: str) -> dict[str, Any] | None: ...
+    def insert_token(self, token_id: str, account_id: int, scope: str, secret_hash: str, now: str,
+                     expires_at: str | None) -> None: ...
+    def tokens(self, account_id: int | None) -> list[dict[str, Any]]: ...
+    def token(self, token_id: str) -> dict[str, Any] | None: ...
+    def revoke_token(self, token_id: str, now: str) -> int: ...
 
 
 class Store(Protocol):
@@ -84,12 +96,12 @@ class Store(Protocol):
         """Run `fn` against one consistent snapshot; it may run more than once."""
         ...
 
-    def admin(self, fn: Callable[..., T], *args: object, write: bool = True) -> Awaitable[T]:
-        """Run an administration function of a connection (accounts, tokens) with no account bound."""
+    def admin(self, fn: Callable[[Accounts], T], *, write: bool = True) -> Awaitable[T]:
+        """Run an administration unit (accounts, tokens) with no account bound, in one transaction."""
         ...
 
-    def now(self, fn: Callable[..., T], *args: object) -> T:
-        """Run a tiny read (a primary-key lookup) at once, on the caller's thread."""
+    def token(self, token_id: str) -> dict[str, Any] | None:
+        """An API token's row, read at once (the verifier's per-request lookup)."""
         ...
 
     def version(self, name: str, account_id: int = 0) -> int:

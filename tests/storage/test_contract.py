@@ -126,11 +126,9 @@ async def test_cache_versions_rise_with_every_change_whoever_makes_it(store: Sto
     await store.write(1, lambda w: w.insert_aliases([("tier", "Niveau", "niveau")], NOW))
     assert store.version("fields", 1) > raised
 
-    from contacts_mcp.storage.api import account_queries as q
-
-    await store.admin(q.insert_token, "abcdefabcdef", 1, "read", "hash", NOW, None)
+    await store.admin(lambda a: a.insert_token("abcdefabcdef", 1, "read", "hash", NOW, None))
     assert store.version("tokens") == tokens  # a new token invalidates nothing
-    await store.admin(q.revoke_token, "abcdefabcdef", NOW)
+    await store.admin(lambda a: a.revoke_token("abcdefabcdef", NOW))
     assert store.version("tokens") > tokens
 
 
@@ -155,7 +153,7 @@ async def test_a_unit_handed_to_a_closed_store_fails_at_once_instead_of_waiting_
     attempts = {"write": lambda: store.write(1, lambda w: w.custom_fields()),
                 "small write": lambda: store.write(1, lambda w: w.custom_fields(), small=True),
                 "read": lambda: store.read(1, lambda r: r.custom_fields()),
-                "admin": lambda: store.admin(lambda conn: None),
+                "admin": lambda: store.admin(lambda a: None),
                 "pending jobs": lambda: store.pending_jobs(),
                 "close again": lambda: store.close()}
     for name, attempt in attempts.items():

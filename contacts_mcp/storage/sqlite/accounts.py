@@ -56,3 +56,32 @@ def version(conn: sqlite3.Connection, name: str, account_id: int = 0) -> int:
     else:
         row = conn.execute("SELECT value FROM versions WHERE name = ?", [name]).fetchone()
     return row[0] if row else 0
+
+
+class Accounts:
+    """The administration session (storage/api.py Accounts): accounts and tokens, no account bound."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def create_account(self, name: str, now: str) -> int:
+        return create_account(self._conn, name, now)
+
+    def accounts(self) -> list[dict[str, Any]]:
+        return accounts(self._conn)
+
+    def account_by_name(self, name: str) -> dict[str, Any] | None:
+        return account_by_name(self._conn, name)
+
+    def insert_token(self, token_id: str, account_id: int, scope: str, secret_hash: str, now: str,
+                     expires_at: str | None) -> None:
+        insert_token(self._conn, token_id, account_id, scope, secret_hash, now, expires_at)
+
+    def tokens(self, account_id: int | None) -> list[dict[str, Any]]:
+        return tokens(self._conn, account_id)
+
+    def token(self, token_id: str) -> dict[str, Any] | None:
+        return token(self._conn, token_id)
+
+    def revoke_token(self, token_id: str, now: str) -> int:
+        return revoke_token(self._conn, token_id, now)

@@ -35,7 +35,7 @@ from typing import Any, TypeVar
 
 import anyio
 
-from .accounts import version
+from .accounts import Accounts, token, version
 from .contacts import ContactReads, ContactWrites
 from .erase import EraseReads, EraseWrites
 from .events import EventReads, EventWrites, due_deliveries
@@ -111,6 +111,10 @@ def _write_transaction(conn: sqlite3.Connection, account_id: int, fn: Callable[[
     finally:
         if w.defer_checkpoint:
             conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT}").fetchall()
+
+
+def _admin_unit(fn: Callable[[Accounts], T]) -> Callable[[sqlite3.Connection], T]:
+    return lambda conn: fn(Accounts(conn))
 
 
 def _passive_checkpoint(conn: sqlite3.Connection) -> None:
@@ -292,12 +296,17 @@ class Store:
         pending_jobs)."""
         return await self._on_reader(due_deliveries, now)
 
-    async def admin(self, fn: Callable[..., T], *args: object, write: bool = True) -> T:
-        """Run an administration function (storage/sqlite/accounts.py: accounts, tokens) of a connection and
-        `args`: in one write transaction, or (write=False) on a reader, with no account bound."""
+    async def admin(self, fn: Callable[[Accounts], T], *, write: bool = True) -> T:
+        """Run an administration unit (accounts, tokens: storage/sqlite/accounts.py) with no account bound:
+        in one write transaction, or (write=False) on a reader."""
+        unit = _admin_unit(fn)
         if write:
-            return await self._on_writer(_transaction, fn, *args)
-        return await self._on_reader(fn, *args)
+            return await self._on_writer(_transaction, unit)
+        return await self._on_reader(unit)
+
+    def token(self, token_id: str) -> dict | None:
+        """An API token's row, read at once (a primary-key lookup)."""
+        return self.now(token, token_id)
 
     async def _on_writer(self, fn: Callable[..., T], *args: object) -> T:
         return await _on_thread(self._writer, self._locked, fn, *args)
