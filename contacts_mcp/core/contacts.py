@@ -37,7 +37,7 @@ def match_order(dedupe_on: DedupeKey | None) -> tuple[str, ...]:
 
 async def _prepare(scope: Scope, data: ContactInput) -> Prepared:
     values = data.model_dump(exclude_unset=True)
-    reg = await registry(scope, names=values.get("attributes") or {})
+    reg = await registry(scope)
     return prepare(values, scope.settings.default_region, reg)
 
 
@@ -104,8 +104,10 @@ async def upsert_contacts(scope: Scope, items: list[ContactInput], *, dedupe_on:
         raise LimitExceeded("contacts per call", f"1 to {BULK_MAX}", len(items),
                             "Split the contacts into several calls, or use import_file for big files.")
     region = scope.settings.default_region
-    names = list(dict.fromkeys(n for item in items for n in item.attributes or {}))
-    reg = await (create_text_fields(scope, names) if create_fields else registry(scope, names=names))
+    if create_fields:
+        reg = await create_text_fields(scope, list(dict.fromkeys(n for item in items for n in item.attributes or {})))
+    else:
+        reg = await registry(scope)
     match_keys = match_order(dedupe_on)
     prepared: list[Prepared | ContactsError] = []
     for index, data in enumerate(items):

@@ -11,7 +11,6 @@ import functools
 
 import re
 import unicodedata
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -108,10 +107,9 @@ def _seed(w: Writer) -> None:
     w.mark_aliases_seeded(SEED_VERSION)
 
 
-async def registry(scope: Scope, fresh: bool = False, names: Iterable[str] = ()) -> Registry:
+async def registry(scope: Scope, fresh: bool = False) -> Registry:
     """The account's fields, seeding the default aliases on first use. Memoised per process while the
-    account's fields version is unchanged: any change to fields or aliases, by any process, raises it.
-    (`names` is accepted for callers that say which names they will look up.)"""
+    account's fields version is unchanged: any change to fields or aliases, by any process, raises it."""
     key = ("fields", scope.account_id)
     cached = scope.cache.get(key)
     version = scope.store.version("fields", scope.account_id)
@@ -224,7 +222,7 @@ def field_name_for(name: str) -> str | None:
 
 async def create_text_fields(scope: Scope, names: list[str]) -> Registry:
     """The registry once each of `names` that matches no field is a new text field (create_fields=true)."""
-    reg = await registry(scope, names=names)
+    reg = await registry(scope)
     made = {n: field_name_for(n) for n in names if reg.resolve(n) is None}
     for name, field_name in made.items():  # all checked before any is created
         if field_name is None:

@@ -207,13 +207,13 @@ async def change_members(scope: Scope, list_id: int, contact_ids: list[int] | No
 
     def unit(w: Writer) -> ChangeCount:
         _require_list(w, list_id)
+        known: set[int] = set()
+        kept_out: list[int] = []
         if all_members:
             changed = w.remove_members(list_id, None)
-            known: set[int] = set()
         else:
             known = w.existing_contact_ids(ids_given)
             ids = sorted(known)
-            kept_out: list[int] = []
             if action == "add":
                 kept_out = sorted(c for c, _ in w.unsubscribed_among(ids, [list_id]))
                 changed = w.add_members(list_id, ids, now)
@@ -226,7 +226,7 @@ async def change_members(scope: Scope, list_id: int, contact_ids: list[int] | No
         if changed:
             w.update_list(list_id, {"updated_at": now})
         return ChangeCount(changed=changed, not_found=[i for i in dict.fromkeys(ids_given) if i not in known],
-                           unsubscribed=kept_out if not all_members else [])
+                           unsubscribed=kept_out)
 
     return await scope.write(unit, small=len(ids_given) <= SMALL_WRITE and not all_members)
 

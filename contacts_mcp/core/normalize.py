@@ -115,16 +115,20 @@ _NOT_MOBILE = {
 
 
 def _parsed(text: str, region: str) -> phonenumbers.PhoneNumber | None:
-    for attempt, where in ((text, region), ("+" + text, None)):
-        try:
-            number = phonenumbers.parse(attempt, where)
-        except phonenumbers.NumberParseException:
-            number = None
-        if number is not None and phonenumbers.is_valid_number(number):
-            return number
-        if text[:1] == "+" or not text.replace(" ", "").isdigit() or text[:1] == "0":
-            return None  # only bare digits not starting with 0 may be international without "+"
-    return None
+    """A valid number read nationally in `region`, else (bare digits not starting with 0 only) read as
+    international without its "+"."""
+    number = _valid(text, region)
+    if number is None and text[:1] not in ("+", "0") and text.replace(" ", "").isdigit():
+        number = _valid("+" + text, None)
+    return number
+
+
+def _valid(text: str, region: str | None) -> phonenumbers.PhoneNumber | None:
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
+    return number if phonenumbers.is_valid_number(number) else None
 
 
 @lru_cache(maxsize=4096)

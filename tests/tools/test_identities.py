@@ -79,7 +79,7 @@ async def test_a_blank_identity_is_missing_in_the_write_path_itself(state):
     from contacts_mcp.core.upsert import BatchOptions, apply_batch
 
     scope = state.scope()
-    p = prepare({"email": " ", "first_name": "X"}, "FR", await registry(scope, names={}))
+    p = prepare({"email": " ", "first_name": "X"}, "FR", await registry(scope))
     opts = BatchOptions(match_keys=("email_key", "mobile"), update_enabled=True, erase=False, source="t", now=utc_now())
     [result] = await scope.write(lambda w: apply_batch(w, [p], opts))
     assert result.outcome == "failed" and "email, mobile or ext_id" in result.error

@@ -198,10 +198,6 @@ def _settle(future: asyncio.Future[Any], result: Any, exc: BaseException | None)
         future.set_result(result)
 
 
-async def _on_thread(conn: _Connection, fn: Callable[..., T], *args: object) -> T:
-    return await conn.run(fn, *args)
-
-
 def _configure(conn: sqlite3.Connection, writer: bool) -> None:
     conn.row_factory = sqlite3.Row
     # Every result is read to the end: a statement left open would block the next COMMIT.
@@ -254,7 +250,7 @@ class Store:
 
     async def checkpoint(self) -> None:
         """Copy committed WAL pages into the database, without waiting for (or blocking) the writer."""
-        await _on_thread(self._checkpointer, _passive_checkpoint)
+        await self._checkpointer.run(_passive_checkpoint)
 
     async def checkpoints(self, every: float = 1.0) -> None:
         """Checkpoint the WAL every `every` seconds, for as long as the caller's task runs."""
@@ -309,7 +305,7 @@ class Store:
         return self.now(token, token_id)
 
     async def _on_writer(self, fn: Callable[..., T], *args: object) -> T:
-        return await _on_thread(self._writer, self._locked, fn, *args)
+        return await self._writer.run(self._locked, fn, *args)
 
     def _locked(self, conn: sqlite3.Connection, fn: Callable[..., T], *args: object) -> T:
         with self._writing:
@@ -343,6 +339,6 @@ class Store:
         async with self._free:
             conn = self._readers.pop()
             try:
-                return await _on_thread(conn, fn, *args)
+                return await conn.run(fn, *args)
             finally:
                 self._readers.append(conn)
