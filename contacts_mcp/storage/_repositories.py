@@ -1,23 +1,39 @@
 """Per-resource repository Protocols: what a unit of work may ask of a backend, resource by resource.
 
 Each is implemented by the SQLite mixin of the same name in storage/sqlite/ (a PostgreSQL one will
-follow). Rows are plain dicts keyed by column name for now; see storage/api.py for the contract.
+follow). Rows are plain dicts at run time, typed by storage/rows.py; see storage/api.py for the contract.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict, Unpack
+
+from .rows import (
+    AliasRow, ConfirmationRow, ContactRow, DeliveryRow, EventRow, FieldRow, FolderListRow, FolderRow, ImportErrorRow, JobRow, ListRow,
+    OptoutRecordRow, SegmentRow, WebhookRow,
+)
+
+
+class ContactFilters(TypedDict):
+    """Which contacts a listing or a count covers (every key required; None or empty means no filter)."""
+
+    list_id: int | None
+    segment_id: int | None
+    created_since: str | None
+    modified_since: str | None
+    search: Sequence[str]  # terms, any of which a contact's name, company, email or phone contains (or ext_id equals)
+    deleted: str  # 'exclude', 'include' or 'only'
 
 
 class ContactReads(Protocol):
     """Contacts: queries."""
 
-    def contacts_by_ids(self, ids: Sequence[int]) -> list[dict[str, Any]]: ...
+    def contacts_by_ids(self, ids: Sequence[int]) -> list[ContactRow]: ...
     def existing_contact_ids(self, ids: Sequence[int]) -> set[int]:
         """Which of `ids` are this account's contacts (deleted ones included)."""
-    def contacts_by_key(self, column: str, values: Sequence[str]) -> list[dict[str, Any]]:
+    def contacts_by_key(self, column: str, values: Sequence[str]) -> list[ContactRow]:
         """Contacts whose ext_id, email_key or mobile is one of `values` (deleted ones included)."""
     def list_contacts(
         self,
@@ -26,11 +42,11 @@ class ContactReads(Protocol):
         after_id: int | None,
         limit: int,
         offset: int = 0,
-        **filters: Any,
-    ) -> list[dict[str, Any]]:
+        **filters: Unpack[ContactFilters],
+    ) -> list[ContactRow]:
         """A page of contacts matching the filters (see _filtered), in id order, after `after_id` or `offset` rows
         (an offset is read through: slower for deep pages)."""
-    def count_contacts(self, **filters: Any) -> int: ...
+    def count_contacts(self, **filters: Unpack[ContactFilters]) -> int: ...
     def memberships(self, contact_ids: Sequence[int]) -> dict[int, list[int]]: ...
     def memberships_among(
         self,
@@ -82,7 +98,7 @@ class OptoutReads(Protocol):
         """Active opt-outs per normalised address, as (channels blocked there, reason)."""
     def addresses_of_optouts(self, ids: Sequence[int]) -> dict[int, list[tuple[str, int]]]:
         """The (address, mask) rows of these records, first address first."""
-    def active_optouts(self, contact_ids: Sequence[int], addresses: Sequence[str]) -> list[dict[str, Any]]:
+    def active_optouts(self, contact_ids: Sequence[int], addresses: Sequence[str]) -> list[OptoutRecordRow]:
         """Active records of these contacts or blocking any of these addresses, each with its "addresses"."""
     def list_optouts(
         self,
@@ -96,7 +112,7 @@ class OptoutReads(Protocol):
         include_restored: bool,
         before_id: int | None,
         limit: int,
-    ) -> list[dict[str, Any]]:
+    ) -> list[OptoutRecordRow]:
         """Records newest first, each with its "addresses"."""
 
 
@@ -120,7 +136,7 @@ class ListReads(Protocol):
     """Lists and folders: queries."""
 
     def existing_list_ids(self, ids: Sequence[int]) -> set[int]: ...
-    def lists_by_ids(self, ids: Sequence[int]) -> list[dict[str, Any]]: ...
+    def lists_by_ids(self, ids: Sequence[int]) -> list[ListRow]: ...
     def list_lists(
         self,
         *,
@@ -129,17 +145,17 @@ class ListReads(Protocol):
         limit: int,
         descending: bool = False,
         offset: int = 0,
-    ) -> list[dict[str, Any]]:
+    ) -> list[ListRow]:
         """Lists in creation (id) order, after `after_id` or `offset` rows."""
     def count_lists(self, folder_id: int | None) -> int: ...
     def subscriber_counts(self, list_ids: Sequence[int]) -> dict[int, int]:
         """Members that are not deleted, per list (from the maintained statistics)."""
     def existing_folder_ids(self, ids: Sequence[int]) -> set[int]: ...
-    def folder_by_name(self, name: str) -> dict[str, Any] | None: ...
-    def folders_by_ids(self, ids: Sequence[int]) -> list[dict[str, Any]]: ...
-    def list_folders(self, *, after_id: int | None, limit: int) -> list[dict[str, Any]]: ...
+    def folder_by_name(self, name: str) -> FolderRow | None: ...
+    def folders_by_ids(self, ids: Sequence[int]) -> list[FolderRow]: ...
+    def list_folders(self, *, after_id: int | None, limit: int) -> list[FolderRow]: ...
     def folder_list_counts(self, folder_ids: Sequence[int]) -> dict[int, int]: ...
-    def first_lists_of_folders(self, folder_ids: Sequence[int], per_folder: int) -> list[dict[str, Any]]: ...
+    def first_lists_of_folders(self, folder_ids: Sequence[int], per_folder: int) -> list[FolderListRow]: ...
     def groups_named(self, names: Sequence[str]) -> list[tuple[str, int, str]]:
         """(kind, id, name) of the lists and segments whose name is one of these, ignoring case."""
     def member_ids(self, list_id: int) -> list[int]: ...
@@ -185,8 +201,8 @@ class ListWrites(Protocol):
 class FieldReads(Protocol):
     """Fields and aliases: queries."""
 
-    def custom_fields(self) -> list[dict[str, Any]]: ...
-    def aliases(self) -> list[dict[str, Any]]: ...
+    def custom_fields(self) -> list[FieldRow]: ...
+    def aliases(self) -> list[AliasRow]: ...
     def aliases_seeded(self) -> int:
         """How many alias seeds the account has received (core.fields.ALIAS_SEEDS)."""
 
@@ -207,13 +223,13 @@ class FieldWrites(Protocol):
 class ImportReads(Protocol):
     """Import jobs: queries."""
 
-    def job(self, job_id: str) -> dict[str, Any] | None: ...
+    def job(self, job_id: str) -> JobRow | None: ...
     def job_status(self, job_id: str) -> str | None: ...
-    def jobs(self, *, status: str | None, after_seq: int | None, limit: int) -> list[dict[str, Any]]: ...
-    def jobs_of_lists(self, list_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    def jobs(self, *, status: str | None, after_seq: int | None, limit: int) -> list[JobRow]: ...
+    def jobs_of_lists(self, list_ids: Sequence[int]) -> dict[int, JobRow]:
         """The import that created each list, if one did."""
-    def errors(self, job_id: str, *, after_line: int, limit: int) -> list[dict[str, Any]]: ...
-    def iter_errors(self, job_id: str, batch: int = 1000) -> Iterator[dict[str, Any]]: ...
+    def errors(self, job_id: str, *, after_line: int, limit: int) -> list[ImportErrorRow]: ...
+    def iter_errors(self, job_id: str, batch: int = 1000) -> Iterator[ImportErrorRow]: ...
 
 
 class ImportWrites(Protocol):
@@ -231,9 +247,9 @@ class ImportWrites(Protocol):
 class SegmentReads(Protocol):
     """Segments: queries."""
 
-    def segments_by_ids(self, ids: Sequence[int]) -> list[dict[str, Any]]: ...
-    def segment_by_name(self, name: str) -> dict[str, Any] | None: ...
-    def list_segments(self, *, after_id: int | None, limit: int) -> list[dict[str, Any]]: ...
+    def segments_by_ids(self, ids: Sequence[int]) -> list[SegmentRow]: ...
+    def segment_by_name(self, name: str) -> SegmentRow | None: ...
+    def list_segments(self, *, after_id: int | None, limit: int) -> list[SegmentRow]: ...
     def existing_segment_ids(self, ids: Sequence[int]) -> set[int]: ...
     def segment_sizes(self, ids: Sequence[int]) -> dict[int, int]:
         """Members that are not deleted, per segment (from the maintained statistics)."""
@@ -262,11 +278,11 @@ class EventReads(Protocol):
         until: str | None,
         after_id: int | None,
         limit: int,
-    ) -> list[dict[str, Any]]: ...
-    def webhooks(self, ids: Sequence[int] | None = None) -> list[dict[str, Any]]: ...
+    ) -> list[EventRow]: ...
+    def webhooks(self, ids: Sequence[int] | None = None) -> list[WebhookRow]: ...
     def delivery_counts(self, webhook_ids: Sequence[int]) -> dict[int, dict[str, int]]: ...
-    def recent_deliveries(self, webhook_id: int, limit: int) -> list[dict[str, Any]]: ...
-    def confirmation(self, token_hash: str) -> dict[str, Any] | None: ...
+    def recent_deliveries(self, webhook_id: int, limit: int) -> list[DeliveryRow]: ...
+    def confirmation(self, token_hash: str) -> ConfirmationRow | None: ...
 
 
 class EventWrites(Protocol):

@@ -31,7 +31,7 @@ The writer model: what a write unit may assume, and what every backend must guar
        trusted only while their version (`Store.version`) is unchanged: the database raises it in the
        same transaction as any change (triggers), whichever process makes it.
 
-Rows are dicts keyed by column name (typed rows are the next step of the restructure).
+Rows are dicts keyed by column name at run time, typed by storage/rows.py (TypedDicts).
 """
 
 from __future__ import annotations
@@ -45,15 +45,15 @@ from ._repositories import (
     ImportReads, ImportWrites, ListReads, ListWrites, OptoutReads, OptoutWrites, SegmentReads, SegmentWrites,
     StatsReads, StatsWrites,
 )
-from .sqlite.contacts import KEY_COLUMNS
-from .sqlite.erase import HASHED
-from .sqlite.imports import COUNTERS
-from .sqlite.stats import HAS_EMAIL, HAS_FIXED, HAS_MOBILE, REASON_SHIFT, UNCONFIRMED
+from .rows import (
+    COUNTERS, HAS_EMAIL, HAS_FIXED, HAS_MOBILE, HASHED, KEY_COLUMNS, REASON_SHIFT, UNCONFIRMED, AccountRow, TokenListRow,
+    TokenRow,
+)
 
 T = TypeVar("T")
 
-# Facts of the stored representation that core computes with: identity columns, the prefix of an
-# erased (hashed) address, an import job's counters, and the bits of a contact's statistics profile.
+# Facts of the stored representation that core computes with (storage/rows.py): identity columns, the
+# prefix of an erased (hashed) address, an import job's counters, the bits of a statistics profile.
 __all__ = ["COUNTERS", "Accounts", "HASHED", "HAS_EMAIL", "HAS_FIXED", "HAS_MOBILE", "KEY_COLUMNS", "REASON_SHIFT",
            "UNCONFIRMED", "Reader", "Store", "Writer"]
 
@@ -72,12 +72,12 @@ class Accounts(Protocol):
     """Administration across accounts (the CLI's): accounts and API tokens, no account bound."""
 
     def create_account(self, name: str, now: str) -> int: ...
-    def accounts(self) -> list[dict[str, Any]]: ...
-    def account_by_name(self, name: str) -> dict[str, Any] | None: ...
+    def accounts(self) -> list[AccountRow]: ...
+    def account_by_name(self, name: str) -> AccountRow | None: ...
     def insert_token(self, token_id: str, account_id: int, scope: str, secret_hash: str, now: str,
                      expires_at: str | None) -> None: ...
-    def tokens(self, account_id: int | None) -> list[dict[str, Any]]: ...
-    def token(self, token_id: str) -> dict[str, Any] | None: ...
+    def tokens(self, account_id: int | None) -> list[TokenListRow]: ...
+    def token(self, token_id: str) -> TokenRow | None: ...
     def revoke_token(self, token_id: str, now: str) -> int: ...
 
 
@@ -100,7 +100,7 @@ class Store(Protocol):
         """Run an administration unit (accounts, tokens) with no account bound, in one transaction."""
         ...
 
-    def token(self, token_id: str) -> dict[str, Any] | None:
+    def token(self, token_id: str) -> TokenRow | None:
         """An API token's row, read at once (the verifier's per-request lookup)."""
         ...
 

@@ -175,3 +175,86 @@ async def test_a_unit_that_raises_stop_iteration_fails_its_caller_instead_of_lea
         with pytest.raises(RuntimeError, match="StopIteration"):
             await store.read(1, exhausted)
     assert await store.write(1, lambda w: "still serving") == "still serving"
+
+
+def _conforms(row: dict, shape: type) -> list[str]:
+    """What is wrong with `row` as a `shape` (a TypedDict of storage/rows.py): missing keys, wrong types."""
+    import types
+    import typing
+
+    problems = []
+    for key, hint in typing.get_type_hints(shape).items():
+        if key not in row:
+            problems.append(f"{shape.__name__}.{key} missing")
+            continue
+        allowed = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+        classes = tuple(typing.get_origin(a) or a for a in allowed)
+        classes = tuple(type(None) if c is None else c for c in classes)
+        if not isinstance(row[key], classes) or (isinstance(row[key], bool) and bool not in classes):
+            problems.append(f"{shape.__name__}.{key} is {type(row[key]).__name__} {row[key]!r}, not {hint}")
+    return problems
+
+
+async def test_every_repository_returns_rows_of_the_shapes_storage_rows_names(store: Store):
+    # One of everything, with optional columns both filled and empty, then every row-returning query.
+    from contacts_mcp.storage import rows as R
+
+    def build(w):
+        folder = w.insert_folder("F", NOW)
+        list_id = w.insert_list(name="L", description=None, folder_id=folder, now=NOW)
+        w.insert_segment("S", "about", NOW)
+        full = _contact(w, email="A@example.com", email_key="a@example.com", mobile="+33612345678",
+                        attributes={"score": 3, "tags": ["x"]}, blocked_senders=["acme"], last_import=NOW)
+        bare = _contact(w, ext_id="X1")
+        w.add_memberships([(full, list_id)], NOW)
+        w.insert_field("score", "number", None, NOW)
+        w.insert_field("tier", "choice", ["gold", "silver"], NOW)
+        w.insert_aliases([("first_name", "Prénom", "prenom")], NOW)
+        w.insert_optouts([(full, [("a@example.com", 1)], "email", "unsubscribed", "api"),
+                          (None, [("+33699999999", 2)], "sms", "owner_blocked", "api")], NOW)
+        w.insert_job({"id": "job1", "status": "queued", "source_kind": "path", "source_name": "f.csv",
+                      "file_path": None, "options": {"a": 1}, "list_id": list_id, "notify_url": None, "created_at": NOW})
+        w.insert_errors("job1", [(2, {"email": "bad"}, "not an email")])
+        hook = w.insert_webhook("https://example.com/h", ["*"], "secret", NOW)
+        w.insert_events([("contact.created", full, "a@example.com", {"k": 1}), ("list.merged", None, None, {})], NOW)
+        w.insert_confirmation("tok", bare, None, NOW, NOW)
+        return folder, list_id, full, bare, hook
+
+    folder, list_id, full, bare, hook = await store.write(1, build)
+
+    def queries(r):
+        return [
+            (R.ContactRow, r.contacts_by_ids([full, bare])),
+            (R.ContactRow, r.contacts_by_key("email_key", ["a@example.com"])),
+            (R.ContactRow, r.list_contacts(descending=False, after_id=None, limit=10, list_id=None, segment_id=None,
+                                           created_since=None, modified_since=None, search=[], deleted="exclude")),
+            (R.ListRow, r.lists_by_ids([list_id])),
+            (R.ListRow, r.list_lists(folder_id=None, after_id=None, limit=10)),
+            (R.FolderRow, r.folders_by_ids([folder])),
+            (R.FolderRow, r.list_folders(after_id=None, limit=10)),
+            (R.FolderRow, [r.folder_by_name("F")]),
+            (R.FolderListRow, r.first_lists_of_folders([folder], 5)),
+            (R.SegmentRow, r.list_segments(after_id=None, limit=10)),
+            (R.SegmentRow, [r.segment_by_name("S")]),
+            (R.FieldRow, r.custom_fields()),
+            (R.AliasRow, r.aliases()),
+            (R.OptoutRecordRow, r.active_optouts([full], ["+33699999999"])),
+            (R.OptoutRecordRow, r.list_optouts(reason=None, channel=None, since=None, until=None, list_id=None,
+                                               contact_id=None, include_restored=True, before_id=None, limit=10)),
+            (R.JobRow, [r.job("job1")]),
+            (R.JobRow, r.jobs(status=None, after_seq=None, limit=10)),
+            (R.JobRow, list(r.jobs_of_lists([list_id]).values())),
+            (R.ImportErrorRow, r.errors("job1", after_line=0, limit=10)),
+            (R.EventRow, r.list_events(type=None, contact_id=None, since=None, until=None, after_id=None, limit=10)),
+            (R.WebhookRow, r.webhooks()),
+            (R.DeliveryRow, r.recent_deliveries(hook, 10)),
+            (R.ConfirmationRow, [r.confirmation("tok")]),
+        ]
+
+    results = await store.read(1, queries)
+    problems = [p for shape, rows in results for row in rows for p in _conforms(row, shape)]
+    assert problems == []
+    assert all(rows for _, rows in results), [shape.__name__ for shape, rows in results if not rows]
+
+    accounts = await store.admin(lambda a: a.accounts(), write=False)
+    assert [p for row in accounts for p in _conforms(row, R.AccountRow)] == []

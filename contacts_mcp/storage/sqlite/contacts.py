@@ -8,6 +8,7 @@ import operator
 from collections.abc import Sequence
 from typing import Any
 
+from ..rows import KEY_COLUMNS
 from .session import CHUNK, GROUP_TABLES, Session, chunks, like_pattern, marks
 
 # Columns a caller's data may set; anything else is refused before it reaches SQL text.
@@ -20,7 +21,6 @@ INSERT_COLUMNS = DATA_COLUMNS + ("source", "created_at", "updated_at")
 # Everything a batch may write back to an existing contact.
 ROW_COLUMNS = DATA_COLUMNS + ("updated_at", "deleted_at", "optout_mask", "optout_reasons", "last_import")
 _JSON_COLUMNS = ("attributes", "blocked_senders")
-KEY_COLUMNS = ("ext_id", "email_key", "mobile")
 
 
 def _json(value: Any) -> str:

@@ -12,9 +12,9 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from ..rows import HASHED
 from .session import Session, chunks, marks
 
-HASHED = "h:"
 _HASHED_RANGE = ("h:", "h;")  # every string starting with "h:" sorts in [h:, h;)
 
 

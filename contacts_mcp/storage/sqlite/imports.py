@@ -6,10 +6,10 @@ import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from ..rows import COUNTERS
 from .session import Session, chunks, marks
 
 _JSON = ("options", "mapping", "unknown_columns", "notify_result", "notes")
-COUNTERS = ("created", "updated", "unchanged", "invalid", "duplicates", "skipped")
 
 
 def _encode(values: dict[str, Any]) -> dict[str, Any]:

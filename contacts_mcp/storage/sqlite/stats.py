@@ -18,15 +18,10 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from ..rows import HAS_EMAIL, HAS_FIXED, HAS_MOBILE, REASON_SHIFT, UNCONFIRMED
 from .session import GROUP_TABLES as _GROUP_TABLES, Session, chunks, marks
 
-# Profile bits: 0-3 opted-out channels (the contact's optout_mask), 4-7 opt-out reasons, then addresses.
-REASON_SHIFT = 4
-HAS_EMAIL = 1 << 8
-HAS_MOBILE = 1 << 9
-HAS_FIXED = 1 << 10
-UNCONFIRMED = 1 << 11
-
+# A contact's profile (the bits are in storage/rows.py), computed from its row.
 PROFILE_SQL = (f"(c.optout_mask | (c.optout_reasons << {REASON_SHIFT}) | "
                f"(CASE WHEN c.email_key IS NOT NULL THEN {HAS_EMAIL} ELSE 0 END) | "
                f"(CASE WHEN c.mobile IS NOT NULL THEN {HAS_MOBILE} ELSE 0 END) | "
