@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import inspect
 import json
+import sqlite3
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -20,11 +22,21 @@ from contacts_mcp.core.settings import Settings
 from contacts_mcp.server.app import build_server
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "sqlite_only: a test of the SQLite file itself (not run on PostgreSQL)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # Every coroutine test runs under anyio without each one carrying the marker.
     for item in items:
         if inspect.iscoroutinefunction(getattr(item, "function", None)):
             item.add_marker(pytest.mark.anyio)
+    # A test of the SQLite file itself has no PostgreSQL counterpart: deselected, not skipped.
+    dropped = [item for item in items if item.get_closest_marker("sqlite_only")
+               and getattr(item, "callspec", None) and item.callspec.params.get("backend") == "postgres"]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if item not in dropped]
 
 
 @pytest.fixture
@@ -32,8 +44,25 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
+BACKENDS = ("sqlite", "postgres")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    # Every test through `settings` (so every end-to-end test) runs on both backends.
+    if "backend" in metafunc.fixturenames:
+        metafunc.parametrize("backend", BACKENDS)
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def backend() -> str:
+    return "sqlite"  # replaced by pytest_generate_tests' parameter
+
+
+@pytest.fixture
+def settings(tmp_path: Path, backend: str, request) -> Settings:
+    if backend == "postgres":
+        return Settings(db_path=tmp_path / "contacts.db", db_url=request.getfixturevalue("pg_url"),
+                        files_dir=tmp_path / "files", default_region="FR")
     return Settings(db_path=tmp_path / "contacts.db", default_region="FR")
 
 
@@ -62,6 +91,29 @@ async def state(settings: Settings) -> AsyncIterator[AppState]:
     """The core without MCP in between, for tests of core rules."""
     async with running(settings) as app:
         yield app
+
+
+@contextmanager
+def raw_db(settings: Settings) -> Iterator[Any]:
+    """The test's database itself (either backend, `?` placeholders, autocommit), for what no tool shows or
+    sets: an audit row, a token's expiry moved into the past."""
+    if settings.db_url is None:
+        conn = sqlite3.connect(settings.db_path, isolation_level=None)
+        try:
+            yield conn
+        finally:
+            conn.close()
+        return
+    import psycopg
+
+    from contacts_mcp.storage.postgres.connection import Connection, configure
+
+    raw = psycopg.connect(settings.db_url, autocommit=True, options="-c TimeZone=UTC")
+    configure(raw)
+    try:
+        yield Connection(raw)
+    finally:
+        raw.close()
 
 
 class ToolFailed(AssertionError):
@@ -154,3 +206,15 @@ def trickle():
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}/slow.csv"
     server.shutdown()
+
+
+# TEMPORARY (replaced by tests/pgcluster.py): the developer's running cluster.
+@pytest.fixture
+def pg_url(request):
+    import os, uuid
+    import psycopg
+    base = os.environ.get("DEV_PG", "postgresql://postgres@127.0.0.1:55432")
+    name = "t_" + uuid.uuid4().hex[:12]
+    with psycopg.connect(base + "/postgres", autocommit=True) as c:
+        c.execute(f"CREATE DATABASE {name}")
+    yield f"{base}/{name}"

@@ -16,9 +16,16 @@ def default_db_path() -> Path:
     return Path(platformdirs.user_data_dir("contacts-mcp", appauthor=False)) / "contacts.db"
 
 
+def is_database_url(text: str) -> bool:
+    """A PostgreSQL URL (postgresql://… or postgres://…); anything else names a SQLite file."""
+    return text.lower().startswith(("postgresql://", "postgres://"))
+
+
 @dataclass(frozen=True)
 class Settings:
-    db_path: Path
+    db_path: Path  # the SQLite file, unless db_url is set
+    db_url: str | None = None  # PostgreSQL: many server processes share one database
+    files_dir: Path | None = None  # import files kept until their job ends; with PostgreSQL, a shared folder
     default_region: str = DEFAULT_REGION
     # Local files may only be imported from inside these folders (and the client's MCP roots).
     import_roots: tuple[Path, ...] = ()
@@ -37,16 +44,34 @@ class Settings:
 
     @property
     def jobs_dir(self) -> Path:
-        """Where import sources given inline or by URL are kept until their job ends (next to the database)."""
+        """Where import sources given inline or by URL are kept until their job ends: files_dir, else next to
+        the SQLite file. With PostgreSQL, a job may run in any server process, so every process must see the
+        same folder (a shared mount) when they run on several machines."""
+        if self.files_dir is not None:
+            return self.files_dir
+        if self.db_url is not None:
+            return default_db_path().parent / "imports"
         return self.db_path.parent / f"{self.db_path.stem}-imports"
+
+    @property
+    def database(self) -> str:
+        """What the store opens, as shown to people (a PostgreSQL URL without its password)."""
+        if self.db_url is None:
+            return str(self.db_path)
+        head, sep, tail = self.db_url.partition("@")
+        scheme, _, credentials = head.partition("://")
+        return f"{scheme}://{credentials.split(':')[0]}@{tail}" if sep else self.db_url
 
     @classmethod
     def from_env(cls, db_path: str | os.PathLike | None = None, default_region: str | None = None) -> Settings:
-        db = db_path or _env("CONTACTS_MCP_DB") or default_db_path()
+        db = str(db_path or _env("CONTACTS_MCP_DB") or default_db_path())
+        url = db if is_database_url(db) else None
+        files = _env("CONTACTS_MCP_FILES_DIR")
         region = (default_region or _env("CONTACTS_MCP_DEFAULT_REGION") or DEFAULT_REGION).upper()
         roots = tuple(Path(p).expanduser().resolve() for p in (_env("CONTACTS_MCP_IMPORT_ROOTS") or "").split(os.pathsep)
                       if p.strip())
-        return cls(db_path=Path(db).expanduser(), default_region=region, import_roots=roots,
+        return cls(db_path=default_db_path() if url else Path(db).expanduser(), db_url=url,
+                   files_dir=Path(files).expanduser().resolve() if files else None, default_region=region, import_roots=roots,
                    allow_private_urls=_flag("CONTACTS_MCP_ALLOW_PRIVATE_URLS"),
                    max_file_bytes=_megabytes("CONTACTS_MCP_MAX_FILE_MB", cls.max_file_bytes),
                    max_inline_bytes=_megabytes("CONTACTS_MCP_MAX_INLINE_MB", cls.max_inline_bytes),

@@ -24,7 +24,7 @@ def _parser() -> argparse.ArgumentParser:
     def options(default: object) -> argparse.ArgumentParser:
         common = argparse.ArgumentParser(add_help=False)
         common.add_argument("--db", default=default,
-                            help="SQLite database file (default: $CONTACTS_MCP_DB or the user data dir)")
+                            help="SQLite database file, or a postgresql:// URL (default: $CONTACTS_MCP_DB or a file in the user data dir)")
         common.add_argument("--region", default=default,
                             help="default phone region, e.g. FR (default: $CONTACTS_MCP_DEFAULT_REGION)")
         return common
@@ -66,9 +66,9 @@ def _parser() -> argparse.ArgumentParser:
 
 async def _admin(settings: Settings, args: argparse.Namespace) -> None:
     from ..core import accounts
-    from ..storage.sqlite import Store
+    from .lifespan import open_store
 
-    store = await Store.open(settings.db_path)
+    store = await open_store(settings)
     try:
         if args.command == "account" and args.action == "create":
             row = await accounts.create_account(store, args.name)

@@ -131,6 +131,6 @@ def serve_http(server: MCPServer, verifier: Verifier, settings: Settings, *, hos
 def banner(host: str, port: int, settings: Settings) -> str:
     shown = f"[{host}]" if ":" in host else host
     command = Path(sys.argv[0]).resolve() if Path(sys.argv[0]).name == "contacts-mcp" else "contacts-mcp"
-    return (f"contacts-mcp: serving MCP at http://{shown}:{port}/mcp (database {settings.db_path}). Every request "
-            f"needs an API token: `make token` in the project folder, or\n  {command} --db {settings.db_path} token "
+    return (f"contacts-mcp: serving MCP at http://{shown}:{port}/mcp (database {settings.database}). Every request "
+            f"needs an API token: `make token` in the project folder, or\n  {command} --db {settings.database} token "
             "create --account local --scope write")

@@ -15,14 +15,25 @@ from ..core.events import WebhookSender
 from ..core.imports.runner import JobRunner
 from ..core.scope import AppState
 from ..core.settings import Settings
-from ..storage.sqlite import Store
+from ..storage.api import Store
+
+
+async def open_store(settings: Settings) -> Store:
+    """The backend the settings name: PostgreSQL for a URL, else the SQLite file."""
+    if settings.db_url is not None:
+        from ..storage.postgres import Store as PostgresStore
+
+        return await PostgresStore.open(settings.db_url)
+    from ..storage.sqlite import Store as SQLiteStore
+
+    return await SQLiteStore.open(settings.db_path)
 
 
 @asynccontextmanager
 async def running(settings: Settings, *, jobs: bool = True) -> AsyncIterator[AppState]:
     """The store opened (and migrated), with the WAL checkpointer, the import job runner and the webhook
     sender going (unless `jobs` is false), for as long as the block runs."""
-    store = await Store.open(settings.db_path)
+    store = await open_store(settings)
     try:
         state = AppState(store=store, settings=settings)
         if not jobs:

@@ -60,7 +60,7 @@ class ContactReads(Protocol):
 class ContactWrites(Protocol):
     """Contacts: changes, inside the write transaction."""
 
-    def reserve_contact_ids(self, n: int) -> range:
+    def reserve_contact_ids(self, n: int) -> Sequence[int]:
         """`n` ids for contacts this unit may create, none used before (not even by an erased contact) and
         none another unit will hand out; ids a unit does not use may be left unused."""
     def insert_contacts(self, rows: Sequence[dict[str, Any]]) -> None:

@@ -1,5 +1,5 @@
 """The storage contract (storage/api.py), run against every backend: what core may rely on from a Store,
-its Readers and its Writers, whatever the database. PostgreSQL joins the `backend` parameter next."""
+its Readers and its Writers, whatever the database: each test runs on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -24,12 +24,21 @@ async def _open_sqlite(tmp_path: Path) -> Store:
     return store
 
 
-BACKENDS = {"sqlite": _open_sqlite}
+async def _open_postgres(url: str) -> Store:
+    from contacts_mcp.storage.postgres import Store as PostgresStore
+
+    store = await PostgresStore.open(url)
+    await store.admin(lambda a: a.create_account("other", NOW))  # account 2, as the CLI would make it
+    return store
+
+
+BACKENDS = {"sqlite": _open_sqlite, "postgres": _open_postgres}
 
 
 @pytest.fixture(params=sorted(BACKENDS))
 async def store(request, tmp_path) -> AsyncIterator[Store]:
-    opened = await BACKENDS[request.param](tmp_path)
+    where = request.getfixturevalue("pg_url") if request.param == "postgres" else tmp_path
+    opened = await BACKENDS[request.param](where)
     try:
         yield opened
     finally:
@@ -146,9 +155,7 @@ async def test_a_field_made_by_another_process_is_seen_at_the_next_call(tmp_path
         assert "tier" in (await fields.registry(two.scope())).fields
 
 
-@pytest.mark.parametrize("backend", sorted(BACKENDS))
-async def test_a_unit_handed_to_a_closed_store_fails_at_once_instead_of_waiting_forever(backend, tmp_path):
-    store = await BACKENDS[backend](tmp_path)
+async def test_a_unit_handed_to_a_closed_store_fails_at_once_instead_of_waiting_forever(store: Store):
     await store.close()
     attempts = {"write": lambda: store.write(1, lambda w: w.custom_fields()),
                 "small write": lambda: store.write(1, lambda w: w.custom_fields(), small=True),

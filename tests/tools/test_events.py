@@ -8,7 +8,7 @@ import sqlite3
 
 import anyio
 
-from tests.conftest import call, fails
+from tests.conftest import call, fails, raw_db
 
 
 async def test_a_new_subscriber_is_unconfirmed_and_not_emailable_until_confirmed(client):
@@ -39,10 +39,8 @@ async def test_an_existing_contact_is_updated_keeps_its_status_and_opt_outs(clie
 
 async def test_an_expired_token_is_refused(client, settings):
     got = await call(client, "subscribe_contact", {"contact": {"mobile": "0612121212"}, "expires_hours": 1})
-    conn = sqlite3.connect(settings.db_path)  # time travel: the token's expiry moved into the past
-    conn.execute("UPDATE confirmations SET expires_at = '2000-01-01T00:00:00.000000Z'")
-    conn.commit()
-    conn.close()
+    with raw_db(settings) as conn:  # time travel: the token's expiry moved into the past
+        conn.execute("UPDATE confirmations SET expires_at = '2000-01-01T00:00:00.000000Z'")
     assert "expired" in await fails(client, "confirm_subscription", {"token": got["token"]})
 
 

@@ -10,7 +10,7 @@ from contacts_mcp.core.aliases import ALIAS_SEEDS, DEFAULT_ALIASES
 from contacts_mcp.core.fields import ALL_BUILTINS, fold
 from contacts_mcp.server.app import build_server
 
-from ..conftest import call
+from ..conftest import call, raw_db
 from .test_imports import contacts, run_import
 
 # The conftest adds the anyio marker after collection, too late for parametrized coroutine tests.
@@ -173,10 +173,9 @@ async def test_an_account_seeded_before_receives_the_new_defaults_but_keeps_its_
         await call(c, "set_field_alias", {"field": "mobile", "alias": "Portable", "remove": True})
     # Make the account look seeded by the first defaults only (as every account was before seed 2).
     later = [fold(a) for seed in ALIAS_SEEDS[1:] for names in seed.values() for a in names if a != "SMS"]
-    with sqlite3.connect(settings.db_path) as db:
+    with raw_db(settings) as db:
         db.execute("UPDATE accounts SET aliases_seeded = 1")
         db.executemany("DELETE FROM field_aliases WHERE alias_key = ?", [(k,) for k in later])
-    db.close()
     async with Client(build_server(settings)) as c:
         fields = {f["name"]: f for f in (await call(c, "get_fields", {"limit": 100}))["fields"]}
         assert "Mobile Phone Number" in fields["mobile"]["aliases"]  # the new default arrived
@@ -184,6 +183,5 @@ async def test_an_account_seeded_before_receives_the_new_defaults_but_keeps_its_
         assert "SMS" in fields["sms_consent"]["aliases"] and "SMS" not in fields["mobile"]["aliases"]
         job = await run_import(c, csv_text="Email,Mobile Phone Number,SMS\nann@example.com,0612345678,yes\n")
         assert job["mapping"] == {"Email": "email", "Mobile Phone Number": "mobile", "SMS": "sms_consent"}
-    with sqlite3.connect(settings.db_path) as db:
+    with raw_db(settings) as db:
         assert db.execute("SELECT aliases_seeded FROM accounts").fetchone()[0] == len(ALIAS_SEEDS)
-    db.close()

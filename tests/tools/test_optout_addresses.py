@@ -7,6 +7,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from contacts_mcp.core.settings import Settings
 from contacts_mcp.storage.sqlite.stats import PROFILE_SQL
 from tests.conftest import call
@@ -192,6 +194,7 @@ def _old_database(path: Path) -> None:
     conn.close()
 
 
+@pytest.mark.sqlite_only  # a SQLite file made by an earlier release
 async def test_an_upgraded_database_blocks_every_address_of_its_existing_opt_outs(tmp_path: Path, settings: Settings):
     from dataclasses import replace
 

@@ -142,7 +142,7 @@ class ContactReads(Session):
 
 class ContactWrites(ContactReads):
     # Mixed into the Writer with StatsWrites, whose _touch each change calls first (maintained statistics).
-    def reserve_contact_ids(self, n: int) -> range:
+    def reserve_contact_ids(self, n: int) -> Sequence[int]:
         """`n` ids for contacts this unit may create, none used before (not even by an erased contact) and
         none another unit will hand out. Here: the ids above the highest ever used, which no other unit
         can take meanwhile since there is one writer; a backend with concurrent writers takes them from a

@@ -78,7 +78,7 @@ class EraseWrites(EraseReads):
         self._conn.executemany(
             "INSERT INTO optout_addresses (optout_id, account_id, address, mask) SELECT optout_id, account_id, ?, mask "
             "FROM optout_addresses WHERE account_id = ? AND optout_id = ? AND address = ? "
-            "ON CONFLICT (optout_id, address) DO UPDATE SET mask = mask | excluded.mask",
+            "ON CONFLICT (optout_id, address) DO UPDATE SET mask = optout_addresses.mask | excluded.mask",
             [(h, account, i, a) for i, a, h in rows])
         self._conn.executemany("DELETE FROM optout_addresses WHERE account_id = ? AND optout_id = ? AND address = ?",
                                [(account, i, a) for i, a, _ in rows])

@@ -53,29 +53,26 @@ class EventWrites(EventReads):
         """(type, contact id, email, data) events, and a pending delivery for each webhook wanting the type."""
         if not rows:
             return
-        first = self._next_event_id()
+        ids = self._new_ids("events", len(rows))
         self._conn.executemany(
             "INSERT INTO events (id, account_id, type, contact_id, email, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(first + i, self.account_id, t, cid, email, json.dumps(data, separators=(",", ":")), now)
-             for i, (t, cid, email, data) in enumerate(rows)])
-        self._queue_deliveries(first, now)
+            [(event_id, self.account_id, t, cid, email, json.dumps(data, separators=(",", ":")), now)
+             for event_id, (t, cid, email, data) in zip(ids, rows)])
+        self._queue_deliveries(ids[0], now)
 
     def insert_contact_events(self, type: str, contact_ids: Sequence[int], now: str) -> None:
         """One `type` event per contact (an event key on an import or bulk upsert), with its id, email and, in
         data, its SMS number and its key: the email, else the mobile."""
         if not contact_ids:
             return
-        first = self._next_event_id()
+        # Every id the inserts below take is above this one: ids rise, and this account's writes are serialised.
+        [first] = self._new_ids("events", 1)
         for part in chunks(list(contact_ids)):
             self._run(f"INSERT INTO events (account_id, type, contact_id, email, data, created_at) "
-                      f"SELECT account_id, ?, id, email, json_patch(json_object('key', COALESCE(email, mobile)), "
-                      f"CASE WHEN mobile IS NULL THEN '{{}}' ELSE json_object('sms', mobile) END), ? "
+                      f"SELECT account_id, ?, id, email, {self.CONTACT_EVENT_DATA}, ? "
                       f"FROM contacts WHERE account_id = ? AND id IN ({marks(len(part))}) ORDER BY id",
                       [type, now, self.account_id, *part])
         self._queue_deliveries(first, now)
-
-    def _next_event_id(self) -> int:
-        return self._value("SELECT COALESCE(MAX(id), 0) + 1 FROM events")
 
     def _queue_deliveries(self, first: int, now: str) -> None:
         # One set-based insert per webhook: a million-line import with an event key stays a few statements.

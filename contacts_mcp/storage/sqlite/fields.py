@@ -39,6 +39,9 @@ class FieldWrites(FieldReads):
         """Delete a custom field, its aliases and its values on every contact; returns contacts changed."""
         self._run("DELETE FROM fields WHERE account_id = ? AND name = ?", [self.account_id, name])
         self._run("DELETE FROM field_aliases WHERE account_id = ? AND field = ?", [self.account_id, name])
+        return self._remove_attribute(name)
+
+    def _remove_attribute(self, name: str) -> int:
         path = "$." + json.dumps(name)  # a quoted JSON path: the name is data, never SQL
         return self._run("UPDATE contacts SET attributes = json_remove(attributes, ?) "
                          "WHERE account_id = ? AND json_extract(attributes, ?) IS NOT NULL",

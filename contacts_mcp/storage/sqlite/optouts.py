@@ -104,21 +104,21 @@ class OptoutWrites(OptoutReads):
             return
         # Ids handed out here (there is one writer) so that address rows can name their record without a
         # round trip per record; a record skipped as a repeat leaves a gap, and its address rows go with it.
-        first = self._value("SELECT COALESCE(MAX(id), 0) + 1 FROM optouts")
+        ids = self._new_ids("optouts", len(rows))
         account = self.account_id
         self._conn.executemany(
             "INSERT INTO optouts (id, account_id, contact_id, address, channel, reason, source, created_at) "
             "SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM optouts WHERE account_id = ? "
             "AND contact_id IS ? AND (contact_id IS NOT NULL OR address = ?) AND channel = ? AND reason = ? "
             "AND restored_at IS NULL)",
-            [(first + i, account, cid, addrs[0][0] if addrs else None, ch, reason, src, now,
+            [(optout_id, account, cid, addrs[0][0] if addrs else None, ch, reason, src, now,
               account, cid, addrs[0][0] if addrs else None, ch, reason)
-             for i, (cid, addrs, ch, reason, src) in enumerate(rows)])
+             for optout_id, (cid, addrs, ch, reason, src) in zip(ids, rows)])
         self._conn.executemany(
             "INSERT INTO optout_addresses (optout_id, account_id, address, mask) SELECT ?, ?, ?, ? "
             "WHERE EXISTS (SELECT 1 FROM optouts WHERE id = ?)",
-            [(first + i, account, address, mask, first + i)
-             for i, (_, addrs, _, _, _) in enumerate(rows) for address, mask in addrs])
+            [(optout_id, account, address, mask, optout_id)
+             for optout_id, (_, addrs, _, _, _) in zip(ids, rows) for address, mask in addrs])
 
     def add_optout_addresses(self, rows: Sequence[tuple[int, str, int]]) -> None:
         """(record id, address, mask): more addresses an active record blocks (a mask only ever grows). A
@@ -126,7 +126,7 @@ class OptoutWrites(OptoutReads):
         account = self.account_id
         self._conn.executemany(
             "INSERT INTO optout_addresses (optout_id, account_id, address, mask) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (optout_id, address) DO UPDATE SET mask = mask | excluded.mask",
+            "ON CONFLICT (optout_id, address) DO UPDATE SET mask = optout_addresses.mask | excluded.mask",
             [(optout_id, account, address, mask) for optout_id, address, mask in rows])
         self._conn.executemany("UPDATE optouts SET address = ? WHERE account_id = ? AND id = ? AND address IS NULL",
                                [(address, account, optout_id) for optout_id, address, _ in rows])

@@ -6,6 +6,7 @@ like ids that do not exist.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -40,6 +41,23 @@ class Session:
         self._conn = conn
         self.account_id = account_id
         self.defer_checkpoint = False  # set by a unit that writes a lot at once (see store.py)
+
+    # What differs between the backends inside otherwise shared queries: PostgreSQL's session overrides these.
+    # A new event's data: its key (the email, else the mobile) and its SMS number.
+    CONTACT_EVENT_DATA = ("json_patch(json_object('key', COALESCE(email, mobile)), "
+                          "CASE WHEN mobile IS NULL THEN '{}' ELSE json_object('sms', mobile) END)")
+
+    def _new_ids(self, table: str, n: int) -> Sequence[int]:
+        """`n` ids for rows this unit inserts into `table` (events, optouts), above every id used so far. Here
+        the ones above the highest, which no other unit can take meanwhile: there is one writer."""
+        first = self._value(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {table}")
+        return range(first, first + n)
+
+    @staticmethod
+    def _attribute(name: str) -> tuple[str, str]:
+        """SQL for a custom field's value in `c.attributes` (as text or a number, NULL when absent), with
+        the parameter it binds: the name is data, never SQL."""
+        return "json_extract(c.attributes, ?)", "$." + json.dumps(name)
 
     def _all(self, sql: str, params: Sequence[Any] | dict = ()) -> list[dict[str, Any]]:
         return [dict(row) for row in self._conn.execute(sql, params)]

@@ -78,12 +78,11 @@ class StatsReads(Session):
         """Contacts counted, and per field how many have a value and the longest value's length."""
         exprs: list[tuple[str, str]] = [(c, f"c.{c}") for c in FILL_COLUMNS]
         params: list[object] = []
-        for name in custom:  # a custom field lives in the attributes JSON; its path is bound, never spliced
-            exprs.append((name, "json_extract(c.attributes, ?)"))
+        for name in custom:  # a custom field lives in the attributes JSON; its name is bound, never spliced
+            sql, param = self._attribute(name)
+            exprs.append((name, sql))
+            params += [param, param]
         select = ", ".join(f"COUNT({e}), MAX(LENGTH({e}))" for _, e in exprs)
-        for name in custom:
-            path = '$."' + name.replace('"', '') + '"'
-            params += [path, path]
         where, tail = "c.account_id = ? AND c.deleted_at IS NULL", [self.account_id]
         if list_id is not None:
             where += " AND c.id IN (SELECT contact_id FROM list_members WHERE list_id = ?)"
@@ -156,7 +155,7 @@ class StatsWrites(StatsReads):
             gone |= {(kind, gid) for gid in ids - self._ids_in(table, list(ids))} if ids else set()
         self._conn.executemany(
             "INSERT INTO group_counts (account_id, kind, group_id, profile, n) VALUES (?, ?, ?, ?, ?) "
-            "ON CONFLICT (account_id, kind, group_id, profile) DO UPDATE SET n = n + excluded.n",
+            "ON CONFLICT (account_id, kind, group_id, profile) DO UPDATE SET n = group_counts.n + excluded.n",
             [(self.account_id, kind, gid, profile, d) for (kind, gid, profile), d in delta.items()
              if (kind, gid) not in gone])
         self._touched, self._ranges, self._before, self._deleted = set(), [], Counter(), set()

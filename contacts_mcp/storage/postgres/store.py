@@ -1,0 +1,141 @@
+"""The Store on PostgreSQL: many server processes, one database.
+
+A unit of work runs whole on a pooled connection, in a worker thread (psycopg's blocking API: one hop
+per unit, as on SQLite). A write unit is one READ COMMITTED transaction that first takes its account's
+transaction-scoped advisory lock: write units of one account are serialised across every process (the
+writer model's rule 1, storage/api.py), those of different accounts run side by side. Having waited for
+the lock, the unit's statements see everything committed before it (READ COMMITTED takes a snapshot per
+statement), so what it reads, decides and settles (the maintained statistics) stays exact. A read unit
+is one REPEATABLE READ, READ ONLY transaction: one snapshot.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import anyio
+import psycopg
+from psycopg_pool import ConnectionPool
+
+from ..sqlite.accounts import Accounts, token, version
+from ..sqlite.events import due_deliveries
+from ..sqlite.imports import pending_jobs
+from .connection import Connection, configure
+from .migrations import migrate
+from .queries import Reader, Writer
+
+T = TypeVar("T")
+POOL_SIZE = 8
+WRITE_LOCK = 0x77726974  # the advisory lock class of account write units ("writ"); the account id is the key
+
+
+def _session_options(url: str) -> dict[str, Any]:
+    # UTC, so timestamptz values come back as the '…Z' strings core wrote (connection._IsoTime).
+    return {"autocommit": True, "options": "-c TimeZone=UTC"}
+
+
+def _write_unit(raw: psycopg.Connection, account_id: int, fn: Callable[[Writer], T]) -> T:
+    with raw.transaction():
+        raw.execute("SELECT pg_advisory_xact_lock(%s, %s)", [WRITE_LOCK, account_id])
+        w = Writer(Connection(raw), account_id)
+        result = fn(w)
+        w.settle()  # the maintained statistics, in the same transaction as the changes they count
+        return result
+
+
+def _read_unit(raw: psycopg.Connection, account_id: int, fn: Callable[[Reader], T]) -> T:
+    with raw.transaction():
+        raw.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        return fn(Reader(Connection(raw), account_id))
+
+
+def _plain_write(raw: psycopg.Connection, fn: Callable[..., T], *args: Any) -> T:
+    """`fn(conn, *args)` in one transaction, no account bound (administration)."""
+    with raw.transaction():
+        return fn(Connection(raw), *args)
+
+
+def _plain_read(raw: psycopg.Connection, fn: Callable[..., T], *args: Any) -> T:
+    with raw.transaction():
+        raw.execute("SET TRANSACTION READ ONLY")
+        return fn(Connection(raw), *args)
+
+
+class Store:
+    def __init__(self, url: str, pool: ConnectionPool) -> None:
+        self.url = url
+        self._pool = pool
+        self._limit = anyio.CapacityLimiter(POOL_SIZE)
+        self._now_lock = threading.Lock()  # the event loop's own connection (token, version): one user at a time
+        self._now: psycopg.Connection | None = None
+        self._closed = False
+
+    @classmethod
+    async def open(cls, url: str, *, size: int = POOL_SIZE) -> Store:
+        """Connect, and bring the schema up to date (one process at a time: see migrations)."""
+        def start() -> ConnectionPool:
+            with psycopg.connect(url, **_session_options(url)) as conn:
+                migrate(conn)
+            pool = ConnectionPool(url, min_size=1, max_size=size, kwargs=_session_options(url),
+                                  configure=configure, open=False, name="contacts-mcp")
+            pool.open(wait=True, timeout=30)
+            return pool
+
+        return cls(url, await anyio.to_thread.run_sync(start))
+
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        if self._closed:
+            raise psycopg.OperationalError("the store is closed")
+
+        def unit() -> T:
+            with self._pool.connection() as raw:
+                return fn(raw, *args)
+
+        return await anyio.to_thread.run_sync(unit, limiter=self._limit)
+
+    async def write(self, account_id: int, fn: Callable[[Writer], T], *, small: bool = False) -> T:
+        return await self._run(_write_unit, account_id, fn)
+
+    async def read(self, account_id: int, fn: Callable[[Reader], T]) -> T:
+        return await self._run(_read_unit, account_id, fn)
+
+    async def admin(self, fn: Callable[[Accounts], T], *, write: bool = True) -> T:
+        return await self._run(_plain_write if write else _plain_read, lambda conn: fn(Accounts(conn)))
+
+    async def pending_jobs(self) -> list[tuple[int, str]]:
+        return await self._run(_plain_read, pending_jobs)
+
+    async def due_deliveries(self, now: str) -> list[dict[str, Any]]:
+        return await self._run(_plain_read, due_deliveries, now)
+
+    def _at_once(self, fn: Callable[..., T], *args: Any) -> T:
+        """A one-row primary-key read on the caller's thread (the verifier's token, a cache version): a
+        round trip to the server, cheaper than the hop to a worker thread and back."""
+        if self._closed:
+            raise psycopg.OperationalError("the store is closed")
+        with self._now_lock:
+            if self._now is None or self._now.closed:
+                self._now = psycopg.connect(self.url, **_session_options(self.url))
+                configure(self._now)
+            return fn(Connection(self._now), *args)
+
+    def token(self, token_id: str) -> dict[str, Any] | None:
+        return self._at_once(token, token_id)
+
+    def version(self, name: str, account_id: int = 0) -> int:
+        return self._at_once(version, name, account_id)
+
+    async def checkpoints(self, every: float = 1.0) -> None:
+        """Nothing to do here: PostgreSQL checkpoints itself."""
+        await anyio.sleep_forever()
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        await anyio.to_thread.run_sync(self._pool.close)
+        with self._now_lock:
+            if self._now is not None:
+                self._now.close()
