@@ -48,10 +48,8 @@ async def test_a_failed_create_leaves_no_contact_even_after_writing_it(state: Ap
 
 
 async def second_account(state: AppState) -> int:
-    # Accounts are created by an admin command in a later issue; here the row is made directly.
-    with sqlite3.connect(state.store.path) as db:
-        db.execute("INSERT INTO accounts (id, name, created_at) VALUES (2, 'other', '2026-01-01T00:00:00Z')")
-    return 2
+    # As the CLI's `account create` makes it.
+    return await state.store.admin(lambda a: a.create_account("other", "2026-01-01T00:00:00.000000Z"))
 
 
 async def test_an_account_sees_none_of_another_accounts_contacts_or_lists(state: AppState):
@@ -86,6 +84,7 @@ async def test_concurrent_creates_of_one_email_make_one_contact(state: AppState)
     assert sorted(o for o, _ in outcomes).count("created") == 1
 
 
+@pytest.mark.sqlite_only  # the SQLite store's inline path
 async def test_a_small_write_waits_off_the_event_loop_while_another_process_holds_the_write_lock(state: AppState):
     scope = state.scope()
     await contacts.create_contact(scope, ContactInput(email="first@example.com"))  # fields seeded: no other write
@@ -112,6 +111,7 @@ async def test_a_small_write_waits_off_the_event_loop_while_another_process_hold
     assert (await contacts.get_contacts(scope, emails=["held@example.com"])).contacts
 
 
+@pytest.mark.sqlite_only  # the SQLite store's inline path
 async def test_a_small_write_never_runs_inside_a_unit_the_writer_thread_is_running(state: AppState):
     scope = state.scope()
     await contacts.create_contact(scope, ContactInput(email="first@example.com"))  # fields seeded: no other write
@@ -135,6 +135,7 @@ async def test_a_small_write_never_runs_inside_a_unit_the_writer_thread_is_runni
     assert (await contacts.get_contacts(scope, emails=["after@example.com"])).contacts
 
 
+@pytest.mark.sqlite_only  # the SQLite store's inline path
 async def test_a_small_read_runs_on_the_event_loop_and_a_read_over_its_budget_runs_again_on_a_reader_thread(
         state: AppState, monkeypatch):
     from contacts_mcp.storage.sqlite import store
