@@ -54,7 +54,7 @@ T = TypeVar("T")
 
 # Facts of the stored representation that core computes with (storage/rows.py): identity columns, the
 # prefix of an erased (hashed) address, an import job's counters, the bits of a statistics profile.
-__all__ = ["COUNTERS", "Accounts", "HASHED", "HAS_EMAIL", "HAS_FIXED", "HAS_MOBILE", "KEY_COLUMNS", "REASON_SHIFT",
+__all__ = ["COUNTERS", "Accounts", "Claim", "HASHED", "HAS_EMAIL", "HAS_FIXED", "HAS_MOBILE", "KEY_COLUMNS", "REASON_SHIFT",
            "UNCONFIRMED", "Reader", "Store", "Writer"]
 
 
@@ -79,6 +79,12 @@ class Accounts(Protocol):
     def tokens(self, account_id: int | None) -> list[TokenListRow]: ...
     def token(self, token_id: str) -> TokenRow | None: ...
     def revoke_token(self, token_id: str, now: str) -> int: ...
+
+
+class Claim(Protocol):
+    """An exclusive claim on a piece of background work, held until released (or its process dies)."""
+
+    async def release(self) -> None: ...
 
 
 class Store(Protocol):
@@ -107,6 +113,11 @@ class Store(Protocol):
     def version(self, name: str, account_id: int = 0) -> int:
         """The version of what a process may cache ('fields' of an account, 'tokens'), read at once. Every
         change raises it in its own transaction, whichever process makes it (rule 4 of the writer model)."""
+        ...
+
+    def claim(self, name: str) -> Awaitable[Claim | None]:
+        """Claim the background work `name` (an import job) for this process, across every process on the
+        database; None when another holds it. A process that dies releases its claims."""
         ...
 
     def pending_jobs(self) -> Awaitable[list[tuple[int, str]]]:

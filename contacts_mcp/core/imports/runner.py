@@ -26,6 +26,7 @@ from ..normalize import utc_now
 from ..scope import AppState, Scope
 from ..upsert import BatchOptions
 from ...outbound import OutboundError, download, post_json
+from ...storage.api import Claim
 from . import engine
 from .jobs import FINISHED, ImportOptions, to_model
 from .readers import Limits
@@ -35,6 +36,7 @@ from .worker import ChunkSource
 log = logging.getLogger(__name__)
 
 
+POLL_SECONDS = 2.0
 MAX_STARTS = 3  # a job is started at most this many times without applying a batch: once, then twice more
 
 
@@ -91,14 +93,23 @@ class JobRunner:
                 busy = sum(1 for account, _ in self._running.values() if account == account_id)
                 if job_id in self._running or busy >= settings.jobs_per_account:
                     continue  # that account waits for one of its own jobs to end; others go on
+                # Several server processes may share the database (PostgreSQL): the one that claims a job runs it.
+                claim = await self.state.store.claim(f"import job {job_id}")
+                if claim is None:
+                    continue
                 self._running[job_id] = (account_id, anyio.CancelScope())
-                self._tg.start_soon(self._slot, account_id, job_id)
-            await self._wake.wait()
+                self._tg.start_soon(self._slot, account_id, job_id, claim)
+            # Woken by a new job or a free slot of this process; else a look every few seconds, for jobs
+            # another process queued, or left behind when it died (its claims went with it).
+            with anyio.move_on_after(POLL_SECONDS):
+                await self._wake.wait()
 
-    async def _slot(self, account_id: int, job_id: str) -> None:
+    async def _slot(self, account_id: int, job_id: str, claim: Claim) -> None:
         try:
             await self._run_job(self.state.scope(account_id), job_id)
         finally:
+            with anyio.CancelScope(shield=True):
+                await claim.release()
             self._running.pop(job_id, None)
             self._cancelled.discard(job_id)
             self.credentials.pop(job_id, None)

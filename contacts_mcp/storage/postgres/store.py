@@ -29,6 +29,18 @@ from .queries import Reader, Writer
 T = TypeVar("T")
 POOL_SIZE = 8
 WRITE_LOCK = 0x77726974  # the advisory lock class of account write units ("writ"); the account id is the key
+CLAIM_LOCK = 0x636C6169  # ... and of claims on background work ("clai"), keyed by a hash of the work's name
+
+
+class _Claim:
+    """A session advisory lock on a connection of its own, held while the work runs: released when the
+    work ends, or by the server the moment this process's connection drops (a crash, a SIGKILL)."""
+
+    def __init__(self, conn: psycopg.Connection) -> None:
+        self._conn = conn
+
+    async def release(self) -> None:
+        await anyio.to_thread.run_sync(self._conn.close)  # closing the session releases its locks
 
 
 def _session_options(url: str) -> dict[str, Any]:
@@ -103,6 +115,23 @@ class Store:
 
     async def admin(self, fn: Callable[[Accounts], T], *, write: bool = True) -> T:
         return await self._run(_plain_write if write else _plain_read, lambda conn: fn(Accounts(conn)))
+
+    async def claim(self, name: str) -> _Claim | None:
+        def take() -> _Claim | None:
+            conn = psycopg.connect(self.url, **_session_options(self.url))
+            try:
+                held = conn.execute("SELECT pg_try_advisory_lock(%s, hashtext(%s))", [CLAIM_LOCK, name]).fetchone()
+            except BaseException:
+                conn.close()
+                raise
+            if held and held[0]:
+                return _Claim(conn)
+            conn.close()
+            return None
+
+        if self._closed:
+            raise psycopg.OperationalError("the store is closed")
+        return await anyio.to_thread.run_sync(take)
 
     async def pending_jobs(self) -> list[tuple[int, str]]:
         return await self._run(_plain_read, pending_jobs)

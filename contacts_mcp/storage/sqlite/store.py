@@ -65,6 +65,13 @@ class Writer(ContactWrites, OptoutWrites, ListWrites, FieldWrites, ImportWrites,
     """Read and write queries inside one write transaction, bound to one account."""
 
 
+class _InProcess:
+    """A claim with one process on the file: the job runner never starts a job twice itself."""
+
+    async def release(self) -> None:
+        pass
+
+
 class _Busy(Exception):
     """Another connection holds the database's write lock (a small write then queues for the thread)."""
 
@@ -281,6 +288,9 @@ class Store:
             finally:
                 self._writing.release()
         return await self._on_writer(_write_transaction, account_id, fn)
+
+    async def claim(self, name: str) -> _InProcess:
+        return _InProcess()
 
     async def pending_jobs(self) -> list[tuple[int, str]]:
         """(account id, job id) of the import jobs to run, across accounts (the job runner's query). A

@@ -1,0 +1,66 @@
+"""What only the PostgreSQL backend has to do: share background work and write units between processes
+(each Store here stands for one server process on the same database)."""
+
+from __future__ import annotations
+
+import anyio
+import psycopg
+
+from contacts_mcp.storage.postgres import Store
+
+NOW = "2026-01-01T00:00:00.000000Z"
+
+
+async def test_a_job_claimed_by_one_process_is_refused_to_another_until_released(pg_url):
+    a, b = await Store.open(pg_url), await Store.open(pg_url)
+    try:
+        held = await a.claim("import job J1")
+        assert held is not None
+        assert await b.claim("import job J1") is None
+        other = await b.claim("import job J2")  # another job is free
+        assert other is not None
+        await held.release()
+        again = await b.claim("import job J1")
+        assert again is not None
+        await again.release()
+        await other.release()
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def test_a_claim_of_a_process_that_dies_is_released_to_another(pg_url):
+    a, b = await Store.open(pg_url), await Store.open(pg_url)
+    try:
+        held = await a.claim("import job J1")
+        assert held is not None
+        # The holder's connection dropped as a SIGKILLed process's would: the server ends the session.
+        with psycopg.connect(pg_url, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' "
+                          "AND pid <> pg_backend_pid()")
+        with anyio.fail_after(5):
+            while (taken := await b.claim("import job J1")) is None:
+                await anyio.sleep(0.05)
+        await taken.release()
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def test_write_units_of_one_account_from_two_processes_never_interleave(pg_url):
+    # Each unit reads a counter and writes it back one higher; serialised, 2 x 20 units make 40.
+    a, b = await Store.open(pg_url), await Store.open(pg_url)
+
+    def bump(w):
+        w.insert_list(name=f"list {w.count_lists(None)}", description=None, folder_id=None, now=NOW)
+
+    try:
+        async with anyio.create_task_group() as tg:
+            for store in (a, b):
+                for _ in range(20):
+                    tg.start_soon(store.write, 1, bump)
+        names = await a.read(1, lambda r: [x["name"] for x in r.list_lists(folder_id=None, after_id=None, limit=100)])
+        assert sorted(names) == sorted(f"list {i}" for i in range(40))  # no two units saw the same count
+    finally:
+        await a.close()
+        await b.close()
