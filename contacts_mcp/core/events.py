@@ -35,6 +35,9 @@ log = logging.getLogger(__name__)
 EVENT_KEY = re.compile(r"[A-Za-z0-9]{1,64}")
 WEBHOOKS_MAX = 20
 ATTEMPTS = 5
+BATCH = 10  # deliveries a sender claims at once, then attempts one after the other...
+ATTEMPT_SECONDS = 15.0  # ...each within this (the POST's whole timeout)...
+LEASE_SECONDS = BATCH * ATTEMPT_SECONDS + 30  # ...so the batch's lease outlasts them all
 
 
 def signer(secret: str) -> Callable[[bytes], dict[str, str]]:
@@ -66,7 +69,7 @@ async def get_events(scope: Scope, *, type: str | None, contact_id: int | None, 
 
 
 def _policy(settings: Settings) -> UrlPolicy:
-    return dataclasses.replace(url_policy(settings), total_timeout=15.0)  # a delivery is small: fail it sooner
+    return dataclasses.replace(url_policy(settings), total_timeout=ATTEMPT_SECONDS)  # a delivery is small: fail it sooner
 
 
 def _render(r: Reader, ids: list[int] | None = None, secret: str | None = None) -> list[Webhook]:
@@ -119,10 +122,13 @@ class WebhookSender:
     async def run(self) -> None:
         while True:
             self._wake = anyio.Event()
-            due = await self.state.store.due_deliveries(utc_now())
+            # Leased for longer than an attempt can take (the POST's own timeout), so no other process (nor
+            # this one) attempts a delivery twice at once.
+            lease = format_ts(datetime.now(timezone.utc) + timedelta(seconds=LEASE_SECONDS))
+            due = await self.state.store.claim_deliveries(utc_now(), lease, BATCH)
             for d in due:
                 await self._attempt(d)
-            if len(due) < 50:
+            if len(due) < BATCH:
                 with anyio.move_on_after(min(1.0, self.first_delay)):
                     await self._wake.wait()
 

@@ -124,8 +124,9 @@ class Store(Protocol):
         """(account id, job id) of the import jobs to run, across accounts."""
         ...
 
-    def due_deliveries(self, now: str) -> Awaitable[list[dict[str, Any]]]:
-        """Webhook deliveries to attempt now, across accounts."""
+    def claim_deliveries(self, now: str, until: str, limit: int) -> Awaitable[list[dict[str, Any]]]:
+        """At most `limit` webhook deliveries due now, across accounts, each leased to this process until `until`: no other
+        process attempts it meanwhile, and if this one dies mid-attempt it is attempted again after that."""
         ...
 
     def checkpoints(self, every: float = 1.0) -> Awaitable[None]:

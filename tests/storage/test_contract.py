@@ -265,3 +265,17 @@ async def test_every_repository_returns_rows_of_the_shapes_storage_rows_names(st
 
     accounts = await store.admin(lambda a: a.accounts(), write=False)
     assert [p for row in accounts for p in _conforms(row, R.AccountRow)] == []
+
+
+async def test_a_leased_delivery_is_claimed_once_until_its_lease_runs_out(store: Store):
+    def hook_and_event(w):
+        w.insert_webhook("https://example.com/h", ["*"], "secret", NOW)
+        w.insert_events([("contact.created", None, "a@example.com", {})], NOW)
+
+    await store.write(1, hook_and_event)
+    later, lease = "2026-01-01T00:00:01.000000Z", "2026-01-01T00:03:00.000000Z"
+    [first] = await store.claim_deliveries(later, lease, 10)
+    assert first["type"] == "contact.created" and first["url"] == "https://example.com/h"
+    assert await store.claim_deliveries(later, lease, 10) == []  # another sender, meanwhile: nothing
+    after = "2026-01-01T00:03:00.500000Z"  # the first sender died: once the lease is over, it is due again
+    assert [d["id"] for d in await store.claim_deliveries(after, "2026-01-01T00:06:00.000000Z", 10)] == [first["id"]]

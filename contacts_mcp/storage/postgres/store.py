@@ -20,7 +20,7 @@ import psycopg
 from psycopg_pool import ConnectionPool
 
 from ..sqlite.accounts import Accounts, token, version
-from ..sqlite.events import due_deliveries
+from ..sqlite.events import due_delivery_ids, lease_deliveries
 from ..sqlite.imports import pending_jobs
 from .connection import Connection, configure
 from .migrations import migrate
@@ -136,8 +136,12 @@ class Store:
     async def pending_jobs(self) -> list[tuple[int, str]]:
         return await self._run(_plain_read, pending_jobs)
 
-    async def due_deliveries(self, now: str) -> list[dict[str, Any]]:
-        return await self._run(_plain_read, due_deliveries, now)
+    async def claim_deliveries(self, now: str, until: str, limit: int) -> list[dict[str, Any]]:
+        ids = await self._run(_plain_read, due_delivery_ids, now, limit)
+        if not ids:
+            return []
+        # Rows another process is leasing at this moment are skipped, not waited for.
+        return await self._run(_plain_write, lease_deliveries, ids, now, until, "FOR UPDATE SKIP LOCKED")
 
     def _at_once(self, fn: Callable[..., T], *args: Any) -> T:
         """A one-row primary-key read on the caller's thread (the verifier's token, a cache version): a

@@ -114,11 +114,29 @@ class EventWrites(EventReads):
                   [status, now, self.account_id, contact_id])
 
 
-def due_deliveries(conn: Any, now: str, limit: int = 50) -> list[dict[str, Any]]:
-    """Deliveries to attempt now, across accounts (the webhook sender's query), with their URL and event."""
-    rows = conn.execute(
-        "SELECT d.id, d.account_id, d.attempts, w.url, w.secret, e.id AS event_id, e.type, e.contact_id, e.email, e.data, "
-        "e.created_at FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id "
-        "JOIN events e ON e.id = d.event_id WHERE d.status = 'pending' AND d.next_attempt_at <= ? "
-        "ORDER BY d.next_attempt_at, d.id LIMIT ?", [now, limit]).fetchall()
-    return [dict(r) for r in rows]
+DELIVERIES = ("SELECT d.id, d.account_id, d.attempts, w.url, w.secret, e.id AS event_id, e.type, e.contact_id, e.email, "
+              "e.data, e.created_at FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id "
+              "JOIN events e ON e.id = d.event_id")
+
+
+def due_delivery_ids(conn: Any, now: str, limit: int) -> list[int]:
+    """Deliveries to attempt now, across accounts (the webhook sender's poll: a read, most often empty)."""
+    return [r[0] for r in conn.execute(
+        "SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= ? "
+        "ORDER BY next_attempt_at, id LIMIT ?", [now, limit]).fetchall()]
+
+
+def lease_deliveries(conn: Any, ids: list[int], now: str, until: str, lock: str = "") -> list[dict[str, Any]]:
+    """Those of `ids` still due, leased to the caller until `until` (their next attempt moved there, so no
+    other sender takes them meanwhile; one that dies mid-attempt leaves them to be tried again then), with
+    their URL and event. `lock`: the row-lock clause that lets concurrent senders skip each other's rows."""
+    if not ids:
+        return []
+    taken = [r[0] for r in conn.execute(
+        f"UPDATE webhook_deliveries SET next_attempt_at = ? WHERE id IN (SELECT id FROM webhook_deliveries "
+        f"WHERE id IN ({marks(len(ids))}) AND status = 'pending' AND next_attempt_at <= ? {lock}) RETURNING id",
+        [until, *ids, now]).fetchall()]
+    if not taken:
+        return []
+    return [dict(r) for r in conn.execute(f"{DELIVERIES} WHERE d.id IN ({marks(len(taken))}) ORDER BY d.id",
+                                          taken).fetchall()]

@@ -38,7 +38,7 @@ import anyio
 from .accounts import Accounts, token, version
 from .contacts import ContactReads, ContactWrites
 from .erase import EraseReads, EraseWrites
-from .events import EventReads, EventWrites, due_deliveries
+from .events import EventReads, EventWrites, due_delivery_ids, lease_deliveries
 from .fields import FieldReads, FieldWrites
 from .imports import ImportReads, ImportWrites, pending_jobs
 from .lists import ListReads, ListWrites
@@ -297,10 +297,13 @@ class Store:
         read: it need not queue behind the writer, nor hold it (WAL readers see every commit)."""
         return await self._on_reader(pending_jobs)
 
-    async def due_deliveries(self, now: str) -> list[dict]:
-        """Webhook deliveries to attempt now, across accounts (the webhook sender's poll, a read like
-        pending_jobs)."""
-        return await self._on_reader(due_deliveries, now)
+    async def claim_deliveries(self, now: str, until: str, limit: int) -> list[dict]:
+        """Webhook deliveries due now, leased until `until` (storage/api.py). The poll is a read; only when
+        something is due does the lease take the writer."""
+        ids = await self._on_reader(due_delivery_ids, now, limit)
+        if not ids:
+            return []
+        return await self._on_writer(_transaction, lambda conn: lease_deliveries(conn, ids, now, until))
 
     async def admin(self, fn: Callable[[Accounts], T], *, write: bool = True) -> T:
         """Run an administration unit (accounts, tokens: storage/sqlite/accounts.py) with no account bound:
