@@ -1,6 +1,6 @@
 """Import throughput through the MCP tool, in-process: prints figures, asserts nothing.
 
-    .venv/bin/python bench/import_bench.py [--rows 1000000] [--xlsx-rows 200000]
+    .venv/bin/python bench/import_bench.py [--rows 1000000] [--xlsx-rows 200000] [--postgres URL]
 
 Generates a CSV of --rows lines and 16 columns (unique emails and mobiles) and an XLSX of --xlsx-rows
 lines, imports each with import_file (path source) and waits for the job; prints rows/s, the peak RSS
@@ -83,9 +83,20 @@ def baseline(n: int, tmp: Path) -> float:
     return n / elapsed
 
 
-async def run_import(tmp: Path, path: Path, label: str, n: int) -> float:
+def fresh_database(server_url: str, name: str) -> str:
+    """A new empty database on the PostgreSQL server at `server_url` (postgresql://user@host:port)."""
+    import psycopg
+
+    with psycopg.connect(f"{server_url}/postgres", autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name}")
+        conn.execute(f"CREATE DATABASE {name}")
+    return f"{server_url}/{name}"
+
+
+async def run_import(tmp: Path, path: Path, label: str, n: int, db_url: str | None = None) -> float:
     # The 1M-row file is ~120 MB: far above the default 20 MB limit, which is a setting.
-    settings = Settings(db_path=tmp / f"{label}.db", import_roots=(tmp,), max_file_bytes=1 << 30)
+    settings = Settings(db_path=tmp / f"{label}.db", db_url=db_url, files_dir=tmp / "files", import_roots=(tmp,),
+                        max_file_bytes=1 << 30)
     async with Client(build_server(settings)) as client:
         start = time.perf_counter()
         result = await client.call_tool("import_file", {"path": str(path)})
@@ -104,7 +115,7 @@ async def run_import(tmp: Path, path: Path, label: str, n: int) -> float:
     return rate
 
 
-async def main(rows: int, xlsx_rows: int) -> None:
+async def main(rows: int, xlsx_rows: int, postgres: str | None = None) -> None:
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
         csv_path, xlsx_path = tmp / "contacts.csv", tmp / "contacts.xlsx"
@@ -112,6 +123,10 @@ async def main(rows: int, xlsx_rows: int) -> None:
         write_csv(csv_path, rows)
         print(f"generated {rows:,}-row CSV ({csv_path.stat().st_size / 2**20:.0f} MB) in {time.perf_counter() - t:.1f} s")
         csv_rate = await run_import(tmp, csv_path, "csv import", rows)
+        if postgres:
+            pg_rate = await run_import(tmp, csv_path, "csv import on PostgreSQL", rows,
+                                       fresh_database(postgres, "import_bench"))
+            print(f"PostgreSQL / SQLite = {pg_rate / csv_rate:.2f} (target >= 0.80)")
         base = baseline(rows, tmp)
         print(f"baseline: bare sqlite3.executemany of the same rows: {base:,.0f} rows/s; "
               f"import / baseline = {csv_rate / base:.2f}")
@@ -132,5 +147,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--xlsx-rows", type=int, default=200_000)
+    parser.add_argument("--postgres", metavar="URL", help="also import the CSV into a new database on this "
+                        "PostgreSQL server (postgresql://user@host:port), and print the two rates side by side")
     args = parser.parse_args()
-    anyio.run(main, args.rows, args.xlsx_rows)
+    anyio.run(main, args.rows, args.xlsx_rows, args.postgres)

@@ -7,10 +7,12 @@ that holds its account's write lock (store.py) gets ids above every id its accou
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
-from ..sqlite.contacts import ContactReads, ContactWrites
+from ..rows import KEY_COLUMNS
+from ..sqlite.contacts import ContactReads, ContactWrites, _decode
 from ..sqlite.erase import EraseReads, EraseWrites
 from ..sqlite.events import EventReads, EventWrites
 from ..sqlite.fields import FieldReads, FieldWrites
@@ -36,6 +38,30 @@ class PostgresSession(Session):
     @staticmethod
     def _attribute(name: str) -> tuple[str, str]:
         return "(c.attributes ->> ?)", name
+
+    def _bulk_insert(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+        # COPY: an import's new contacts stream in as one statement, not one INSERT a row. No staging table
+        # and ON CONFLICT merge is needed: the unit holds its account's write lock, so the lines it found to
+        # be nobody yet are still nobody (a conflict would fail the unit, as on SQLite).
+        with self._conn.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
+    # Lookups by a list of values: one array parameter (= ANY), so one statement shape and a short plan
+    # whatever the number of values, where SQLite's IN (?, ?, …) would make one per length.
+    def _rows_by_ids(self, table: str, ids: Sequence[int]) -> list[dict[str, Any]]:
+        return self._all(f"SELECT * FROM {table} WHERE account_id = ? AND id = ANY(?)",
+                         [self.account_id, list(dict.fromkeys(ids))])
+
+    def _ids_in(self, table: str, ids: Sequence[int]) -> set[int]:
+        return {r[0] for r in self._conn.execute(f"SELECT id FROM {table} WHERE account_id = ? AND id = ANY(?)",
+                                                 [self.account_id, list(dict.fromkeys(ids))]).fetchall()}
+
+    def contacts_by_key(self, column: str, values: Sequence[str]) -> list[dict[str, Any]]:
+        if column not in KEY_COLUMNS:
+            raise ValueError(f"not a key column: {column}")
+        return [_decode(r) for r in self._all(f"SELECT * FROM contacts WHERE account_id = ? AND {column} = ANY(?)",
+                                              [self.account_id, list(values)])]
 
 
 class PostgresWrites(PostgresSession):

@@ -162,9 +162,7 @@ class ContactWrites(ContactReads):
             full["blocked_senders"] = _json(full["blocked_senders"])
             return (account, *_insert_values(full))
 
-        self._conn.executemany(
-            f"INSERT INTO contacts (account_id, {', '.join(_INSERT_ORDER)}) VALUES (?, {marks(len(_INSERT_ORDER))})",
-            [values(row) for row in rows])
+        self._bulk_insert("contacts", ("account_id", *_INSERT_ORDER), [values(row) for row in rows])
 
     def insert_wire_rows(self, names: Sequence[str], rows: Sequence[tuple[int, tuple, int, int]], *, source: str,
                          now: str, last_import: str | None) -> None:
@@ -178,10 +176,9 @@ class ContactWrites(ContactReads):
             self._touch_new_range(rows[0][0], rows[-1][0])  # ids handed out in increasing order
         account = self.account_id
         tail = (source, now, now)
-        self._conn.executemany(
-            f"INSERT INTO contacts (account_id, {', '.join(cols)}) VALUES (?, {marks(len(cols))})",
-            [(account, cid, *values[:-1], _json(values[-1]), *tail, mask, reasons, last_import)
-             for cid, values, mask, reasons in rows])
+        self._bulk_insert("contacts", ("account_id", *cols),
+                          [(account, cid, *values[:-1], _json(values[-1]), *tail, mask, reasons, last_import)
+                           for cid, values, mask, reasons in rows])
 
     def update_contacts(self, rows: Sequence[dict[str, Any]]) -> None:
         """Write back whole rows (every mutable column) by id."""

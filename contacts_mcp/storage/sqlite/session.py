@@ -59,6 +59,11 @@ class Session:
         the parameter it binds: the name is data, never SQL."""
         return "json_extract(c.attributes, ?)", "$." + json.dumps(name)
 
+    def _bulk_insert(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+        """New rows, all of them new (no conflict expected: a conflict fails the unit). Table and column names
+        come from code, never callers."""
+        self._conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks(len(columns))})", rows)
+
     def _all(self, sql: str, params: Sequence[Any] | dict = ()) -> list[dict[str, Any]]:
         return [dict(row) for row in self._conn.execute(sql, params)]
 
