@@ -18,6 +18,7 @@ from contacts_mcp.server.lifespan import running
 from contacts_mcp.core.scope import AppState
 from contacts_mcp.core.settings import Settings
 from contacts_mcp.server.app import build_server
+from tests import pgcluster
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -62,6 +63,31 @@ async def state(settings: Settings) -> AsyncIterator[AppState]:
     """The core without MCP in between, for tests of core rules."""
     async with running(settings) as app:
         yield app
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> pgcluster.Cluster:
+    """A throwaway PostgreSQL cluster for the session (tests/pgcluster.py); skipped when not installed."""
+    cluster = pgcluster.shared_cluster()
+    if cluster is None:
+        if pgcluster.required():
+            pytest.fail(pgcluster.missing_required(), pytrace=False)
+        pgcluster.skipped = True
+        pytest.skip("no PostgreSQL server binaries")
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def pg_url(pg_cluster: pgcluster.Cluster):
+    """The URL of a fresh empty database, dropped after the test."""
+    with pg_cluster.fresh_database() as url:
+        yield url
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if pgcluster.skipped:
+        terminalreporter.write_line(pgcluster.MISSING)
 
 
 class ToolFailed(AssertionError):
