@@ -123,10 +123,18 @@ class Cluster:
         return self.root / "data"
 
     def _cmd(self, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
-        argv = [str(self.bindir / args[0]), *args[1:]]
-        if self.user:
+        argv, demote = [str(self.bindir / args[0]), *args[1:]], None
+        if self.user and shutil.which("runuser"):
             argv = ["runuser", "-u", self.user, "--", *argv]
-        out = subprocess.run(argv, cwd=self.root, capture_output=True, text=True, timeout=timeout)
+        elif self.user:
+            ent = pwd.getpwnam(self.user)
+
+            def demote() -> None:
+                os.setgroups([]), os.setgid(ent.pw_gid), os.setuid(ent.pw_uid)
+
+        out = subprocess.run(
+            argv, cwd=self.root, capture_output=True, text=True, timeout=timeout, preexec_fn=demote
+        )
         if check and out.returncode != 0:
             log = self.root / "server.log" if self.root else None
             tail = log.read_text(errors="replace")[-2000:] if log and log.exists() else ""
@@ -257,7 +265,8 @@ def shared_cluster() -> Cluster | None:
 
 def _trap_sigterm() -> None:
     # SIGTERM would end the run without atexit or fixture finalisers; as an interrupt, both run.
-    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+    main = threading.current_thread() is threading.main_thread()
+    if main and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
 
         def interrupt(signum, frame):
             raise KeyboardInterrupt(f"signal {signum}")
