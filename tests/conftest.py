@@ -1,4 +1,5 @@
-"""Shared fixtures: a real server on a temporary SQLite file, reached through the SDK's in-process client."""
+"""Shared fixtures: a real server on a temporary SQLite file or PostgreSQL database (each end-to-end test runs on
+both), reached through the SDK's in-process client."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from contacts_mcp.server.lifespan import running
 from contacts_mcp.core.scope import AppState
 from contacts_mcp.core.settings import Settings
 from contacts_mcp.server.app import build_server
+from tests import pgcluster
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -116,6 +118,31 @@ def raw_db(settings: Settings) -> Iterator[Any]:
         raw.close()
 
 
+@pytest.fixture(scope="session")
+def pg_cluster() -> pgcluster.Cluster:
+    """A throwaway PostgreSQL cluster for the session (tests/pgcluster.py); skipped when not installed."""
+    cluster = pgcluster.shared_cluster()
+    if cluster is None:
+        if pgcluster.required():
+            pytest.fail(pgcluster.missing_required(), pytrace=False)
+        pgcluster.skipped = True
+        pytest.skip("no PostgreSQL server binaries")
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def pg_url(pg_cluster: pgcluster.Cluster):
+    """The URL of a fresh empty database, dropped after the test."""
+    with pg_cluster.fresh_database() as url:
+        yield url
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if pgcluster.skipped:
+        terminalreporter.write_line(pgcluster.MISSING)
+
+
 class ToolFailed(AssertionError):
     pass
 
@@ -207,14 +234,3 @@ def trickle():
     yield f"http://127.0.0.1:{server.server_address[1]}/slow.csv"
     server.shutdown()
 
-
-# TEMPORARY (replaced by tests/pgcluster.py): the developer's running cluster.
-@pytest.fixture
-def pg_url(request):
-    import os, uuid
-    import psycopg
-    base = os.environ.get("DEV_PG", "postgresql://postgres@127.0.0.1:55432")
-    name = "t_" + uuid.uuid4().hex[:12]
-    with psycopg.connect(base + "/postgres", autocommit=True) as c:
-        c.execute(f"CREATE DATABASE {name}")
-    yield f"{base}/{name}"
