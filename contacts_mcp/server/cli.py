@@ -6,7 +6,9 @@
     contacts-mcp account create NAME | account list
     contacts-mcp token create --account NAME --scope read|write|admin [--expires DAYS]
     contacts-mcp token list [--account NAME] | token revoke TOKEN_ID
-Options everywhere: --db PATH (or CONTACTS_MCP_DB), --region CC (or CONTACTS_MCP_DEFAULT_REGION).
+    contacts-mcp migrate                            bring the database's schema up to date, then exit
+Options everywhere: --db PATH or postgresql://URL (or CONTACTS_MCP_DB), --region CC (or
+CONTACTS_MCP_DEFAULT_REGION).
 """
 
 from __future__ import annotations
@@ -48,6 +50,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--read-only", action="store_true", default=argparse.SUPPRESS,
                        help="offer only the read-only tools")
 
+    sub.add_parser("migrate", parents=[common], help="bring the database's schema up to date (servers also do "
+                   "it when they start; run it first when several start at once)")
+
     account = sub.add_parser("account", parents=[common], help="manage accounts")
     acts = account.add_subparsers(dest="action", required=True)
     acts.add_parser("create", parents=[common], help="create an account").add_argument("name")
@@ -68,9 +73,11 @@ async def _admin(settings: Settings, args: argparse.Namespace) -> None:
     from ..core import accounts
     from .lifespan import open_store
 
-    store = await open_store(settings)
+    store = await open_store(settings)  # opening migrates
     try:
-        if args.command == "account" and args.action == "create":
+        if args.command == "migrate":
+            print(f"contacts-mcp: the database {settings.database} is up to date")
+        elif args.command == "account" and args.action == "create":
             row = await accounts.create_account(store, args.name)
             print(f"account {row['name']} created (id {row['id']})")
         elif args.command == "account":
@@ -99,7 +106,7 @@ def main(argv: list[str] | None = None) -> None:
         settings = dataclasses.replace(settings, read_only=True)
     if getattr(args, "rate_limit", None) is not None:
         settings = dataclasses.replace(settings, rate_limit=args.rate_limit)
-    if args.command in ("account", "token"):
+    if args.command in ("account", "token", "migrate"):
         from ..core.errors import ContactsError
 
         try:

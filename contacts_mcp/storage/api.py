@@ -1,5 +1,6 @@
-"""The storage seam: the only thing core imports from storage. A backend (storage/sqlite/ today,
-storage/postgres/ next) implements these Protocols; tests/storage/test_contract.py holds each to them.
+"""The storage seam: the only thing core imports from storage. A backend (storage/sqlite/: one file, one
+process; storage/postgres/: one database, many processes) implements these Protocols;
+tests/storage/test_contract.py holds each to them.
 
 Units of work
     Core never awaits a query. It hands the Store a *unit of work*: a plain synchronous function of a
@@ -12,13 +13,14 @@ Units of work
 The writer model: what a write unit may assume, and what every backend must guarantee
     1. **Write units of one account are serialised.** No other write of the same account commits between
        a unit's first read and its commit. SQLite gives this for the whole database (one writer
-       connection, `BEGIN IMMEDIATE`); another backend must give it at least per account (e.g. a
-       transaction-scoped advisory lock on the account id taken first in every write unit).
+       connection, `BEGIN IMMEDIATE`); PostgreSQL per account (a transaction-scoped advisory lock on the
+       account id, taken first in every write unit, then READ COMMITTED: every statement after it sees
+       what the account's previous units committed).
        Everything below rests on it:
        - **ids**: a unit reserves the contact ids it may use (`reserve_contact_ids`: never used before, not
          even by an erased contact, and handed to no other unit; SQLite takes those above the highest,
-         a concurrent backend takes them from a sequence); a new event's id (`MAX(id) + 1` here) is free
-         until the unit commits, and a unit finds the events it inserted by id range within its account;
+         PostgreSQL takes them from the table's sequence); likewise event and opt-out ids (`_new_ids`).
+         Ids rise, so a unit finds the events it inserted as those of its account from its first id up;
        - **dedupe** decided in Python (an identity looked up, then inserted) cannot race another insert;
          the unique indexes on (account, ext_id / email_key / mobile) still refuse a duplicate, and an
          active opt-out record is written once per (contact, channel, reason);
@@ -27,7 +29,10 @@ The writer model: what a write unit may assume, and what every backend must guar
          change those contacts in between.
     2. **Reads see committed data only**, as of one moment per unit.
     3. **Ids are never reused**, not even the id of an erased contact (EraseReads keeps the highest).
-    4. **Caches outside the database** (a process's field registry, the API tokens it verified) are
+    4. **Background work is claimed**: an import job runs in the one process holding its claim
+       (`Store.claim`), a webhook delivery is attempted by the one process holding its lease
+       (`Store.claim_deliveries`); a process that dies loses both, and another takes the work up.
+    5. **Caches outside the database** (a process's field registry, the API tokens it verified) are
        trusted only while their version (`Store.version`) is unchanged: the database raises it in the
        same transaction as any change (triggers), whichever process makes it.
 

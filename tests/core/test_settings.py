@@ -21,3 +21,13 @@ def test_an_unexpanded_bundle_placeholder_falls_back_to_the_default(monkeypatch)
     s = Settings.from_env()
     assert s.db_path == default_db_path() and s.default_region == "FR"
     assert isinstance(s.db_path, Path)
+
+
+def test_a_postgresql_url_selects_postgresql_and_is_shown_without_its_password(tmp_path, monkeypatch):
+    monkeypatch.setenv("CONTACTS_MCP_FILES_DIR", str(tmp_path / "shared"))
+    s = Settings.from_env(db_path="postgresql://app:s3cret@db.internal:5432/contacts")
+    assert s.db_url == "postgresql://app:s3cret@db.internal:5432/contacts"
+    assert s.database == "postgresql://app@db.internal:5432/contacts" and "s3cret" not in s.database
+    assert s.jobs_dir == tmp_path / "shared"  # every process must see the same import files
+    plain = Settings.from_env(db_path=tmp_path / "c.db")
+    assert plain.db_url is None and plain.database == str(tmp_path / "c.db")

@@ -64,3 +64,21 @@ async def test_write_units_of_one_account_from_two_processes_never_interleave(pg
     finally:
         await a.close()
         await b.close()
+
+
+def test_servers_migrating_one_database_at_once_apply_each_step_once(pg_url):
+    # `contacts-mcp migrate` from three processes together: the migrator's advisory lock makes them take turns.
+    import subprocess
+    import sys
+
+    from contacts_mcp.storage.postgres.migrations import LATEST
+
+    command = [sys.executable, "-m", "contacts_mcp.server.cli", "--db", pg_url, "migrate"]
+    procs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    outputs = [p.communicate(timeout=60) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], outputs
+    assert all("is up to date" in out for out, _ in outputs)
+    with psycopg.connect(pg_url) as conn:
+        versions = [r[0] for r in conn.execute("SELECT version FROM migrations ORDER BY version")]
+        accounts = conn.execute("SELECT name FROM accounts").fetchall()
+    assert versions == list(range(1, LATEST + 1)) and accounts == [("local",)]
