@@ -12,6 +12,7 @@ of the same rows (pre-normalised, no validation) into the same contacts table, a
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import sqlite3
 import subprocess
@@ -125,7 +126,7 @@ async def main(rows: int, xlsx_rows: int, postgres: str | None = None) -> None:
         csv_rate = await run_import(tmp, csv_path, "csv import", rows)
         if postgres:
             pg_rate = await run_import(tmp, csv_path, "csv import on PostgreSQL", rows,
-                                       fresh_database(postgres, "import_bench"))
+                                       fresh_database(postgres, f"import_bench_{os.getpid()}"))
             print(f"PostgreSQL / SQLite = {pg_rate / csv_rate:.2f} (target >= 0.80)")
         base = baseline(rows, tmp)
         print(f"baseline: bare sqlite3.executemany of the same rows: {base:,.0f} rows/s; "

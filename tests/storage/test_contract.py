@@ -279,3 +279,11 @@ async def test_a_leased_delivery_is_claimed_once_until_its_lease_runs_out(store:
     assert await store.claim_deliveries(later, lease, 10) == []  # another sender, meanwhile: nothing
     after = "2026-01-01T00:03:00.500000Z"  # the first sender died: once the lease is over, it is due again
     assert [d["id"] for d in await store.claim_deliveries(after, "2026-01-01T00:06:00.000000Z", 10)] == [first["id"]]
+
+
+async def test_a_lookup_by_key_finds_identities_made_of_any_characters(store: Store):
+    odd = ['a"b', "c\\d", "e,f", "{x}", "NULL", " sp ", "é'ü"]
+    ids = await store.write(1, lambda w: [_contact(w, ext_id=v) for v in odd])
+    found = await store.read(1, lambda r: r.contacts_by_key("ext_id", [*odd, "absent"]))
+    assert sorted((r["ext_id"], r["id"]) for r in found) == sorted(zip(odd, ids))
+    assert await store.read(1, lambda r: r.existing_contact_ids([*ids, 10**12])) == set(ids)
