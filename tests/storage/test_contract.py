@@ -141,18 +141,30 @@ async def test_cache_versions_rise_with_every_change_whoever_makes_it(store: Sto
     assert store.version("tokens") > tokens
 
 
-async def test_a_field_made_by_another_process_is_seen_at_the_next_call(tmp_path):
+async def test_a_field_made_by_another_process_is_seen_at_the_next_call(settings):
     # Two servers on one database: a field created through one is known to the other's next import call,
     # because the registry memo is checked against the fields version (no restart, no stale cache).
     from contacts_mcp.core import fields
-    from contacts_mcp.core.settings import Settings
     from contacts_mcp.server.lifespan import running
 
-    settings = Settings(db_path=tmp_path / "two.db")
     async with running(settings, jobs=False) as one, running(settings, jobs=False) as two:
         assert "tier" not in (await fields.registry(two.scope())).fields
         await fields.create_field(one.scope(), "tier", "text", None)
         assert "tier" in (await fields.registry(two.scope())).fields
+
+
+async def test_a_token_revoked_through_one_process_is_refused_by_another_at_once(settings):
+    # The verifier's cache of each process is checked against the tokens version on every request.
+    from contacts_mcp.core import accounts
+    from contacts_mcp.server.auth import Verifier
+    from contacts_mcp.server.lifespan import running
+
+    async with running(settings, jobs=False) as one, running(settings, jobs=False) as two:
+        token, row = await accounts.create_token(one.store, "local", "write", None)
+        other = Verifier(state=two)
+        assert await other.verify_token(token) is not None
+        await accounts.revoke_token(one.store, row["id"])
+        assert await other.verify_token(token) is None
 
 
 async def test_a_unit_handed_to_a_closed_store_fails_at_once_instead_of_waiting_forever(store: Store):
