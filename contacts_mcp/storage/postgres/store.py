@@ -11,6 +11,7 @@ is one REPEATABLE READ, READ ONLY transaction: one snapshot.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -50,31 +51,43 @@ def _session_options(url: str) -> dict[str, Any]:
     return {"autocommit": True, "options": "-c TimeZone=UTC -c plan_cache_mode=force_custom_plan"}
 
 
+def _transaction(raw: psycopg.Connection, begin: str, fn: Callable[..., T], *args: Any) -> T:
+    """`fn(*args)` in the transaction `begin` opens, committed if it returns, rolled back if it raises. `begin`
+    is sent as it is (integers only, never a caller's text): opening a unit costs one round trip."""
+    raw.execute(begin)
+    try:
+        result = fn(*args)
+    except BaseException:
+        with contextlib.suppress(psycopg.Error):  # a broken connection: the pool discards it
+            raw.execute("ROLLBACK")
+        raise
+    raw.execute("COMMIT")
+    return result
+
+
 def _write_unit(raw: psycopg.Connection, account_id: int, fn: Callable[[Writer], T]) -> T:
-    with raw.transaction():
-        raw.execute("SELECT pg_advisory_xact_lock(%s, %s)", [WRITE_LOCK, account_id])
+    def unit() -> T:
         w = Writer(Connection(raw), account_id)
         result = fn(w)
         w.settle()  # the maintained statistics, in the same transaction as the changes they count
         return result
 
+    # The account's write lock first: every statement after it sees what the account's last unit committed.
+    return _transaction(raw, f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK}, {int(account_id)})", unit)
+
 
 def _read_unit(raw: psycopg.Connection, account_id: int, fn: Callable[[Reader], T]) -> T:
-    with raw.transaction():
-        raw.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        return fn(Reader(Connection(raw), account_id))
+    return _transaction(raw, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+                        lambda: fn(Reader(Connection(raw), account_id)))
 
 
 def _plain_write(raw: psycopg.Connection, fn: Callable[..., T], *args: Any) -> T:
     """`fn(conn, *args)` in one transaction, no account bound (administration)."""
-    with raw.transaction():
-        return fn(Connection(raw), *args)
+    return _transaction(raw, "BEGIN", fn, Connection(raw), *args)
 
 
 def _plain_read(raw: psycopg.Connection, fn: Callable[..., T], *args: Any) -> T:
-    with raw.transaction():
-        raw.execute("SET TRANSACTION READ ONLY")
-        return fn(Connection(raw), *args)
+    return _transaction(raw, "BEGIN READ ONLY", fn, Connection(raw), *args)
 
 
 class Store:
