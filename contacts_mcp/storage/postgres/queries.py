@@ -32,7 +32,7 @@ class PostgresSession(Session):
         if n <= 0:
             return []
         rows = self._conn.execute(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) "
-                                  f"FROM generate_series(1, ?)", [n]).fetchall()
+                                  f"FROM generate_series(1, ?) ORDER BY 1", [n]).fetchall()  # rising: see _touch_new_range
         return [r[0] for r in rows]
 
     @staticmethod
