@@ -24,14 +24,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def cli(db: Path, *args: str) -> str:
-    """Run the CLI on the database; returns its standard output."""
+def cli(db: Path | str, *args: str) -> str:
+    """Run the CLI on the database (a SQLite file or a postgresql:// URL); returns its standard output."""
     done = subprocess.run([COMMAND, "--db", str(db), *args], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
 
 
-def new_token(db: Path, account: str = "local", scope: str = "write", *extra: str) -> str:
+def new_token(db: Path | str, account: str = "local", scope: str = "write", *extra: str) -> str:
     return cli(db, "token", "create", "--account", account, "--scope", scope, *extra).splitlines()[-1]
 
 
@@ -43,10 +43,20 @@ def connect(port: int, token: str | None) -> Client:
     return Client(streamable_http_client(f"http://127.0.0.1:{port}/mcp", http_client=client))
 
 
-def start_server(db: Path, *extra: str) -> tuple[int, subprocess.Popen]:
+def start_server(db: Path | str, *extra: str, env: dict[str, str] | None = None,
+                 log: Path | None = None) -> tuple[int, subprocess.Popen]:
+    """An HTTP server on `db` (a SQLite file or a postgresql:// URL), with `env` added to the environment.
+    Its standard error is kept in a pipe, or in the file `log` (a long-lived, busy server would fill a pipe)."""
     port = free_port()
+    stderr = log.open("w") if log is not None else subprocess.PIPE
     proc = subprocess.Popen([COMMAND, "serve", "--http", "--port", str(port), "--db", str(db), *extra],
-                            stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+                            stderr=stderr, text=True, env=dict(os.environ, **(env or {})))
+    if log is not None:
+        stderr.close()  # the child has its own copy
+
+    def said() -> str:
+        return log.read_text() if log is not None else proc.stderr.read()
+
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -54,10 +64,10 @@ def start_server(db: Path, *extra: str) -> tuple[int, subprocess.Popen]:
             return port, proc
         except OSError:
             if proc.poll() is not None:
-                raise RuntimeError(proc.stderr.read())
+                raise RuntimeError(said())
             time.sleep(0.1)
     proc.kill()
-    raise RuntimeError(f"the server did not listen within 30 s: {proc.stderr.read()}")
+    raise RuntimeError(f"the server did not listen within 30 s: {said()}")
 
 
 @pytest.fixture
