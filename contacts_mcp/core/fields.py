@@ -8,7 +8,7 @@ so "E-mail", "e_mail" and "EMAIL" are one alias, and "Prénom" matches "prenom".
 from __future__ import annotations
 
 import functools
-
+import math
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -144,6 +144,8 @@ def coerce(f: FieldDef, value: Any, where: str) -> Any:
         if isinstance(value, bool):
             raise InvalidInput(where, "expects a number, received a boolean")
         if isinstance(value, int | float):
+            if isinstance(value, float) and not math.isfinite(value):
+                raise InvalidInput(where, f"{value!r} is not a number; use digits like 42 or 3.5")
             return value
         text = str(value).strip().replace("\u00a0", "").replace(" ", "")
         if text.count(",") == 1 and "." not in text:
@@ -152,6 +154,8 @@ def coerce(f: FieldDef, value: Any, where: str) -> Any:
             number = float(text)
         except ValueError:
             raise InvalidInput(where, f"{value!r} is not a number; use digits like 42 or 3.5") from None
+        if not math.isfinite(number):  # 'inf', 'NaN': no JSON holds them (PostgreSQL's jsonb refuses the row)
+            raise InvalidInput(where, f"{value!r} is not a number; use digits like 42 or 3.5")
         return int(number) if number.is_integer() and "." not in text and "e" not in text.lower() else number
     if f.type == "date":
         return normalize_date(value, where)

@@ -82,3 +82,15 @@ def test_servers_migrating_one_database_at_once_apply_each_step_once(pg_url):
         versions = [r[0] for r in conn.execute("SELECT version FROM migrations ORDER BY version")]
         accounts = conn.execute("SELECT name FROM accounts").fetchall()
     assert versions == list(range(1, LATEST + 1)) and accounts == [("local",)]
+
+
+def test_a_percent_sign_in_a_statement_without_parameters_reaches_the_server_as_written(pg_url):
+    # translate() doubles every % for psycopg's placeholders; psycopg only undoubles them when parameters are
+    # given, so a parameterless statement reached the server with '%%' (LIKE 'a%' became LIKE 'a%%').
+    from contacts_mcp.storage.postgres.connection import Connection, configure
+
+    with psycopg.connect(pg_url, autocommit=True) as raw:
+        configure(raw)
+        conn = Connection(raw)
+        assert conn.execute("SELECT 'a%', 'ab' LIKE 'a%'").fetchone() == ("a%", True)
+        assert conn.execute("SELECT ?, 'ab' LIKE 'a%'", ["x"]).fetchone() == ("x", True)

@@ -1,6 +1,9 @@
 """set_field_alias, manage_fields and get_fields through an MCP client."""
 
+import json
+
 from ..conftest import call, fails
+from .test_imports import contacts, run_import
 
 
 async def field(client, name):
@@ -93,3 +96,14 @@ async def test_deleting_a_custom_field_removes_its_values_from_contacts(client):
 async def test_a_custom_field_cannot_take_a_reserved_name(client):
     text = await fails(client, "manage_fields", {"action": "create", "name": "list_ids", "type": "text"})
     assert "reserved" in text
+
+
+async def test_a_number_field_refuses_infinity_and_nan_on_an_import_line_and_imports_the_others(client):
+    # PostgreSQL's jsonb has no Infinity or NaN (json.dumps writes them): the whole job failed there with an
+    # internal error, while SQLite stored a value no JSON reader takes and showed it as null.
+    await call(client, "manage_fields", {"action": "create", "name": "score", "type": "number"})
+    job = await run_import(client, csv_text="email,score\na@example.com,inf\nb@example.com,NaN\nc@example.com,2.5\n")
+    assert (job["status"], job["created"], job["invalid"]) == ("completed", 1, 2), job
+    page = json.loads((await client.read_resource(job["error_report"])).contents[0].text)
+    assert all("score" in e["reason"] and "not a number" in e["reason"] for e in page["errors"]), page
+    assert [c["attributes"] for c in await contacts(client)] == [{"score": 2.5}]

@@ -125,7 +125,8 @@ class Connection:
         self.raw = raw
 
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Cursor:
-        return Cursor(self.raw.execute(translate(sql), params or None))
+        # Parameters always given, even none: psycopg undoubles translate()'s %% only when it formats a query.
+        return Cursor(self.raw.execute(translate(sql), params if params is not None else ()))
 
     def executemany(self, sql: str, rows: Any) -> Cursor:
         cursor = self.raw.cursor()

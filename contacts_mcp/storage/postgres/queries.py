@@ -25,6 +25,7 @@ from ..sqlite.stats import StatsReads, StatsWrites
 
 
 class PostgresSession(Session):
+    FOLD_ANY = "lower"  # folds every letter, unless the database's LC_CTYPE is C (then ASCII only, as SQLite's)
     CONTACT_EVENT_DATA = ("jsonb_build_object('key', COALESCE(email, mobile)) || CASE WHEN mobile IS NULL "
                           "THEN '{}'::jsonb ELSE jsonb_build_object('sms', mobile) END")
 

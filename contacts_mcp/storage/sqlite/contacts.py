@@ -107,10 +107,12 @@ class ContactReads(Session):
             ors = []
             for term in search:
                 pattern = like_pattern(term.lower())
-                ors.append("c.email_key LIKE ? ESCAPE '\\' OR c.mobile LIKE ? ESCAPE '\\' "
-                           "OR c.fixed_phone LIKE ? ESCAPE '\\' OR lower(c.first_name) LIKE ? ESCAPE '\\' "
-                           "OR lower(c.last_name) LIKE ? ESCAPE '\\' OR lower(c.company) LIKE ? ESCAPE '\\' "
-                           "OR c.ext_id = ?")
+                # Names lower-cased as Python does the term: SQLite's lower() folds ASCII letters only.
+                low = "lower" if term.isascii() else self.FOLD_ANY
+                ors.append(f"c.email_key LIKE ? ESCAPE '\\' OR c.mobile LIKE ? ESCAPE '\\' "
+                           f"OR c.fixed_phone LIKE ? ESCAPE '\\' OR {low}(c.first_name) LIKE ? ESCAPE '\\' "
+                           f"OR {low}(c.last_name) LIKE ? ESCAPE '\\' OR {low}(c.company) LIKE ? ESCAPE '\\' "
+                           f"OR c.ext_id = ?")
                 params += [pattern] * 6 + [term]
             where.append("(" + " OR ".join(ors) + ")")
         return source, where, params

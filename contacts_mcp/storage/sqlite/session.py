@@ -47,6 +47,9 @@ class Session:
     CONTACT_EVENT_DATA = ("json_patch(json_object('key', COALESCE(email, mobile)), "
                           "CASE WHEN mobile IS NULL THEN '{}' ELSE json_object('sms', mobile) END)")
 
+    # The SQL function that lower-cases any letter (a search term with letters beyond ASCII; see store.py).
+    FOLD_ANY = "fold_any"
+
     def _new_ids(self, table: str, n: int) -> Sequence[int]:
         """`n` ids for rows this unit inserts into `table` (events, optouts), above every id used so far. Here
         the ones above the highest, which no other unit can take meanwhile: there is one writer."""

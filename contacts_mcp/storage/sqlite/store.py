@@ -45,6 +45,7 @@ from .lists import ListReads, ListWrites
 from .migrations import migrate
 from .optouts import OptoutReads, OptoutWrites
 from .segments import SegmentReads, SegmentWrites
+from .session import Session
 from .stats import StatsReads, StatsWrites
 
 T = TypeVar("T")
@@ -207,6 +208,10 @@ def _settle(future: asyncio.Future[Any], result: Any, exc: BaseException | None)
 
 def _configure(conn: sqlite3.Connection, writer: bool) -> None:
     conn.row_factory = sqlite3.Row
+    # lower() beyond ASCII for a search term that has such letters (Session.FOLD_ANY), as PostgreSQL's does:
+    # a Python call per row, so ASCII terms keep the built-in one (SQLite's lower() folds ASCII only).
+    conn.create_function(Session.FOLD_ANY, 1, lambda text: text.lower() if text.__class__ is str else text,
+                         deterministic=True)
     # Every result is read to the end: a statement left open would block the next COMMIT.
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}").fetchall()
     conn.execute("PRAGMA foreign_keys = ON").fetchall()
