@@ -89,6 +89,11 @@ class Accounts(Protocol):
 class Claim(Protocol):
     """An exclusive claim on a piece of background work, held until released (or its process dies)."""
 
+    async def held(self) -> bool:
+        """Whether the claim still holds (a claim can be lost with its connection: a network cut, a server
+        timeout); work must stop once it does not, since another process may take it up."""
+        ...
+
     async def release(self) -> None: ...
 
 

@@ -63,6 +63,10 @@ def _mark_running(w: Any, job_id: str, started: str) -> bool:
     return True
 
 
+class _ClaimLost(Exception):
+    """This process no longer holds the job's claim (its claim connection dropped)."""
+
+
 class JobRunner:
     def __init__(self, state: AppState, tg: TaskGroup) -> None:
         self.state = state
@@ -70,6 +74,7 @@ class JobRunner:
         self._wake = anyio.Event()
         self._cancelled: set[str] = set()
         self._running: dict[str, tuple[int, anyio.CancelScope]] = {}  # job id -> (account id, its scope)
+        self._claims: dict[str, Claim] = {}  # job id -> this process's claim on it
         # A URL's user and password, for the job that downloads it: only ever in this memory (see _process).
         self.credentials: dict[str, tuple[str, str]] = {}
 
@@ -98,6 +103,7 @@ class JobRunner:
                 if claim is None:
                     continue
                 self._running[job_id] = (account_id, anyio.CancelScope())
+                self._claims[job_id] = claim
                 self._tg.start_soon(self._slot, account_id, job_id, claim)
             # Woken by a new job or a free slot of this process; else a look every few seconds, for jobs
             # another process queued, or left behind when it died (its claims went with it).
@@ -111,6 +117,7 @@ class JobRunner:
             with anyio.CancelScope(shield=True):
                 await claim.release()
             self._running.pop(job_id, None)
+            self._claims.pop(job_id, None)
             self._cancelled.discard(job_id)
             self.credentials.pop(job_id, None)
             self.wake()  # a slot is free: the next job may start
@@ -122,6 +129,10 @@ class JobRunner:
                 return
             try:
                 await self._process(scope, job)
+            except _ClaimLost:
+                # Another process may run it now, from the last batch committed: this one leaves it as it is.
+                log.warning("import job %s: this process lost its claim on it; stopped here", job_id)
+                return
             except (ContactsError, OutboundError) as exc:
                 await self._finish(scope, job_id, "failed", str(exc))
             except Exception as exc:  # a bug must fail the job, not the runner
@@ -210,6 +221,8 @@ class JobRunner:
             chunk = await chunks.next()
             if chunk is None:
                 break
+            if not await self._claims[job_id].held():
+                raise _ClaimLost(job_id)
             opts = dataclasses.replace(job_opts, now=utc_now())  # each batch stamped with its own time
 
             def unit(w: Any, chunk: engine.Chunk = chunk, opts: BatchOptions = opts) -> bool:

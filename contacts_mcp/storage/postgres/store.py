@@ -40,6 +40,17 @@ class _Claim:
     def __init__(self, conn: psycopg.Connection) -> None:
         self._conn = conn
 
+    async def held(self) -> bool:
+        # A session's advisory lock lasts as long as the session: a live connection still holds it.
+        def alive() -> bool:
+            try:
+                self._conn.execute("SELECT 1").fetchall()
+                return True
+            except psycopg.Error:
+                return False
+
+        return not self._conn.closed and await anyio.to_thread.run_sync(alive)
+
     async def release(self) -> None:
         await anyio.to_thread.run_sync(self._conn.close)  # closing the session releases its locks
 

@@ -69,6 +69,9 @@ class Writer(ContactWrites, OptoutWrites, ListWrites, FieldWrites, ImportWrites,
 class _InProcess:
     """A claim with one process on the file: the job runner never starts a job twice itself."""
 
+    async def held(self) -> bool:
+        return True
+
     async def release(self) -> None:
         pass
 
