@@ -106,14 +106,17 @@ class OptoutWrites(OptoutReads):
         # round trip per record; a record skipped as a repeat leaves a gap, and its address rows go with it.
         ids = self._new_ids("optouts", len(rows))
         account = self.account_id
-        self._conn.executemany(
-            "INSERT INTO optouts (id, account_id, contact_id, address, channel, reason, source, created_at) "
-            "SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM optouts WHERE account_id = ? "
-            "AND contact_id IS ? AND (contact_id IS NOT NULL OR address = ?) AND channel = ? AND reason = ? "
-            "AND restored_at IS NULL)",
-            [(optout_id, account, cid, addrs[0][0] if addrs else None, ch, reason, src, now,
-              account, cid, addrs[0][0] if addrs else None, ch, reason)
-             for optout_id, (cid, addrs, ch, reason, src) in zip(ids, rows)])
+        # The repeat is looked for by contact, or for an address-only record by address: two statements, each an
+        # index lookup (one `contact_id IS ?` for both would make PostgreSQL scan every record of the base).
+        insert = ("INSERT INTO optouts (id, account_id, contact_id, address, channel, reason, source, created_at) "
+                  "SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM optouts WHERE account_id = ? AND {} "
+                  "AND channel = ? AND reason = ? AND restored_at IS NULL)")
+        records = [(optout_id, account, cid, addrs[0][0] if addrs else None, ch, reason, src, now)
+                   for optout_id, (cid, addrs, ch, reason, src) in zip(ids, rows)]
+        self._conn.executemany(insert.format("contact_id = ?"),
+                               [(*r, account, r[2], r[4], r[5]) for r in records if r[2] is not None])
+        self._conn.executemany(insert.format("contact_id IS NULL AND address = ?"),
+                               [(*r, account, r[3], r[4], r[5]) for r in records if r[2] is None])
         self._conn.executemany(
             "INSERT INTO optout_addresses (optout_id, account_id, address, mask) SELECT ?, ?, ?, ? "
             "WHERE EXISTS (SELECT 1 FROM optouts WHERE id = ?)",
