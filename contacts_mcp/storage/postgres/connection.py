@@ -19,7 +19,6 @@ from psycopg.adapt import Loader
 
 # SQLite spellings in the shared queries and their PostgreSQL equivalents (exact text, applied in order).
 _SPELLINGS = (
-    (" IS ?", " IS NOT DISTINCT FROM ?"),
     ("a.address IS NOT o.address", "a.address IS DISTINCT FROM o.address"),
     ("a.rowid", "a.seq"),
     ("SELECT MAX((SELECT", "SELECT GREATEST((SELECT"),
