@@ -20,7 +20,7 @@ from ..sqlite.imports import ImportReads, ImportWrites
 from ..sqlite.lists import ListReads, ListWrites
 from ..sqlite.optouts import OptoutReads, OptoutWrites
 from ..sqlite.segments import SegmentReads, SegmentWrites
-from ..sqlite.session import Session
+from ..sqlite.session import GROUP_TABLES, Session
 from ..sqlite.stats import StatsReads, StatsWrites
 
 
@@ -68,7 +68,11 @@ class PostgresSession(Session):
 
 
 def _int_array(values: Iterable[int]) -> str:
-    return "{" + ",".join(str(int(v)) for v in dict.fromkeys(values)) + "}"
+    return _ints(dict.fromkeys(values))
+
+
+def _ints(values: Iterable[int]) -> str:
+    return "{" + ",".join(str(int(v)) for v in values) + "}"
 
 
 def _text_array(values: Iterable[str]) -> str:
@@ -82,6 +86,15 @@ class PostgresWrites(PostgresSession):
     def _remove_attribute(self, name: str) -> int:
         return self._run("UPDATE contacts SET attributes = attributes - ? WHERE account_id = ? "
                          "AND attributes ->> ? IS NOT NULL", [name, self.account_id, name])
+
+    def add_memberships(self, pairs: Sequence[tuple[int, int]], now: str, kind: str = "list") -> None:
+        # One statement for the whole batch (two arrays, unnested side by side), not one INSERT a pair.
+        _, table, column = GROUP_TABLES[kind]
+        self._touch(cid for cid, _ in pairs)
+        if pairs:
+            self._run(f"INSERT INTO {table} ({column}, contact_id, account_id, added_at) SELECT g, c, ?, ? "
+                      f"FROM unnest(?::bigint[], ?::bigint[]) AS t(c, g) ON CONFLICT ({column}, contact_id) DO NOTHING",
+                      [self.account_id, now, _ints(c for c, _ in pairs), _ints(g for _, g in pairs)])
 
     def reserve_contact_ids(self, n: int) -> Sequence[int]:
         return self._new_ids("contacts", n)
