@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/http_load.py [--clients 20] [--seconds 20] [--race 50] [--race-rounds 3]
                                         [--stdio-seconds 5] [--tokens per-client] [--py-spy FILE]
-                                        [--only stdio]
+                                        [--only stdio|http] [--postgres URL]
 
 The server runs as a subprocess (`contacts-mcp serve --http`) on a database in a temporary directory; the
 SDK client reaches it over HTTP with a bearer token. By default the server runs with `--rate-limit 0` (off)
@@ -31,6 +31,15 @@ the server's stderr) goes to a file and its status codes are counted (a 429 ther
      the same per-request _meta), written to and read from the pipes directly (~0.05 ms per call), so
      the figure is the server's. Each answer is parsed and checked (no error, outcome "created").
 
+--postgres URL (a server, postgresql://user@host:port, no database name): after SQLite's parts 1 and 2,
+the same on PostgreSQL, on a new database `http_load` each time: one server process, then --pg-processes
+(default 2) processes on the same database, each behind a port of its own, the clients spread over them
+round-robin. Each run prints the CPU time per call of the server processes, of the PostgreSQL server (the
+postmaster's process tree from /proc: backends, background workers, and the ones that exited), and of this
+load generator; the wait events of the database's active backends sampled every 0.1 s (pg_stat_activity)
+with the locks not granted (pg_locks), and the top statements (pg_stat_statements, when installed). A table
+compares the runs at the end.
+
 --py-spy FILE: record the servers with py-spy (slows them: figures of such a run are not the reference)
 during the mixed load (FILE.svg flame graph, FILE.txt collapsed stacks) and the stdio run (FILE-stdio.*),
 with the top frames printed.
@@ -39,6 +48,7 @@ with the top frames printed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -50,10 +60,12 @@ import tempfile
 import time
 from collections import Counter, defaultdict
 from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
 import httpx2
+import pg_watch
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
@@ -66,9 +78,16 @@ LAST_NAMES = ["Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Pet
 IDLE_FRAMES = ("select (selectors.py", "Condition.wait (",
                "SimpleQueue.get", "wait (threading.py")
 CITIES = ["Paris", "Lyon", "Lille", "Nantes", "Bordeaux", "Toulouse"]
+ENV = dict(os.environ)  # the servers' environment; main() sets CONTACTS_MCP_FILES_DIR (PostgreSQL's job files)
 
 
 # ---------------------------------------------------------------- server and processes
+
+
+@dataclass
+class PgWatch:
+    db_url: str  # the database the servers share
+    postmaster: int  # the PostgreSQL server's main process (its CPU time and its children's)
 
 
 def free_port() -> int:
@@ -77,25 +96,25 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def cli(db: Path, *args: str) -> str:
+def cli(db: Path | str, *args: str) -> str:
     done = subprocess.run([COMMAND, "--db", str(db), *args], capture_output=True, text=True,
-                          timeout=60, check=False)
+                          timeout=60, check=False, env=ENV)
     if done.returncode:
         raise SystemExit(f"contacts-mcp {' '.join(args)}: {done.stderr}")
     return done.stdout.strip()
 
 
-def new_token(db: Path) -> str:
+def new_token(db: Path | str) -> str:
     return cli(db, "token", "create", "--account", "local", "--scope", "write").splitlines()[-1]
 
 
-def start_server(db: Path, log: Path, *extra: str) -> tuple[int, subprocess.Popen]:
+def start_server(db: Path | str, log: Path, *extra: str) -> tuple[int, subprocess.Popen]:
     """The HTTP server; its stderr (one access-log line per request) goes to a file: a pipe nobody reads
     would fill and stall the server."""
     port = free_port()
     with log.open("w") as err:
         proc = subprocess.Popen([COMMAND, "serve", "--http", "--port", str(port), "--db", str(db), *extra],
-                                stdout=subprocess.DEVNULL, stderr=err)
+                                stdout=subprocess.DEVNULL, stderr=err, env=ENV)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -145,7 +164,7 @@ def thread_split(pid: int, before: dict[int, float]) -> str:
     after = thread_cpu(pid)
     main = after.get(pid, 0.0) - before.get(pid, 0.0)
     others = sorted((v - before.get(t, 0.0) for t, v in after.items() if t != pid), reverse=True)
-    return (f"main thread (event loop) {main:.1f} s, {len(others)} other threads (SQLite connections, workers) "
+    return (f"main thread (event loop) {main:.1f} s, {len(others)} other threads (database connections, workers) "
             f"{sum(others):.1f} s (busiest {', '.join(f'{v:.1f}' for v in others[:4])})")
 
 
@@ -224,10 +243,11 @@ def connect(port: int, token: str) -> tuple[Client, httpx2.AsyncClient]:
                   read_timeout_seconds=60), http
 
 
-async def open_clients(stack: AsyncExitStack, port: int, tokens: list[str]) -> list[Client]:
+async def open_clients(stack: AsyncExitStack, ports: list[int], tokens: list[str]) -> list[Client]:
+    """A session per token, on the ports in turn (round-robin over the server processes)."""
     clients = []
-    for token in tokens:
-        client, http = connect(port, token)
+    for i, token in enumerate(tokens):
+        client, http = connect(ports[i % len(ports)], token)
         await stack.enter_async_context(http)
         clients.append(await stack.enter_async_context(client))
     return clients
@@ -374,12 +394,14 @@ def print_py_spy(procs: list[subprocess.Popen], out: str) -> None:
                 break
 
 
-async def mixed_load(port: int, tokens: list[str], clients_n: int, seconds: float, import_rows: int,
-                     server: subprocess.Popen, py_spy: str | None) -> None:
+async def mixed_load(ports: list[int], tokens: list[str], clients_n: int, seconds: float, import_rows: int,
+                     servers: list[subprocess.Popen], py_spy: str | None, pg: PgWatch | None = None) -> dict:
+    """The imports, then the mix; prints its figures and returns them for the comparison table."""
     rec = Recorder()
+    server = servers[0]
     async with AsyncExitStack() as stack:
         t = time.perf_counter()
-        clients = await open_clients(stack, port, tokens)
+        clients = await open_clients(stack, ports, tokens)
         print(f"  {clients_n} sessions opened in {time.perf_counter() - t:.2f} s")
         seed = clients[0]
         setup = Recorder()
@@ -412,15 +434,21 @@ async def mixed_load(port: int, tokens: list[str], clients_n: int, seconds: floa
         for w in workers:
             w.rec = rec
         spy = start_py_spy(server.pid, seconds, py_spy) if py_spy else []
-        server_cpu, own_cpu, threads = cpu_seconds(server.pid), self_cpu(), thread_cpu(server.pid)
-        start = time.perf_counter()
-        with anyio.move_on_after(seconds + 60):  # a hung call cannot keep the benchmark running
-            async with anyio.create_task_group() as tg:
-                for w in workers:
-                    tg.start_soon(w.loop, start + seconds)
-        elapsed = time.perf_counter() - start
-        server_cpu, own_cpu = cpu_seconds(server.pid) - server_cpu, self_cpu() - own_cpu
-        split = thread_split(server.pid, threads)
+        sampler = pg_watch.WaitSampler(pg.db_url) if pg else contextlib.nullcontext()
+        with sampler:
+            pg_cpu = pg_watch.server_cpu(pg.postmaster) if pg else 0.0
+            server_cpu = sum(cpu_seconds(s.pid) for s in servers)
+            own_cpu, threads = self_cpu(), [thread_cpu(s.pid) for s in servers]
+            start = time.perf_counter()
+            with anyio.move_on_after(seconds + 60):  # a hung call cannot keep the benchmark running
+                async with anyio.create_task_group() as tg:
+                    for w in workers:
+                        tg.start_soon(w.loop, start + seconds)
+            elapsed = time.perf_counter() - start
+            server_cpu = sum(cpu_seconds(s.pid) for s in servers) - server_cpu
+            own_cpu = self_cpu() - own_cpu
+            pg_cpu = pg_watch.server_cpu(pg.postmaster) - pg_cpu if pg else 0.0
+        splits = [thread_split(s.pid, before) for s, before in zip(servers, threads, strict=True)]
 
     total = rec.total()
     every = [s for v in rec.samples.values() for s in v]
@@ -435,19 +463,31 @@ async def mixed_load(port: int, tokens: list[str], clients_n: int, seconds: floa
     for text in rec.first_errors:
         print(f"    ! {text}")
     rec.print_table()
-    print(f"  CPU during the mix ({elapsed:.1f} s wall, {os.cpu_count()} CPUs): server {server_cpu:.1f} s "
-          f"({server_cpu / elapsed:.0%} of one CPU, {server_cpu / max(total, 1) * 1000:.2f} ms/call); "
-          f"this load generator {own_cpu:.1f} s ({own_cpu / elapsed:.0%} of one CPU, "
-          f"{own_cpu / max(total, 1) * 1000:.2f} ms/call)")
-    print(f"  server CPU by thread: {split}")
+    per_call = 1000 / max(total, 1)
+    what = "server" if len(servers) == 1 else f"{len(servers)} server processes"
+    print(f"  CPU during the mix ({elapsed:.1f} s wall, {os.cpu_count()} CPUs): {what} {server_cpu:.1f} s "
+          f"({server_cpu / elapsed:.0%} of one CPU, {server_cpu * per_call:.2f} ms/call); "
+          + (f"PostgreSQL server {pg_cpu:.1f} s ({pg_cpu / elapsed:.0%}, {pg_cpu * per_call:.2f} ms/call); "
+             if pg else "")
+          + f"this load generator {own_cpu:.1f} s ({own_cpu / elapsed:.0%} of one CPU, "
+            f"{own_cpu * per_call:.2f} ms/call)")
+    for s, split in zip(servers, splits, strict=True):
+        print(f"  server {s.pid} CPU by thread: {split}")
+    if pg:
+        print(f"  PostgreSQL waits during the mix: {sampler.summary()}")
     if spy:
         print_py_spy(spy, py_spy)
+    return {"calls/s": f"{rate:,.0f}", "errors": f"{errors}", "p50 ms": f"{p50:.1f}", "p99 ms": f"{p99:.1f}",
+            "server processes ms CPU/call": f"{server_cpu * per_call:.2f}",
+            "PostgreSQL ms CPU/call": f"{pg_cpu * per_call:.2f}" if pg else "-",
+            "load generator ms CPU/call": f"{own_cpu * per_call:.2f}",
+            "total ms CPU/call": f"{(server_cpu + pg_cpu + own_cpu) * per_call:.2f}"}
 
 
 # ---------------------------------------------------------------- 2. race
 
 
-async def race(port: int, tokens: list[str], n: int, round_: int) -> None:
+async def race(ports: list[int], tokens: list[str], n: int, round_: int) -> None:
     email = f"race{round_}@race.example"
     rec = Recorder()
     outcomes: Counter[str] = Counter()
@@ -465,7 +505,7 @@ async def race(port: int, tokens: list[str], n: int, round_: int) -> None:
             outcomes["error"] += 1
 
     async with AsyncExitStack() as stack:
-        clients = await open_clients(stack, port, [tokens[i % len(tokens)] for i in range(n)])
+        clients = await open_clients(stack, ports, [tokens[i % len(tokens)] for i in range(n)])
         async with anyio.create_task_group() as tg:
             for i, client in enumerate(clients):
                 tg.start_soon(one, client, i)
@@ -643,43 +683,76 @@ def stdio_lean(db: Path, seconds: float) -> None:
 
 async def main(args: argparse.Namespace) -> None:
     print(f"CPUs: {os.cpu_count()} (os.cpu_count), {len(os.sched_getaffinity(0))} usable; Python "
-          f"{sys.version.split()[0]}")
+          f"{sys.version.split()[0]}; load average before: {os.getloadavg()[0]:.2f}")
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
+        ENV["CONTACTS_MCP_FILES_DIR"] = str(tmp / "files")
         if args.only != "stdio":
-            await http_parts(tmp, args)
-        print(f"\n3. stdio ({args.stdio_seconds:g} s)")
-        await stdio(tmp / "stdio.db", args.stdio_seconds, args.py_spy and args.py_spy + "-stdio")
-        stdio_lean(tmp / "lean.db", args.stdio_seconds)
+            runs = {"SQLite, 1 process": await http_parts(tmp / "load.db", tmp / "server.log", 1, args)}
+            if args.postgres:
+                for n in sorted({1, args.pg_processes}):
+                    url = pg_watch.fresh_database(args.postgres, "http_load")
+                    print(f"\n===== PostgreSQL, {n} server process{'es' if n > 1 else ''} on one database ({url})")
+                    runs[f"PostgreSQL, {n} process{'es' if n > 1 else ''}"] = await http_parts(
+                        url, tmp / f"server-pg{n}.log", n, args,
+                        PgWatch(url, pg_watch.postmaster_pid(args.postgres)))
+                    pg_watch.top_statements(args.postgres, "http_load")
+                print_comparison(runs)
+        if args.only != "http":
+            print(f"\n3. stdio ({args.stdio_seconds:g} s)")
+            await stdio(tmp / "stdio.db", args.stdio_seconds, args.py_spy and args.py_spy + "-stdio")
+            stdio_lean(tmp / "lean.db", args.stdio_seconds)
 
 
-async def http_parts(tmp: Path, args: argparse.Namespace) -> None:
-    """Parts 1 and 2: one HTTP server, the mixed load, then the same-email race; then its access log."""
-    db, log = tmp / "load.db", tmp / "server.log"
+def print_comparison(runs: dict[str, dict]) -> None:
+    names = list(runs)
+    print(f"\nmixed load, {'':<28}" + "".join(f"{n:>24}" for n in names))
+    for key in next(iter(runs.values())):
+        print(f"  {key:<36}" + "".join(f"{runs[n][key]:>24}" for n in names))
+
+
+async def http_parts(db: Path | str, log: Path, processes: int, args: argparse.Namespace,
+                     pg: PgWatch | None = None) -> dict:
+    """Parts 1 and 2: the HTTP server processes on one database, the mixed load over them, then the
+    same-email race; then their access logs. Returns the mix's figures."""
     cli(db, "account", "list")  # creates and migrates the database
     per_client = args.tokens == "per-client"
     tokens = [new_token(db) for _ in range(args.clients)] if per_client else [new_token(db)] * args.clients
     extra = [] if per_client else ["--rate-limit", "0"]
-    server = None
+    servers: list[subprocess.Popen] = []
+    logs = [log.with_name(f"{log.stem}-{i}{log.suffix}") for i in range(processes)] if processes > 1 else [log]
     try:
-        port, server = start_server(db, log, *extra)
-        print(f"HTTP server pid {server.pid} on port {port}; "
+        ports = []
+        for path in logs:
+            port, server = start_server(db, path, *extra)
+            servers.append(server)
+            ports.append(port)
+        print(f"HTTP server pid{'s' if processes > 1 else ''} {', '.join(str(s.pid) for s in servers)} on port"
+              f"{'s' if processes > 1 else ''} {', '.join(map(str, ports))}; "
               + ("default rate limit (50 requests/s per token, burst 100), one token per client"
-                 if per_client else "--rate-limit 0 (off), one token shared by all clients"))
+                 if per_client else "--rate-limit 0 (off), one token shared by all clients")
+              + ("; clients spread round-robin over the processes" if processes > 1 else ""))
         print(f"\n1. HTTP mixed load ({args.clients} clients, {args.seconds:g} s)")
-        await mixed_load(port, tokens, args.clients, args.seconds, args.import_rows, server, args.py_spy)
+        figures = await mixed_load(ports, tokens, args.clients, args.seconds, args.import_rows, servers,
+                                   args.py_spy, pg)
         print(f"\n2. same-email race ({args.race} sessions released together)")
         for r in range(1, args.race_rounds + 1):
-            await race(port, tokens, args.race, r)
+            await race(ports, tokens, args.race, r)
     finally:
-        stop(server)
-    codes = access_log_statuses(log)
+        for server in servers:
+            stop(server)
+    codes: Counter[str] = Counter()
+    for path in logs:
+        codes += access_log_statuses(path)
+    exits = ", ".join(str(s.returncode) for s in servers) or "-"
     print(f"\n  server access log: {sum(codes.values()):,} HTTP requests, by status {dict(sorted(codes.items()))}"
-          f"{'; 429 = rate limited' if '429' in codes else ''}; server exit code {server.returncode if server else '-'}")
-    other = [line for line in log.read_text(errors="replace").splitlines()
-             if not line.startswith("{") and "serving MCP at" not in line]
-    for line in other[:10]:
-        print(f"    server stderr: {line[:300]}")
+          f"{'; 429 = rate limited' if '429' in codes else ''}; server exit code {exits}")
+    for path in logs:
+        other = [line for line in path.read_text(errors="replace").splitlines()
+                 if not line.startswith("{") and "serving MCP at" not in line]
+        for line in other[:10]:
+            print(f"    server stderr: {line[:300]}")
+    return figures
 
 
 if __name__ == "__main__":
@@ -692,6 +765,9 @@ if __name__ == "__main__":
     parser.add_argument("--stdio-seconds", type=float, default=5)
     parser.add_argument("--tokens", choices=("shared", "per-client"), default="shared",
                         help="shared: one token, --rate-limit 0 (default); per-client: a token each, default limit")
-    parser.add_argument("--only", choices=("stdio",), help="stdio: run part 3 alone")
+    parser.add_argument("--only", choices=("stdio", "http"), help="stdio: run part 3 alone; http: parts 1 and 2")
+    parser.add_argument("--postgres", metavar="URL", help="also run parts 1 and 2 on a new database http_load on "
+                        "this PostgreSQL server (postgresql://user@host:port): 1 server process, then --pg-processes")
+    parser.add_argument("--pg-processes", type=int, default=2, help="server processes in the second PostgreSQL run")
     parser.add_argument("--py-spy", metavar="FILE", help="record the HTTP server during the mix (FILE.svg, FILE.txt)")
     anyio.run(main, parser.parse_args())

@@ -28,6 +28,9 @@ from contacts_mcp.core.settings import Settings
 from contacts_mcp.server.app import build_server
 from contacts_mcp.storage.sqlite.store import _configure
 
+sys.path.insert(0, str(Path(__file__).parent))
+from pg_watch import fresh_database, top_statements  # noqa: E402
+
 HEADER = ["civility", "first_name", "last_name", "email", "fixed_phone", "mobile", "fax", "address_1",
           "address_2", "postal_code", "city", "state", "country", "birth_date", "company", "reference"]
 
@@ -84,16 +87,6 @@ def baseline(n: int, tmp: Path) -> float:
     return n / elapsed
 
 
-def fresh_database(server_url: str, name: str) -> str:
-    """A new empty database on the PostgreSQL server at `server_url` (postgresql://user@host:port)."""
-    import psycopg
-
-    with psycopg.connect(f"{server_url}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name}")
-        conn.execute(f"CREATE DATABASE {name}")
-    return f"{server_url}/{name}"
-
-
 async def run_import(tmp: Path, path: Path, label: str, n: int, db_url: str | None = None) -> float:
     # The 1M-row file is ~120 MB: far above the default 20 MB limit, which is a setting.
     settings = Settings(db_path=tmp / f"{label}.db", db_url=db_url, files_dir=tmp / "files", import_roots=(tmp,),
@@ -128,6 +121,7 @@ async def main(rows: int, xlsx_rows: int, postgres: str | None = None) -> None:
             pg_rate = await run_import(tmp, csv_path, "csv import on PostgreSQL", rows,
                                        fresh_database(postgres, f"import_bench_{os.getpid()}"))
             print(f"PostgreSQL / SQLite = {pg_rate / csv_rate:.2f} (target >= 0.80)")
+            top_statements(postgres, "import_bench")
         base = baseline(rows, tmp)
         print(f"baseline: bare sqlite3.executemany of the same rows: {base:,.0f} rows/s; "
               f"import / baseline = {csv_rate / base:.2f}")

@@ -1,0 +1,119 @@
+"""What a PostgreSQL server does during a benchmark: its CPU time, its backends' wait events and lock waits,
+its top statements. Used by http_load.py and stats_bench.py with --postgres URL (postgresql://user@host:port)."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import psycopg
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def fresh_database(server_url: str, name: str) -> str:
+    """A new empty database on the PostgreSQL server at `server_url` (postgresql://user@host:port)."""
+    with psycopg.connect(f"{server_url}/postgres", autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {name}")
+    return f"{server_url}/{name}"
+
+
+def postmaster_pid(server_url: str) -> int:
+    """The server's postmaster: the parent of a backend (this client's)."""
+    with psycopg.connect(f"{server_url}/postgres") as conn:
+        backend = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+    return int(Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+def _children() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        tree.setdefault(ppid, []).append(int(stat.parent.name))
+    return tree
+
+
+def _cpu(pid: int, waited: bool) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return sum(int(v) for v in fields[11:15 if waited else 13]) / TICK
+
+
+def server_cpu(postmaster: int) -> float:
+    """CPU seconds of the whole server: the postmaster with its waited-for children (backends that have
+    exited are counted there) and every process under it (backends, background workers)."""
+    tree, total, todo = _children(), _cpu(postmaster, True), [postmaster]
+    while todo:
+        for pid in tree.get(todo.pop(), []):
+            total += _cpu(pid, False)
+            todo.append(pid)
+    return total
+
+
+class WaitSampler:
+    """Samples, every `every` seconds in a thread, the wait events of the database's active backends
+    (pg_stat_activity; 'CPU' when one waits for nothing) and the locks not granted (pg_locks)."""
+
+    def __init__(self, db_url: str, every: float = 0.1) -> None:
+        self.db_url, self.every = db_url, every
+        self.events: Counter[str] = Counter()
+        self.blocked: Counter[str] = Counter()
+        self.samples = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> WaitSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        with psycopg.connect(self.db_url, autocommit=True) as conn:
+            while not self._stop.wait(self.every):
+                self.samples += 1
+                for event, n in conn.execute(
+                        "SELECT coalesce(wait_event_type || ':' || wait_event, 'CPU'), count(*) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid() "
+                        "GROUP BY 1"):
+                    self.events[event] += n
+                for what, n in conn.execute(
+                        "SELECT l.locktype || ' ' || l.mode || coalesce(' on ' || c.relname, ''), count(*) "
+                        "FROM pg_locks l LEFT JOIN pg_class c ON c.oid = l.relation WHERE NOT l.granted GROUP BY 1"):
+                    self.blocked[what] += n
+
+    def summary(self) -> str:
+        n = max(self.samples, 1)
+        events = ", ".join(f"{e} {c / n:.2f}" for e, c in self.events.most_common(8)) or "none"
+        blocked = ", ".join(f"{w} {c / n:.2f}" for w, c in self.blocked.most_common(5)) or "none"
+        return (f"{self.samples} samples; active backends on average by wait event: {events}; "
+                f"locks not granted on average: {blocked}")
+
+
+def top_statements(server_url: str, database: str, limit: int = 10, indent: str = "  ") -> None:
+    """The database's top statements by total execution time (pg_stat_statements, when installed)."""
+    try:
+        with psycopg.connect(f"{server_url}/postgres") as conn:
+            rows = conn.execute(
+                "SELECT total_exec_time, calls, query FROM pg_stat_statements WHERE dbid = "
+                "(SELECT oid FROM pg_database WHERE datname = %s) ORDER BY 1 DESC LIMIT %s",
+                (database, limit)).fetchall()
+    except psycopg.Error as exc:
+        print(f"{indent}(no pg_stat_statements: {str(exc).strip().splitlines()[0]})")
+        return
+    print(f"{indent}top {limit} statements of database {database} by total execution time "
+          f"(pg_stat_statements): total s, calls, mean ms")
+    for total, calls, query in rows:
+        print(f"{indent}  {total / 1000:8.2f} s {calls:>9,} {total / max(calls, 1):8.3f} ms  "
+              f"{' '.join(query.split())[:160]}")
