@@ -101,11 +101,30 @@ def _plain_read(raw: psycopg.Connection, fn: Callable[..., T], *args: Any) -> T:
     return _transaction(raw, "BEGIN READ ONLY", fn, Connection(raw), *args)
 
 
+class _Pool:
+    """Pooled connections and the worker threads that use them, one unit at a time each."""
+
+    def __init__(self, url: str, size: int, name: str) -> None:
+        self.size = size
+        self.pool = ConnectionPool(url, min_size=1, max_size=size, kwargs=_session_options(url),
+                                   configure=configure, open=False, name=name)
+        self.limit = anyio.CapacityLimiter(size)
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        def unit() -> T:
+            with self.pool.connection() as raw:
+                return fn(raw, *args)
+
+        return await anyio.to_thread.run_sync(unit, limiter=self.limit)
+
+
 class Store:
-    def __init__(self, url: str, pool: ConnectionPool) -> None:
+    # Reads and writes draw on pools of their own: a write may wait for its account's lock, and twenty such
+    # writes must not hold every connection while reads, which never wait for it, queue behind them.
+    def __init__(self, url: str, reads: _Pool, writes: _Pool) -> None:
         self.url = url
-        self._pool = pool
-        self._limit = anyio.CapacityLimiter(POOL_SIZE)
+        self._reads = reads
+        self._writes = writes
         self._now_lock = threading.Lock()  # the event loop's own connection (token, version): one user at a time
         self._now: psycopg.Connection | None = None
         self._closed = False
@@ -113,34 +132,30 @@ class Store:
     @classmethod
     async def open(cls, url: str, *, size: int = POOL_SIZE) -> Store:
         """Connect, and bring the schema up to date (one process at a time: see migrations)."""
-        def start() -> ConnectionPool:
+        def start() -> Store:
             with psycopg.connect(url, **_session_options(url)) as conn:
                 migrate(conn)
-            pool = ConnectionPool(url, min_size=1, max_size=size, kwargs=_session_options(url),
-                                  configure=configure, open=False, name="contacts-mcp")
-            pool.open(wait=True, timeout=30)
-            return pool
+            store = cls(url, _Pool(url, size, "contacts-mcp-reads"), _Pool(url, size, "contacts-mcp-writes"))
+            for pool in (store._reads, store._writes):
+                pool.pool.open(wait=True, timeout=30)
+            return store
 
-        return cls(url, await anyio.to_thread.run_sync(start))
+        return await anyio.to_thread.run_sync(start)
 
-    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+    async def _run(self, pool: _Pool, fn: Callable[..., T], *args: Any) -> T:
         if self._closed:
             raise psycopg.OperationalError("the store is closed")
-
-        def unit() -> T:
-            with self._pool.connection() as raw:
-                return fn(raw, *args)
-
-        return await anyio.to_thread.run_sync(unit, limiter=self._limit)
+        return await pool.run(fn, *args)
 
     async def write(self, account_id: int, fn: Callable[[Writer], T], *, small: bool = False) -> T:
-        return await self._run(_write_unit, account_id, fn)
+        return await self._run(self._writes, _write_unit, account_id, fn)
 
     async def read(self, account_id: int, fn: Callable[[Reader], T]) -> T:
-        return await self._run(_read_unit, account_id, fn)
+        return await self._run(self._reads, _read_unit, account_id, fn)
 
     async def admin(self, fn: Callable[[Accounts], T], *, write: bool = True) -> T:
-        return await self._run(_plain_write if write else _plain_read, lambda conn: fn(Accounts(conn)))
+        return await self._run(self._writes if write else self._reads, _plain_write if write else _plain_read,
+                               lambda conn: fn(Accounts(conn)))
 
     async def claim(self, name: str) -> _Claim | None:
         def take() -> _Claim | None:
@@ -160,14 +175,14 @@ class Store:
         return await anyio.to_thread.run_sync(take)
 
     async def pending_jobs(self) -> list[tuple[int, str]]:
-        return await self._run(_plain_read, pending_jobs)
+        return await self._run(self._reads, _plain_read, pending_jobs)
 
     async def claim_deliveries(self, now: str, until: str, limit: int) -> list[dict[str, Any]]:
-        ids = await self._run(_plain_read, due_delivery_ids, now, limit)
+        ids = await self._run(self._reads, _plain_read, due_delivery_ids, now, limit)
         if not ids:
             return []
         # Rows another process is leasing at this moment are skipped, not waited for.
-        return await self._run(_plain_write, lease_deliveries, ids, now, until, "FOR UPDATE SKIP LOCKED")
+        return await self._run(self._writes, _plain_write, lease_deliveries, ids, now, until, "FOR UPDATE SKIP LOCKED")
 
     def _at_once(self, fn: Callable[..., T], *args: Any) -> T:
         """A one-row primary-key read on the caller's thread (the verifier's token, a cache version): a
@@ -194,7 +209,8 @@ class Store:
         if self._closed:
             return
         self._closed = True
-        await anyio.to_thread.run_sync(self._pool.close)
+        for pool in (self._reads, self._writes):
+            await anyio.to_thread.run_sync(pool.pool.close)
         with self._now_lock:
             if self._now is not None:
                 self._now.close()
