@@ -104,20 +104,19 @@ class JobRunner:
                     continue
                 self._running[job_id] = (account_id, anyio.CancelScope())
                 self._claims[job_id] = claim
-                self._tg.start_soon(self._slot, account_id, job_id, claim)
+                self._tg.start_soon(self._slot, account_id, job_id)
             # Woken by a new job or a free slot of this process; else a look every few seconds, for jobs
             # another process queued, or left behind when it died (its claims went with it).
             with anyio.move_on_after(POLL_SECONDS):
                 await self._wake.wait()
 
-    async def _slot(self, account_id: int, job_id: str, claim: Claim) -> None:
+    async def _slot(self, account_id: int, job_id: str) -> None:
         try:
             await self._run_job(self.state.scope(account_id), job_id)
         finally:
             with anyio.CancelScope(shield=True):
-                await claim.release()
+                await self._claims.pop(job_id).release()
             self._running.pop(job_id, None)
-            self._claims.pop(job_id, None)
             self._cancelled.discard(job_id)
             self.credentials.pop(job_id, None)
             self.wake()  # a slot is free: the next job may start

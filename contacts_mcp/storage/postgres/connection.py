@@ -56,10 +56,8 @@ def _row_class(names: tuple[str, ...]) -> type[Row]:
 
 
 def _rows(cursor: psycopg.Cursor[Any]) -> Any:
-    if cursor.description is None:
-        return None
-    cls = _row_class(tuple(c.name for c in cursor.description))
-    return lambda values: cls(values)
+    """psycopg's row factory: the Row class of the result's columns (built with the row's values)."""
+    return None if cursor.description is None else _row_class(tuple(c.name for c in cursor.description))
 
 
 class _IsoTime(Loader):

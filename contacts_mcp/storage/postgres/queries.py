@@ -11,8 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from ..rows import KEY_COLUMNS
-from ..sqlite.contacts import ContactReads, ContactWrites, _decode
+from ..sqlite.contacts import ContactReads, ContactWrites
 from ..sqlite.erase import EraseReads, EraseWrites
 from ..sqlite.events import EventReads, EventWrites
 from ..sqlite.fields import FieldReads, FieldWrites
@@ -51,33 +50,16 @@ class PostgresSession(Session):
     # Lookups by a list of values: one array parameter (= ANY), so one statement shape and a short plan
     # whatever the number of values, where SQLite's IN (?, ?, …) would make one per length. The array goes as
     # its text form: psycopg adapts a list element by element in Python, ~10x slower for an import's batch.
-    def _rows_by_ids(self, table: str, ids: Sequence[int]) -> list[dict[str, Any]]:
-        return self._all(f"SELECT * FROM {table} WHERE account_id = ? AND id = ANY(?::bigint[])",
-                         [self.account_id, _int_array(ids)])
-
-    def _ids_in(self, table: str, ids: Sequence[int]) -> set[int]:
-        return {r[0] for r in self._conn.execute(f"SELECT id FROM {table} WHERE account_id = ? AND id = ANY(?::bigint[])",
-                                                 [self.account_id, _int_array(ids)]).fetchall()}
-
-    def contacts_by_key(self, column: str, values: Sequence[str]) -> list[dict[str, Any]]:
-        if column not in KEY_COLUMNS:
-            raise ValueError(f"not a key column: {column}")
-        return [_decode(r) for r in self._all(
-            f"SELECT * FROM contacts WHERE account_id = ? AND {column} = ANY(?::text[])",
-            [self.account_id, _text_array(values)])]
+    def _in(self, values: Sequence[Any], sql_type: str) -> Iterator[tuple[str, list[Any]]]:
+        if values:
+            yield f"= ANY(?::{sql_type}[])", [_array(values)]
 
 
-def _int_array(values: Iterable[int]) -> str:
-    return _ints(dict.fromkeys(values))
-
-
-def _ints(values: Iterable[int]) -> str:
-    return "{" + ",".join(str(int(v)) for v in values) + "}"
-
-
-def _text_array(values: Iterable[str]) -> str:
-    """An array literal of these strings, each double-quoted (backslash and quote escaped): any text is safe."""
-    return "{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
+def _array(values: Iterable[Any]) -> str:
+    """An array literal of these integers or strings, each string double-quoted (backslash and quote
+    escaped): any text is safe."""
+    return "{" + ",".join(str(v) if isinstance(v, int) else '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+                          for v in values) + "}"
 
 
 class PostgresWrites(PostgresSession):
@@ -94,7 +76,7 @@ class PostgresWrites(PostgresSession):
         if pairs:
             self._run(f"INSERT INTO {table} ({column}, contact_id, account_id, added_at) SELECT g, c, ?, ? "
                       f"FROM unnest(?::bigint[], ?::bigint[]) AS t(c, g) ON CONFLICT ({column}, contact_id) DO NOTHING",
-                      [self.account_id, now, _ints(c for c, _ in pairs), _ints(g for _, g in pairs)])
+                      [self.account_id, now, _array(c for c, _ in pairs), _array(g for _, g in pairs)])
 
     def reserve_contact_ids(self, n: int) -> Sequence[int]:
         return self._new_ids("contacts", n)

@@ -55,11 +55,15 @@ class _Claim:
         await anyio.to_thread.run_sync(self._conn.close)  # closing the session releases its locks
 
 
-def _session_options(url: str) -> dict[str, Any]:
-    # UTC, so timestamptz values come back as the '…Z' strings core wrote (connection._IsoTime). Custom plans
-    # only: psycopg prepares a statement run often, and a generic plan made while an import's table was
-    # still small kept scanning it whole once it held 100,000 rows (2.4 s a lookup instead of 0.1 ms).
-    return {"autocommit": True, "options": "-c TimeZone=UTC -c plan_cache_mode=force_custom_plan"}
+# UTC, so timestamptz values come back as the '…Z' strings core wrote (connection._IsoTime). Custom plans only:
+# psycopg prepares a statement run often, and a generic plan made while an import's table was still small
+# kept scanning it whole once it held 100,000 rows (2.4 s a lookup instead of 0.1 ms).
+SESSION = {"autocommit": True, "options": "-c TimeZone=UTC -c plan_cache_mode=force_custom_plan"}
+
+
+def _connect(url: str) -> psycopg.Connection:
+    """A connection of its own, outside the pools (migrations, claims, the event loop's lookups)."""
+    return psycopg.connect(url, **SESSION)
 
 
 def _transaction(raw: psycopg.Connection, begin: str, fn: Callable[..., T], *args: Any) -> T:
@@ -105,8 +109,7 @@ class _Pool:
     """Pooled connections and the worker threads that use them, one unit at a time each."""
 
     def __init__(self, url: str, size: int, name: str) -> None:
-        self.size = size
-        self.pool = ConnectionPool(url, min_size=1, max_size=size, kwargs=_session_options(url),
+        self.pool = ConnectionPool(url, min_size=1, max_size=size, kwargs=SESSION,
                                    configure=configure, open=False, name=name)
         self.limit = anyio.CapacityLimiter(size)
 
@@ -133,7 +136,7 @@ class Store:
     async def open(cls, url: str, *, size: int = POOL_SIZE) -> Store:
         """Connect, and bring the schema up to date (one process at a time: see migrations)."""
         def start() -> Store:
-            with psycopg.connect(url, **_session_options(url)) as conn:
+            with _connect(url) as conn:
                 migrate(conn)
             store = cls(url, _Pool(url, size, "contacts-mcp-reads"), _Pool(url, size, "contacts-mcp-writes"))
             for pool in (store._reads, store._writes):
@@ -142,9 +145,12 @@ class Store:
 
         return await anyio.to_thread.run_sync(start)
 
-    async def _run(self, pool: _Pool, fn: Callable[..., T], *args: Any) -> T:
+    def _check_open(self) -> None:
         if self._closed:
             raise psycopg.OperationalError("the store is closed")
+
+    async def _run(self, pool: _Pool, fn: Callable[..., T], *args: Any) -> T:
+        self._check_open()
         return await pool.run(fn, *args)
 
     async def write(self, account_id: int, fn: Callable[[Writer], T], *, small: bool = False) -> T:
@@ -159,19 +165,18 @@ class Store:
 
     async def claim(self, name: str) -> _Claim | None:
         def take() -> _Claim | None:
-            conn = psycopg.connect(self.url, **_session_options(self.url))
+            conn = _connect(self.url)
             try:
-                held = conn.execute("SELECT pg_try_advisory_lock(%s, hashtext(%s))", [CLAIM_LOCK, name]).fetchone()
+                [(held,)] = conn.execute("SELECT pg_try_advisory_lock(%s, hashtext(%s))", [CLAIM_LOCK, name]).fetchall()
             except BaseException:
                 conn.close()
                 raise
-            if held and held[0]:
+            if held:
                 return _Claim(conn)
             conn.close()
             return None
 
-        if self._closed:
-            raise psycopg.OperationalError("the store is closed")
+        self._check_open()
         return await anyio.to_thread.run_sync(take)
 
     async def pending_jobs(self) -> list[tuple[int, str]]:
@@ -187,11 +192,10 @@ class Store:
     def _at_once(self, fn: Callable[..., T], *args: Any) -> T:
         """A one-row primary-key read on the caller's thread (the verifier's token, a cache version): a
         round trip to the server, cheaper than the hop to a worker thread and back."""
-        if self._closed:
-            raise psycopg.OperationalError("the store is closed")
+        self._check_open()
         with self._now_lock:
             if self._now is None or self._now.closed:
-                self._now = psycopg.connect(self.url, **_session_options(self.url))
+                self._now = _connect(self.url)
                 configure(self._now)
             return fn(Connection(self._now), *args)
 

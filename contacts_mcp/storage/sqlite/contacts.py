@@ -55,10 +55,9 @@ class ContactReads(Session):
         if column not in KEY_COLUMNS:
             raise ValueError(f"not a key column: {column}")
         rows: list[dict[str, Any]] = []
-        for part in chunks(list(values)):
-            rows += self._all(
-                f"SELECT * FROM contacts WHERE account_id = ? AND {column} IN ({marks(len(part))})",
-                [self.account_id, *part])
+        for cond, params in self._in(list(values), "text"):
+            rows += self._all(f"SELECT * FROM contacts WHERE account_id = ? AND {column} {cond}",
+                              [self.account_id, *params])
         return [_decode(r) for r in rows]
 
     def list_contacts(self, *, descending: bool, after_id: int | None, limit: int, offset: int = 0,

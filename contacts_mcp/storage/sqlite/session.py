@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import sqlite3
@@ -83,19 +83,23 @@ class Session:
         """Execute a write; returns the number of rows changed."""
         return self._conn.execute(sql, params).rowcount
 
+    def _in(self, values: Sequence[Any], sql_type: str) -> Iterator[tuple[str, list[Any]]]:
+        """A condition on a column, "IN (?, …)", with its parameters, for each slice of `values` that one
+        statement may bind (`sql_type`, e.g. 'bigint' or 'text', is what PostgreSQL's override casts to)."""
+        for part in chunks(values):
+            yield f"IN ({marks(len(part))})", list(part)
+
     def _rows_by_ids(self, table: str, ids: Sequence[int]) -> list[dict[str, Any]]:
         """This account's rows of `table` with these ids (table names come from code, never callers)."""
         rows: list[dict[str, Any]] = []
-        for part in chunks(list(dict.fromkeys(ids))):
-            rows += self._all(f"SELECT * FROM {table} WHERE account_id = ? AND id IN ({marks(len(part))})",
-                              [self.account_id, *part])
+        for cond, params in self._in(list(dict.fromkeys(ids)), "bigint"):
+            rows += self._all(f"SELECT * FROM {table} WHERE account_id = ? AND id {cond}", [self.account_id, *params])
         return rows
 
     def _ids_in(self, table: str, ids: Sequence[int]) -> set[int]:
         """Which of `ids` exist in `table` for this account (table names come from code, never callers)."""
         found: set[int] = set()
-        for part in chunks(list(dict.fromkeys(ids))):
-            rows = self._all(f"SELECT id FROM {table} WHERE account_id = ? AND id IN ({marks(len(part))})",
-                             [self.account_id, *part])
-            found.update(r["id"] for r in rows)
+        for cond, params in self._in(list(dict.fromkeys(ids)), "bigint"):
+            found.update(r[0] for r in self._conn.execute(
+                f"SELECT id FROM {table} WHERE account_id = ? AND id {cond}", [self.account_id, *params]))
         return found
