@@ -688,7 +688,8 @@ async def main(args: argparse.Namespace) -> None:
         tmp = Path(name)
         ENV["CONTACTS_MCP_FILES_DIR"] = str(tmp / "files")
         if args.only != "stdio":
-            runs = {"SQLite, 1 process": await http_parts(tmp / "load.db", tmp / "server.log", 1, args)}
+            runs = {} if args.pg_only else {
+                "SQLite, 1 process": await http_parts(tmp / "load.db", tmp / "server.log", 1, args)}
             if args.postgres:
                 for n in sorted({1, args.pg_processes}):
                     url = pg_watch.fresh_database(args.postgres, "http_load")
@@ -768,6 +769,7 @@ if __name__ == "__main__":
     parser.add_argument("--only", choices=("stdio", "http"), help="stdio: run part 3 alone; http: parts 1 and 2")
     parser.add_argument("--postgres", metavar="URL", help="also run parts 1 and 2 on a new database http_load on "
                         "this PostgreSQL server (postgresql://user@host:port): 1 server process, then --pg-processes")
+    parser.add_argument("--pg-only", action="store_true", help="with --postgres: skip SQLite's run")
     parser.add_argument("--pg-processes", type=int, default=2, help="server processes in the second PostgreSQL run")
     parser.add_argument("--py-spy", metavar="FILE", help="record the HTTP server during the mix (FILE.svg, FILE.txt)")
     anyio.run(main, parser.parse_args())

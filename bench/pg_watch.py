@@ -101,19 +101,21 @@ class WaitSampler:
                 f"locks not granted on average: {blocked}")
 
 
-def top_statements(server_url: str, database: str, limit: int = 10, indent: str = "  ") -> None:
-    """The database's top statements by total execution time (pg_stat_statements, when installed)."""
+def top_statements(server_url: str, database: str, limit: int = 15, indent: str = "  ") -> None:
+    """The database's top statements by total time, planning included (pg_stat_statements, when installed;
+    planning is counted when pg_stat_statements.track_planning is on)."""
     try:
         with psycopg.connect(f"{server_url}/postgres") as conn:
             rows = conn.execute(
-                "SELECT total_exec_time, calls, query FROM pg_stat_statements WHERE dbid = "
-                "(SELECT oid FROM pg_database WHERE datname = %s) ORDER BY 1 DESC LIMIT %s",
+                "SELECT total_exec_time, total_plan_time, calls, query FROM pg_stat_statements WHERE dbid = "
+                "(SELECT oid FROM pg_database WHERE datname = %s) ORDER BY total_exec_time + total_plan_time DESC LIMIT %s",
                 (database, limit)).fetchall()
     except psycopg.Error as exc:
         print(f"{indent}(no pg_stat_statements: {str(exc).strip().splitlines()[0]})")
         return
-    print(f"{indent}top {limit} statements of database {database} by total execution time "
-          f"(pg_stat_statements): total s, calls, mean ms")
-    for total, calls, query in rows:
-        print(f"{indent}  {total / 1000:8.2f} s {calls:>9,} {total / max(calls, 1):8.3f} ms  "
+    print(f"{indent}top {limit} statements of database {database} by total time "
+          f"(pg_stat_statements): execution s, planning s, calls, mean ms (both)")
+    for total, planning, calls, query in rows:
+        print(f"{indent}  {total / 1000:8.2f} s {planning / 1000:7.2f} s {calls:>9,} "
+              f"{(total + planning) / max(calls, 1):8.3f} ms  "
               f"{' '.join(query.split())[:160]}")

@@ -8,6 +8,7 @@ that holds its account's write lock (store.py) gets ids above every id its accou
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+import itertools
 from contextlib import contextmanager
 from typing import Any
 
@@ -19,8 +20,11 @@ from ..sqlite.imports import ImportReads, ImportWrites
 from ..sqlite.lists import ListReads, ListWrites
 from ..sqlite.optouts import OptoutReads, OptoutWrites
 from ..sqlite.segments import SegmentReads, SegmentWrites
-from ..sqlite.session import GROUP_TABLES, Session
+from ..sqlite.session import GROUP_TABLES, Session, marks
 from ..sqlite.stats import StatsReads, StatsWrites
+
+
+SMALL_INSERT = 32  # fewer new rows than this are inserted by one INSERT, more by COPY
 
 
 class PostgresSession(Session):
@@ -42,9 +46,18 @@ class PostgresSession(Session):
     def _bulk_insert(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
         # COPY: an import's new contacts stream in as one statement, not one INSERT a row. No staging table
         # and ON CONFLICT merge is needed: the unit holds its account's write lock, so the lines it found to
-        # be nobody yet are still nobody (a conflict would fail the unit, as on SQLite).
+        # be nobody yet are still nobody (a conflict would fail the unit, as on SQLite). A few rows (a
+        # create_contact's one) go as one INSERT: COPY's start and end cost ~0.4 ms more than they save.
+        rows = iter(rows)
+        first = list(itertools.islice(rows, SMALL_INSERT))
+        if len(first) < SMALL_INSERT:
+            if first:
+                values = ", ".join([f"({marks(len(columns))})"] * len(first))
+                self._conn.execute(f"INSERT INTO {table} ({', '.join(columns)}) VALUES {values}",
+                                   [v for row in first for v in row])
+            return
         with self._conn.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in rows:
+            for row in itertools.chain(first, rows):
                 copy.write_row(row)
 
     # Lookups by a list of values: one array parameter (= ANY), so one statement shape and a short plan
