@@ -299,3 +299,47 @@ async def test_a_lookup_by_key_finds_identities_made_of_any_characters(store: St
     found = await store.read(1, lambda r: r.contacts_by_key("ext_id", [*odd, "absent"]))
     assert sorted((r["ext_id"], r["id"]) for r in found) == sorted(zip(odd, ids))
     assert await store.read(1, lambda r: r.existing_contact_ids([*ids, 10**12])) == set(ids)
+
+
+async def test_deleting_lists_and_segments_deletes_their_memberships_and_keeps_their_contacts(store: Store):
+    def setup(w):
+        ids = [_contact(w, email_key=f"{i}@example.com") for i in range(3)]
+        kept, gone = (w.insert_list(name=n, description=None, folder_id=None, now=NOW) for n in ("kept", "gone"))
+        segment = w.insert_segment("S", None, NOW)
+        for list_id in (kept, gone):
+            w.add_members(list_id, ids, NOW)
+        w.attach(segment, ids, NOW)
+        w.delete_groups("list", [gone])
+        w.delete_groups("segment", [segment])
+        return ids, kept, gone, segment
+
+    ids, kept, gone, segment = await store.write(1, setup)
+
+    def left(r):
+        return (r.memberships(ids), r.member_ids(gone), r.memberships_among(ids, [segment], "segment"),
+                len(r.contacts_by_ids(ids)))
+
+    assert await store.read(1, left) == ({i: [kept] for i in ids}, [], set(), 3)
+
+
+async def test_an_active_opt_out_is_recorded_once_per_contact_or_address_channel_and_reason(store: Store):
+    def build(w):
+        a, b = _contact(w, email_key="a@example.com"), _contact(w, email_key="b@example.com")
+        w.insert_optouts([(a, [("a@example.com", 1)], "email", "unsubscribed", "api")], NOW)
+        # One batch: a repeat of a's active record, b twice, b for another reason, an address-only record twice.
+        w.insert_optouts([(a, [("a@example.com", 1)], "email", "unsubscribed", "import"),
+                          (b, [("b@example.com", 1)], "email", "unsubscribed", "api"),
+                          (b, [("b@example.com", 1)], "email", "unsubscribed", "import"),
+                          (b, [("b@example.com", 1)], "email", "complaint", "api"),
+                          (None, [("+33699999999", 2), ("+33699999998", 2)], "sms", "owner_blocked", "api"),
+                          (None, [("+33699999999", 2)], "sms", "owner_blocked", "import")], NOW)
+        return a, b
+
+    a, b = await store.write(1, build)
+    records = await store.read(1, lambda r: r.active_optouts([a, b], ["+33699999999"]))
+    got = sorted((r["contact_id"] or 0, r["reason"], r["source"], [x[0] for x in r["addresses"]])
+                 for r in records)
+    assert got == [(0, "owner_blocked", "api", ["+33699999999", "+33699999998"]),
+                   (a, "unsubscribed", "api", ["a@example.com"]),
+                   (b, "complaint", "api", ["b@example.com"]),
+                   (b, "unsubscribed", "api", ["b@example.com"])]

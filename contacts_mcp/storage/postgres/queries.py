@@ -18,7 +18,7 @@ from ..sqlite.events import EventReads, EventWrites
 from ..sqlite.fields import FieldReads, FieldWrites
 from ..sqlite.imports import ImportReads, ImportWrites
 from ..sqlite.lists import ListReads, ListWrites
-from ..sqlite.optouts import OptoutReads, OptoutWrites
+from ..sqlite.optouts import OptoutReads, OptoutRow, OptoutWrites
 from ..sqlite.segments import SegmentReads, SegmentWrites
 from ..sqlite.session import GROUP_TABLES, Session, marks
 from ..sqlite.stats import StatsReads, StatsWrites
@@ -69,10 +69,10 @@ class PostgresSession(Session):
 
 
 def _array(values: Iterable[Any]) -> str:
-    """An array literal of these integers or strings, each string double-quoted (backslash and quote
+    """An array literal of these integers, strings or Nones, each string double-quoted (backslash and quote
     escaped): any text is safe."""
-    return "{" + ",".join(str(v) if isinstance(v, int) else '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
-                          for v in values) + "}"
+    return "{" + ",".join("NULL" if v is None else str(v) if isinstance(v, int)
+                          else '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
 
 
 class PostgresWrites(PostgresSession):
@@ -90,6 +90,40 @@ class PostgresWrites(PostgresSession):
             self._run(f"INSERT INTO {table} ({column}, contact_id, account_id, added_at) SELECT g, c, ?, ? "
                       f"FROM unnest(?::bigint[], ?::bigint[]) AS t(c, g) ON CONFLICT ({column}, contact_id) DO NOTHING",
                       [self.account_id, now, _array(c for c, _ in pairs), _array(g for _, g in pairs)])
+
+    def insert_optouts(self, rows: Sequence[OptoutRow], now: str) -> None:
+        # The shared method's rules in three statements whatever the number of records (it runs one a record:
+        # 2.9 s for 10,000 here). A repeat within the batch is skipped as there: the first of each key stays.
+        if not rows:
+            return
+        ids = self._new_ids("optouts", len(rows))
+        records = [(i, cid, addrs[0][0] if addrs else None, ch, reason, src)
+                   for i, (cid, addrs, ch, reason, src) in zip(ids, rows)]
+        for by_contact in (True, False):
+            part = [r for r in records if (r[1] is not None) == by_contact]
+            key, same = ("t.cid", "o.contact_id = t.cid") if by_contact else \
+                ("t.addr", "o.contact_id IS NULL AND o.address = t.addr")
+            if part:
+                self._run(
+                    "INSERT INTO optouts (id, account_id, contact_id, address, channel, reason, source, created_at) "
+                    f"SELECT DISTINCT ON ({key}, t.ch, t.reason) t.id, ?, t.cid, t.addr, t.ch, t.reason, t.src, "
+                    "?::timestamptz FROM unnest(?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[]) "
+                    "AS t(id, cid, addr, ch, reason, src) WHERE NOT EXISTS (SELECT 1 FROM optouts o WHERE "
+                    f"o.account_id = ? AND {same} AND o.channel = t.ch AND o.reason = t.reason AND o.restored_at IS NULL) "
+                    f"ORDER BY {key}, t.ch, t.reason, t.id",
+                    [self.account_id, now, *(_array(column) for column in zip(*part)), self.account_id])
+        held = [(i, address, mask) for i, (_, addrs, *_) in zip(ids, rows) for address, mask in addrs]
+        if held:  # the addresses of the records inserted (a repeat's went with it), in the order given
+            self._run("INSERT INTO optout_addresses (optout_id, account_id, address, mask) SELECT t.id, ?, t.addr, "
+                      "t.mask FROM unnest(?::bigint[], ?::text[], ?::int[]) WITH ORDINALITY AS t(id, addr, mask, n) "
+                      "WHERE EXISTS (SELECT 1 FROM optouts o WHERE o.id = t.id) ORDER BY t.n",
+                      [self.account_id, *(_array(column) for column in zip(*held))])
+
+    def merge_members(self, list_id: int, sources: Sequence[int], exclude_mask: int, now: str) -> int:
+        # A merge gathers, hashes and sorts up to millions of members: in memory for this transaction, not
+        # spilled to temporary files (the default 4 MB spilled a 1,000,000-member sort).
+        self._run("SET LOCAL work_mem = '64MB'")
+        return super().merge_members(list_id, sources, exclude_mask, now)
 
     def reserve_contact_ids(self, n: int) -> Sequence[int]:
         return self._new_ids("contacts", n)

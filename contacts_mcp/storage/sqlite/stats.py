@@ -196,12 +196,18 @@ class StatsWrites(StatsReads):
             [self.account_id, group_id, *part]) for part in chunks(list(dict.fromkeys(contact_ids))))
 
     def delete_groups(self, kind: str, ids: Sequence[int]) -> int:
-        """Delete lists or segments (their memberships go with them, their contacts stay)."""
-        table = _GROUP_TABLES[kind][0]
+        """Delete lists or segments (their memberships go with them, their contacts stay). The memberships
+        are deleted here, not left to a cascade: PostgreSQL's membership tables have no foreign keys."""
+        table, members, column = _GROUP_TABLES[kind]
         self._deleted.update((kind, i) for i in ids)
         self.drop_group_counts(kind, ids)
-        return sum(self._run(f"DELETE FROM {table} WHERE account_id = ? AND id IN ({marks(len(part))})",
-                             [self.account_id, *part]) for part in chunks(list(dict.fromkeys(ids))))
+        deleted = 0
+        for part in chunks(list(dict.fromkeys(ids))):
+            self._run(f"DELETE FROM {members} WHERE account_id = ? AND {column} IN ({marks(len(part))})",
+                      [self.account_id, *part])
+            deleted += self._run(f"DELETE FROM {table} WHERE account_id = ? AND id IN ({marks(len(part))})",
+                                 [self.account_id, *part])
+        return deleted
 
     def drop_group_counts(self, kind: str, group_ids: Sequence[int]) -> None:
         for part in chunks(list(group_ids)):
