@@ -31,6 +31,9 @@ the server's stderr) goes to a file and its status codes are counted (a 429 ther
      the same per-request _meta), written to and read from the pipes directly (~0.05 ms per call), so
      the figure is the server's. Each answer is parsed and checked (no error, outcome "created").
 
+--accounts N: the clients spread over N accounts (a token each) instead of one; writes of one account
+queue for its lock on PostgreSQL, those of different accounts do not (the multi-tenant case).
+
 --postgres URL (a server, postgresql://user@host:port, no database name): after SQLite's parts 1 and 2,
 the same on PostgreSQL, on a new database `http_load` each time: one server process, then --pg-processes
 (default 2) processes on the same database, each behind a port of its own, the clients spread over them
@@ -104,8 +107,10 @@ def cli(db: Path | str, *args: str) -> str:
     return done.stdout.strip()
 
 
-def new_token(db: Path | str) -> str:
-    return cli(db, "token", "create", "--account", "local", "--scope", "write").splitlines()[-1]
+def new_token(db: Path | str, account: str = "local") -> str:
+    if account != "local":
+        cli(db, "account", "create", account)
+    return cli(db, "token", "create", "--account", account, "--scope", "write").splitlines()[-1]
 
 
 def start_server(db: Path | str, log: Path, *extra: str) -> tuple[int, subprocess.Popen]:
@@ -403,16 +408,19 @@ async def mixed_load(ports: list[int], tokens: list[str], clients_n: int, second
         t = time.perf_counter()
         clients = await open_clients(stack, ports, tokens)
         print(f"  {clients_n} sessions opened in {time.perf_counter() - t:.2f} s")
-        seed = clients[0]
         setup = Recorder()
-        made = await setup.call(seed, "manage_lists", "manage_lists", {"action": "create", "name": "load"})
-        if made is None:
-            raise SystemExit(f"seeding failed: {setup.first_errors}")
-        list_id = made["list"]["id"]
-        await setup.call(seed, "upsert_contacts", "upsert_contacts", {"contacts": [
-            {"email": f"seed{i}@seed.example", "last_name": LAST_NAMES[i % 10], "list_ids": [list_id]}
-            for i in range(50)]})
-        workers = [Worker(i, client, rec, list_id) for i, client in enumerate(clients)]
+        lists: dict[str, int] = {}  # each account's list (the clients sharing a token share an account)
+        for token, seed in zip(tokens, clients):
+            if token in lists:
+                continue
+            made = await setup.call(seed, "manage_lists", "manage_lists", {"action": "create", "name": "load"})
+            if made is None:
+                raise SystemExit(f"seeding failed: {setup.first_errors}")
+            lists[token] = made["list"]["id"]
+            await setup.call(seed, "upsert_contacts", "upsert_contacts", {"contacts": [
+                {"email": f"seed{i}@seed.example", "last_name": LAST_NAMES[i % 10], "list_ids": [lists[token]]}
+                for i in range(50)]})
+        workers = [Worker(i, client, rec, lists[token]) for i, (token, client) in enumerate(zip(tokens, clients))]
 
         # One small import per client, all together.
         imports = Recorder()
@@ -718,7 +726,11 @@ async def http_parts(db: Path | str, log: Path, processes: int, args: argparse.N
     same-email race; then their access logs. Returns the mix's figures."""
     cli(db, "account", "list")  # creates and migrates the database
     per_client = args.tokens == "per-client"
-    tokens = [new_token(db) for _ in range(args.clients)] if per_client else [new_token(db)] * args.clients
+    if args.accounts > 1:  # a token per account, the clients spread over them in turn
+        shared = [new_token(db, "local" if a == 0 else f"tenant{a}") for a in range(args.accounts)]
+        tokens = [shared[i % args.accounts] for i in range(args.clients)]
+    else:
+        tokens = [new_token(db) for _ in range(args.clients)] if per_client else [new_token(db)] * args.clients
     extra = [] if per_client else ["--rate-limit", "0"]
     servers: list[subprocess.Popen] = []
     logs = [log.with_name(f"{log.stem}-{i}{log.suffix}") for i in range(processes)] if processes > 1 else [log]
@@ -730,8 +742,9 @@ async def http_parts(db: Path | str, log: Path, processes: int, args: argparse.N
             ports.append(port)
         print(f"HTTP server pid{'s' if processes > 1 else ''} {', '.join(str(s.pid) for s in servers)} on port"
               f"{'s' if processes > 1 else ''} {', '.join(map(str, ports))}; "
-              + ("default rate limit (50 requests/s per token, burst 100), one token per client"
-                 if per_client else "--rate-limit 0 (off), one token shared by all clients")
+              + (f"--rate-limit 0 (off), {args.accounts} accounts, a token each, the clients spread over them"
+                 if args.accounts > 1 else "default rate limit (50 requests/s per token, burst 100), one token per "
+                 "client" if per_client else "--rate-limit 0 (off), one token shared by all clients")
               + ("; clients spread round-robin over the processes" if processes > 1 else ""))
         print(f"\n1. HTTP mixed load ({args.clients} clients, {args.seconds:g} s)")
         figures = await mixed_load(ports, tokens, args.clients, args.seconds, args.import_rows, servers,
@@ -766,6 +779,8 @@ if __name__ == "__main__":
     parser.add_argument("--stdio-seconds", type=float, default=5)
     parser.add_argument("--tokens", choices=("shared", "per-client"), default="shared",
                         help="shared: one token, --rate-limit 0 (default); per-client: a token each, default limit")
+    parser.add_argument("--accounts", type=int, default=1, help="clients spread over this many accounts (a "
+                        "token each, --rate-limit 0): writes of different accounts never wait for one another")
     parser.add_argument("--only", choices=("stdio", "http"), help="stdio: run part 3 alone; http: parts 1 and 2")
     parser.add_argument("--postgres", metavar="URL", help="also run parts 1 and 2 on a new database http_load on "
                         "this PostgreSQL server (postgresql://user@host:port): 1 server process, then --pg-processes")

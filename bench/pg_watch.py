@@ -24,9 +24,9 @@ def fresh_database(server_url: str, name: str) -> str:
 
 def postmaster_pid(server_url: str) -> int:
     """The server's postmaster: the parent of a backend (this client's)."""
-    with psycopg.connect(f"{server_url}/postgres") as conn:
+    with psycopg.connect(f"{server_url}/postgres") as conn:  # read while the backend lives
         backend = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
-    return int(Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        return int(Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()[1])
 
 
 def _children() -> dict[int, list[int]]:

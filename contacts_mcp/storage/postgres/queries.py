@@ -119,6 +119,18 @@ class PostgresWrites(PostgresSession):
                       "WHERE EXISTS (SELECT 1 FROM optouts o WHERE o.id = t.id) ORDER BY t.n",
                       [self.account_id, *(_array(column) for column in zip(*held))])
 
+    def set_optout_bits(self, rows: Sequence[tuple[int, int, int]], now: str) -> None:
+        # One UPDATE for the batch (arrays unnested side by side), not one a contact; the last state given
+        # for a contact wins, as in the shared method's statement-by-statement order.
+        last = {cid: (mask, reasons) for cid, mask, reasons in rows}
+        self._touch(last)
+        if last:
+            self._run("UPDATE contacts c SET optout_mask = t.mask, optout_reasons = t.reasons, updated_at = "
+                      "?::timestamptz FROM unnest(?::bigint[], ?::int[], ?::int[]) AS t(id, mask, reasons) "
+                      "WHERE c.account_id = ? AND c.id = t.id",
+                      [now, _array(last), _array(m for m, _ in last.values()), _array(r for _, r in last.values()),
+                       self.account_id])
+
     def merge_members(self, list_id: int, sources: Sequence[int], exclude_mask: int, now: str) -> int:
         # A merge gathers, hashes and sorts up to millions of members: in memory for this transaction, not
         # spilled to temporary files (the default 4 MB spilled a 1,000,000-member sort).
