@@ -26,7 +26,6 @@ from ..sqlite.imports import pending_jobs
 from .connection import Connection, configure
 from .migrations import migrate
 from .queries import Reader, Writer
-from .versions import Versions
 
 T = TypeVar("T")
 POOL_SIZE = 8
@@ -109,13 +108,9 @@ def _plain_read(raw: psycopg.Connection, fn: Callable[..., T], *args: Any) -> T:
 class _Pool:
     """Pooled connections and the worker threads that use them, one unit at a time each."""
 
-    def __init__(self, url: str, size: int, name: str, versions: Versions) -> None:
-        def setup(conn: psycopg.Connection) -> None:
-            configure(conn)
-            versions.attach(conn)
-
+    def __init__(self, url: str, size: int, name: str) -> None:
         self.pool = ConnectionPool(url, min_size=1, max_size=size, kwargs=SESSION,
-                                   configure=setup, open=False, name=name)
+                                   configure=configure, open=False, name=name)
         self.limit = anyio.CapacityLimiter(size)
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
@@ -134,9 +129,9 @@ class Store:
         self._now_lock = threading.Lock()  # the event loop's own connection (token, version): one user at a time
         self._now: psycopg.Connection | None = None
         self._closed = False
-        self._versions = Versions(lambda: _connect(url), lambda name, account: self._at_once(version, name, account))
-        self._reads = _Pool(url, size, "contacts-mcp-reads", self._versions)
-        self._writes = _Pool(url, size, "contacts-mcp-writes", self._versions)
+        self._gates: dict[int, anyio.Lock] = {}  # per account: see write()
+        self._reads = _Pool(url, size, "contacts-mcp-reads")
+        self._writes = _Pool(url, size, "contacts-mcp-writes")
 
     @classmethod
     async def open(cls, url: str, *, size: int = POOL_SIZE) -> Store:
@@ -160,7 +155,17 @@ class Store:
         return await pool.run(fn, *args)
 
     async def write(self, account_id: int, fn: Callable[[Writer], T], *, small: bool = False) -> T:
-        return await self._run(self._writes, _write_unit, account_id, fn)
+        # Write units of one account wait for one another here first, in the event loop: only one of this
+        # process's units of an account at a time holds a connection and waits for the account's lock.
+        gate = self._gates.get(account_id)
+        if gate is None:
+            gate = self._gates[account_id] = anyio.Lock()
+        try:
+            async with gate:
+                return await self._run(self._writes, _write_unit, account_id, fn)
+        finally:
+            if not gate.locked() and not gate.statistics().tasks_waiting:
+                self._gates.pop(account_id, None)
 
     async def read(self, account_id: int, fn: Callable[[Reader], T]) -> T:
         return await self._run(self._reads, _read_unit, account_id, fn)
@@ -209,8 +214,7 @@ class Store:
         return self._at_once(token, token_id)
 
     def version(self, name: str, account_id: int = 0) -> int:
-        self._check_open()
-        return self._versions.get(name, account_id)
+        return self._at_once(version, name, account_id)
 
     async def checkpoints(self, every: float = 1.0) -> None:
         """Nothing to do here: PostgreSQL checkpoints itself."""
@@ -220,7 +224,6 @@ class Store:
         if self._closed:
             return
         self._closed = True
-        await anyio.to_thread.run_sync(self._versions.close)
         for pool in (self._reads, self._writes):
             await anyio.to_thread.run_sync(pool.pool.close)
         with self._now_lock:
