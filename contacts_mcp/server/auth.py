@@ -6,19 +6,12 @@ here, so no SDK type reaches core.
 
 from __future__ import annotations
 
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.accounts import parse_token, secret_matches, token_row
 from ..core.normalize import utc_now
 from ..tools.common import AccountToken
-
-
-# The token this HTTP request was verified with (set by `verified_for_this_request`, which the gate calls).
-# The SDK checks the same request's token again moments later, in the same task: that check is then a
-# comparison, not a second read of the tokens version. A new request runs in a new task, without it.
-_this_request: ContextVar[tuple[str, AccountToken] | None] = ContextVar("contacts_mcp_request_token", default=None)
 
 
 @dataclass
@@ -35,16 +28,7 @@ class Verifier:
     # reading the body, then the SDK), and the second costs a dict lookup. Emptied with _known.
     _verified: dict[str, AccountToken] = field(default_factory=dict)
 
-    async def verified_for_this_request(self, token: str) -> AccountToken | None:
-        """verify_token, remembered for the rest of the current request (the gate's check, see above)."""
-        verified = await self.verify_token(token)
-        _this_request.set((token, verified) if verified is not None else None)
-        return verified
-
     async def verify_token(self, token: str) -> AccountToken | None:
-        done = _this_request.get()
-        if done is not None and done[0] == token:
-            return done[1]
         parsed = parse_token(token)
         if parsed is None or self.state is None:
             return None

@@ -170,7 +170,7 @@ class Gate:
         value = authorization.decode("latin-1")
         if not value[:7].lower() == "bearer ":
             return None
-        return await self.verifier.verified_for_this_request(value[7:].strip())
+        return await self.verifier.verify_token(value[7:].strip())
 
     async def _cap(self, token: AccountToken, headers: dict[bytes, bytes]) -> tuple[int, str]:
         """The body cap for this request, and what to say when it is crossed."""

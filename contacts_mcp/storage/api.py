@@ -34,7 +34,8 @@ The writer model: what a write unit may assume, and what every backend must guar
        (`Store.claim_deliveries`); a process that dies loses both, and another takes the work up.
     5. **Caches outside the database** (a process's field registry, the API tokens it verified) are
        trusted only while their version (`Store.version`) is unchanged: the database raises it in the
-       same transaction as any change (triggers), whichever process makes it.
+       same transaction as any change (triggers), whichever process makes it. A backend may keep versions
+       in the process while it is told of every change (PostgreSQL: LISTEN/NOTIFY, postgres/versions.py).
 
 Rows are dicts keyed by column name at run time, typed by storage/rows.py (TypedDicts).
 """

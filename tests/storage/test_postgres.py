@@ -95,3 +95,29 @@ def test_a_percent_sign_in_a_statement_without_parameters_reaches_the_server_as_
         assert conn.execute("SELECT 'a%', 'ab' LIKE 'a%'").fetchone() == ("a%", True)
         assert conn.execute("SELECT ?, 'ab' LIKE 'a%'", ["x"]).fetchone() == ("x", True)
 
+
+async def test_a_process_keeps_cache_versions_until_notified_and_hears_another_processs_change_at_once(pg_url):
+    a, b = await Store.open(pg_url), await Store.open(pg_url)
+    try:
+        await a.admin(lambda w: w.insert_token("abcdefabcdef", 1, "read", "hash", NOW, None))
+        with anyio.fail_after(5):
+            while not b._versions._listening:  # the listening thread has connected
+                await anyio.sleep(0.01)
+        before = b.version("tokens")
+        with psycopg.connect(pg_url, autocommit=True) as raw:
+            # Raised behind the store's back (no NOTIFY): the kept version is served, no round trip made.
+            raw.execute("UPDATE versions SET value = value + 100 WHERE name = 'tokens'")
+            assert b.version("tokens") == before
+            raw.execute("NOTIFY contacts_mcp_versions")
+        with anyio.fail_after(2):
+            while b.version("tokens") != before + 100:
+                await anyio.sleep(0.005)
+        # A revocation in another process: the trigger raises the version and announces it on commit.
+        await a.admin(lambda w: w.revoke_token("abcdefabcdef", NOW))
+        assert a.version("tokens") == before + 101  # the process that changed it: at once, read your writes
+        with anyio.fail_after(2):
+            while b.version("tokens") != before + 101:
+                await anyio.sleep(0.005)
+    finally:
+        await a.close()
+        await b.close()

@@ -26,6 +26,7 @@ from ..sqlite.imports import pending_jobs
 from .connection import Connection, configure
 from .migrations import migrate
 from .queries import Reader, Writer
+from .versions import Versions
 
 T = TypeVar("T")
 POOL_SIZE = 8
@@ -108,9 +109,13 @@ def _plain_read(raw: psycopg.Connection, fn: Callable[..., T], *args: Any) -> T:
 class _Pool:
     """Pooled connections and the worker threads that use them, one unit at a time each."""
 
-    def __init__(self, url: str, size: int, name: str) -> None:
+    def __init__(self, url: str, size: int, name: str, versions: Versions) -> None:
+        def setup(conn: psycopg.Connection) -> None:
+            configure(conn)
+            versions.attach(conn)
+
         self.pool = ConnectionPool(url, min_size=1, max_size=size, kwargs=SESSION,
-                                   configure=configure, open=False, name=name)
+                                   configure=setup, open=False, name=name)
         self.limit = anyio.CapacityLimiter(size)
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
@@ -130,8 +135,9 @@ class Store:
         self._now: psycopg.Connection | None = None
         self._closed = False
         self._gates: dict[int, anyio.Lock] = {}  # per account: see write()
-        self._reads = _Pool(url, size, "contacts-mcp-reads")
-        self._writes = _Pool(url, size, "contacts-mcp-writes")
+        self._versions = Versions(lambda: _connect(url), lambda name, account: self._at_once(version, name, account))
+        self._reads = _Pool(url, size, "contacts-mcp-reads", self._versions)
+        self._writes = _Pool(url, size, "contacts-mcp-writes", self._versions)
 
     @classmethod
     async def open(cls, url: str, *, size: int = POOL_SIZE) -> Store:
@@ -214,7 +220,8 @@ class Store:
         return self._at_once(token, token_id)
 
     def version(self, name: str, account_id: int = 0) -> int:
-        return self._at_once(version, name, account_id)
+        self._check_open()
+        return self._versions.get(name, account_id)
 
     async def checkpoints(self, every: float = 1.0) -> None:
         """Nothing to do here: PostgreSQL checkpoints itself."""
@@ -224,6 +231,7 @@ class Store:
         if self._closed:
             return
         self._closed = True
+        await anyio.to_thread.run_sync(self._versions.close)
         for pool in (self._reads, self._writes):
             await anyio.to_thread.run_sync(pool.pool.close)
         with self._now_lock:
