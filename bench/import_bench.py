@@ -118,10 +118,11 @@ async def main(rows: int, xlsx_rows: int, postgres: str | None = None) -> None:
         print(f"generated {rows:,}-row CSV ({csv_path.stat().st_size / 2**20:.0f} MB) in {time.perf_counter() - t:.1f} s")
         csv_rate = await run_import(tmp, csv_path, "csv import", rows)
         if postgres:
+            name = f"import_bench_{os.getpid()}"
             pg_rate = await run_import(tmp, csv_path, "csv import on PostgreSQL", rows,
-                                       fresh_database(postgres, f"import_bench_{os.getpid()}"))
+                                       fresh_database(postgres, name))
             print(f"PostgreSQL / SQLite = {pg_rate / csv_rate:.2f} (target >= 0.80)")
-            top_statements(postgres, "import_bench")
+            top_statements(postgres, name)
         base = baseline(rows, tmp)
         print(f"baseline: bare sqlite3.executemany of the same rows: {base:,.0f} rows/s; "
               f"import / baseline = {csv_rate / base:.2f}")

@@ -322,10 +322,16 @@ def apply_batch(w: Writer, items: list[Prepared | tuple | ContactsError], opts: 
     else:
         keyed = [(item, identity(item)) for item in items if not isinstance(item, ContactsError)]
         by_column = {c: [v for _, keys in keyed if (v := keys.get(c))] for c in KEY_COLUMNS}
-    rows: dict[int, dict[str, Any]] = {}
-    for col, values in by_column.items():
-        for row in w.contacts_by_key(col, list(set(values))) if values else []:
-            rows[row["id"]] = row
+
+    def look_up() -> dict[int, dict[str, Any]]:
+        """The contacts holding any of the batch's identities, by id."""
+        return {row["id"]: row for col, values in by_column.items() if values
+                for row in w.contacts_by_key(col, list(set(values)))}
+
+    # Lines that may all be new contacts (no identity repeated among them) are inserted first, and looked up
+    # only if the unique indexes say one is taken: the common case of a big import costs no lookup at all.
+    no_repeats = lines_only and all(len(set(v)) == len(v) for v in by_column.values())
+    rows = {} if no_repeats else look_up()
     # Fixed phones are no identity (no contact is matched by one), but opt-outs block them too.
     fixed_at = positions.get("fixed_phone")
     if lines_only:
@@ -335,8 +341,10 @@ def apply_batch(w: Writer, items: list[Prepared | tuple | ContactsError], opts: 
     addresses = [*by_column.get("email_key", ()), *by_column.get("mobile", ()), *fixed]
     suppressed, hashed = suppressions(w, addresses)
     if lines_only:
-        if not rows and not suppressed and all(len(set(v)) == len(v) for v in by_column.values()):
-            return _insert_fresh(w, items, opts, positions)
+        if no_repeats and not suppressed and (done := _insert_fresh(w, items, opts, positions)) is not None:
+            return done
+        if no_repeats:
+            rows = look_up()
         keyed = [(item, identity(item)) for item in items if not isinstance(item, ContactsError)]
     prepared = [item for item, _ in keyed if isinstance(item, Prepared)]
     targets = [p.target_id for p in prepared if p.target_id is not None]
@@ -372,14 +380,15 @@ def _events(w: Writer, opts: BatchOptions, results: list[ItemResult]) -> None:
 
 
 def _insert_fresh(w: Writer, items: list[Prepared | tuple | ContactsError], opts: BatchOptions,
-                  positions: dict[str, int]) -> list[ItemResult]:
+                  positions: dict[str, int]) -> list[ItemResult] | None:
     """The common case of a big import, a whole batch of lines that are nobody yet, done column-wise:
-    apply_batch has found no identity held by a contact (or an address opt-out), and none repeating
-    within the batch. Otherwise the batch takes the line-by-line path, which handles every case."""
+    apply_batch has found no address opt-out and no identity repeating within the batch, and the insert
+    finds none held by a contact; else (None) the batch takes the line-by-line path, which handles every case."""
     lines = [item for item in items if item.__class__ is tuple]
     ids = w.reserve_contact_ids(len(lines))
-    w.insert_wire_rows(tuple(positions), [(cid, line, 0, 0) for cid, line in zip(ids, lines)],
-                       source=opts.source, now=opts.now, last_import=opts.job_id)
+    if not w.insert_new_wire_rows(tuple(positions), [(cid, line, 0, 0) for cid, line in zip(ids, lines)],
+                                  source=opts.source, now=opts.now, last_import=opts.job_id):
+        return None
     for kind, groups in (("list", opts.list_ids), ("segment", opts.segment_ids)):
         if groups:
             w.add_memberships([(cid, gid) for gid in groups for cid in ids], opts.now, kind)

@@ -76,6 +76,17 @@ class ContactWrites(Protocol):
     ) -> None:
         """New contacts from import lines as read: (id, values in `names` order + attributes, optout_mask,
         optout_reasons)."""
+    def insert_new_wire_rows(
+        self,
+        names: Sequence[str],
+        rows: Sequence[tuple[int, tuple, int, int]],
+        *,
+        source: str,
+        now: str,
+        last_import: str | None,
+    ) -> bool:
+        """insert_wire_rows if no identity of these lines is taken, by a contact or another line: all of them,
+        or none and False. The unique indexes answer while inserting, without a lookup first."""
     def update_contacts(self, rows: Sequence[dict[str, Any]]) -> None:
         """Write back whole rows (every mutable column) by id."""
     def release_keys(self, ids: Sequence[int], columns: Sequence[str]) -> None:

@@ -364,3 +364,24 @@ async def test_an_active_opt_out_is_recorded_once_per_contact_or_address_channel
                    (a, "unsubscribed", "api", ["a@example.com"]),
                    (b, "complaint", "api", ["b@example.com"]),
                    (b, "unsubscribed", "api", ["b@example.com"])]
+
+
+async def test_new_import_lines_are_inserted_all_together_or_not_at_all_when_an_identity_is_taken(store: Store):
+    names = ("email", "email_key", "mobile")
+
+    def lines(w, *emails):
+        ids = w.reserve_contact_ids(len(emails))
+        rows = [(cid, (e.upper(), e, f"+336123450{i:02d}", {}), 0, 0) for i, (cid, e) in enumerate(zip(ids, emails))]
+        return w.insert_new_wire_rows(names, rows, source="import:j", now=NOW, last_import="j")
+
+    taken = await store.write(1, lambda w: _contact(w, email_key="taken@example.com"))
+    assert await store.write(1, lambda w: lines(w, "a@example.com", "taken@example.com", "c@example.com")) is False
+    assert await store.write(1, lambda w: lines(w, "a@example.com", "b@example.com", "c@example.com")) is True
+
+    def state(r):
+        found = r.contacts_by_key("email_key", ["a@example.com", "b@example.com", "c@example.com", "taken@example.com"])
+        return sorted(row["email_key"] for row in found), r.group_profiles("base", [0])[0], r.recount_profiles("base", 0)
+
+    keys, kept, recounted = await store.read(1, state)
+    assert keys == ["a@example.com", "b@example.com", "c@example.com", "taken@example.com"]
+    assert kept == recounted and sum(kept.values()) == 4 and taken

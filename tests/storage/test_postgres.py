@@ -121,3 +121,25 @@ async def test_a_process_keeps_cache_versions_until_notified_and_hears_another_p
     finally:
         await a.close()
         await b.close()
+
+
+async def test_contact_ids_reserved_at_once_by_many_processes_and_accounts_are_blocks_nobody_shares(pg_url):
+    a, b = await Store.open(pg_url), await Store.open(pg_url)
+    try:
+        await a.admin(lambda w: w.create_account("other", NOW))  # account 2: its units do not wait for account 1's
+        blocks: list[range] = []
+
+        async def reserve(store: Store, account: int) -> None:
+            for _ in range(10):
+                blocks.append(await store.write(account, lambda w: w.reserve_contact_ids(500)))
+
+        async with anyio.create_task_group() as tg:
+            for store in (a, b):
+                for account in (1, 2):
+                    tg.start_soon(reserve, store, account)
+        ids = [i for block in blocks for i in block]
+        assert len(blocks) == 40 and all(len(block) == 500 for block in blocks)
+        assert len(set(ids)) == len(ids) == 20_000  # contiguous blocks, none overlapping another
+    finally:
+        await a.close()
+        await b.close()

@@ -47,6 +47,9 @@ class Session:
     CONTACT_EVENT_DATA = ("json_patch(json_object('key', COALESCE(email, mobile)), "
                           "CASE WHEN mobile IS NULL THEN '{}' ELSE json_object('sms', mobile) END)")
 
+    # What an insert raises when a unique index refuses a row (an identity already taken).
+    TAKEN: type[Exception] = sqlite3.IntegrityError
+
     # The SQL function that lower-cases any letter (a search term with letters beyond ASCII; see store.py).
     FOLD_ANY = "fold_any"
 
