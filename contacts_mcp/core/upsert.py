@@ -386,8 +386,8 @@ def _insert_fresh(w: Writer, items: list[Prepared | tuple | ContactsError], opts
     finds none held by a contact; else (None) the batch takes the line-by-line path, which handles every case."""
     lines = [item for item in items if item.__class__ is tuple]
     ids = w.reserve_contact_ids(len(lines))
-    if not w.insert_new_wire_rows(tuple(positions), [(cid, line, 0, 0) for cid, line in zip(ids, lines)],
-                                  source=opts.source, now=opts.now, last_import=opts.job_id):
+    if not w.insert_wire_rows(tuple(positions), [(cid, line, 0, 0) for cid, line in zip(ids, lines)],
+                              source=opts.source, now=opts.now, last_import=opts.job_id, unless_taken=True):
         return None
     for kind, groups in (("list", opts.list_ids), ("segment", opts.segment_ids)):
         if groups:

@@ -73,20 +73,11 @@ class ContactWrites(Protocol):
         source: str,
         now: str,
         last_import: str | None,
-    ) -> None:
-        """New contacts from import lines as read: (id, values in `names` order + attributes, optout_mask,
-        optout_reasons)."""
-    def insert_new_wire_rows(
-        self,
-        names: Sequence[str],
-        rows: Sequence[tuple[int, tuple, int, int]],
-        *,
-        source: str,
-        now: str,
-        last_import: str | None,
+        unless_taken: bool = False,
     ) -> bool:
-        """insert_wire_rows if no identity of these lines is taken, by a contact or another line: all of them,
-        or none and False. The unique indexes answer while inserting, without a lookup first."""
+        """New contacts from import lines as read: (id, values in `names` order + attributes, optout_mask,
+        optout_reasons). `unless_taken`: all of them, or none and False if an identity of one is taken (by a
+        contact or another line); the unique indexes answer while inserting, without a lookup first."""
     def update_contacts(self, rows: Sequence[dict[str, Any]]) -> None:
         """Write back whole rows (every mutable column) by id."""
     def release_keys(self, ids: Sequence[int], columns: Sequence[str]) -> None:

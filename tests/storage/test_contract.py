@@ -372,7 +372,7 @@ async def test_new_import_lines_are_inserted_all_together_or_not_at_all_when_an_
     def lines(w, *emails):
         ids = w.reserve_contact_ids(len(emails))
         rows = [(cid, (e.upper(), e, f"+336123450{i:02d}", {}), 0, 0) for i, (cid, e) in enumerate(zip(ids, emails))]
-        return w.insert_new_wire_rows(names, rows, source="import:j", now=NOW, last_import="j")
+        return w.insert_wire_rows(names, rows, source="import:j", now=NOW, last_import="j", unless_taken=True)
 
     taken = await store.write(1, lambda w: _contact(w, email_key="taken@example.com"))
     assert await store.write(1, lambda w: lines(w, "a@example.com", "taken@example.com", "c@example.com")) is False

@@ -49,9 +49,9 @@ class PostgresSession(Session):
     def _bulk_insert(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
         # COPY: an import's new contacts stream in as one statement, not one INSERT a row. No staging table
         # and ON CONFLICT merge: a unique index refusing a line fails the COPY whole, which is what
-        # insert_new_wire_rows asks (all or none), and a speculative ON CONFLICT insertion probes each unique
-        # index twice (measured: ~24 µs a line against ~12 for the COPY). A few rows (a create_contact's
-        # one) go as one INSERT: COPY's start and end cost ~0.4 ms more than they save.
+        # insert_wire_rows(unless_taken=True) asks (all or none), and a speculative ON CONFLICT insertion
+        # probes each unique index twice (measured: ~24 µs a line against ~19 for the COPY). A few rows (a
+        # create_contact's one) go as one INSERT: COPY's start and end cost ~0.4 ms more than they save.
         rows = iter(rows)
         first = list(itertools.islice(rows, SMALL_INSERT))
         if len(first) < SMALL_INSERT:

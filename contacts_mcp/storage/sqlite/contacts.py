@@ -166,27 +166,30 @@ class ContactWrites(ContactReads):
         self._bulk_insert("contacts", ("account_id", *_INSERT_ORDER), [values(row) for row in rows])
 
     def insert_wire_rows(self, names: Sequence[str], rows: Sequence[tuple[int, tuple, int, int]], *, source: str,
-                         now: str, last_import: str | None) -> None:
+                         now: str, last_import: str | None, unless_taken: bool = False) -> bool:
         """New contacts from import lines as read: (id, values in `names` order + attributes, optout_mask,
-        optout_reasons)."""
+        optout_reasons). `unless_taken`: all of them, or none and False if an identity of one is taken (by a
+        contact or another line); the unique indexes answer while inserting, without a lookup first."""
+        if set(names) - set(DATA_COLUMNS):
+            raise ValueError(f"unknown columns: {set(names) - set(DATA_COLUMNS)}")
+        cols = ("account_id", "id", *names, "attributes", "source", "created_at", "updated_at", "optout_mask",
+                "optout_reasons", "last_import")
+        account = self.account_id
+        values = [(account, cid, *line[:-1], _json(line[-1]), source, now, now, mask, reasons, last_import)
+                  for cid, line, mask, reasons in rows]
+        if not unless_taken:
+            self._bulk_insert("contacts", cols, values)
+        else:
+            self._run("SAVEPOINT new_rows")
+            try:
+                self._bulk_insert("contacts", cols, values)
+            except self.TAKEN:  # the statement failed whole; the savepoint undoes what came before it
+                self._run("ROLLBACK TO new_rows")
+                self._run("RELEASE new_rows")
+                return False
+            self._run("RELEASE new_rows")
         if rows:
             self._touch_new_range(rows[0][0], rows[-1][0])  # ids handed out in increasing order
-        self._bulk_insert("contacts", *_wire_rows(self.account_id, names, rows, source, now, last_import))
-
-    def insert_new_wire_rows(self, names: Sequence[str], rows: Sequence[tuple[int, tuple, int, int]], *,
-                             source: str, now: str, last_import: str | None) -> bool:
-        """insert_wire_rows if no identity of these lines is taken (by a contact, or by another line): all
-        of them, or none and False. The unique indexes answer while inserting: no lookup before."""
-        self._run("SAVEPOINT new_rows")
-        try:
-            self._bulk_insert("contacts", *_wire_rows(self.account_id, names, rows, source, now, last_import))
-        except self.TAKEN:  # the statement failed whole; the savepoint undoes what came before it
-            self._run("ROLLBACK TO new_rows")
-            self._run("RELEASE new_rows")
-            return False
-        self._run("RELEASE new_rows")
-        if rows:
-            self._touch_new_range(rows[0][0], rows[-1][0])
         return True
 
     def update_contacts(self, rows: Sequence[dict[str, Any]]) -> None:
@@ -244,13 +247,3 @@ class ContactWrites(ContactReads):
                 f"AND id IN ({marks(len(part))})", [deleted_at, now, self.account_id, *part])
         return changed
 
-
-def _wire_rows(account: int, names: Sequence[str], rows: Sequence[tuple[int, tuple, int, int]], source: str, now: str,
-               last_import: str | None) -> tuple[tuple[str, ...], list[tuple]]:
-    """The columns and values of new contacts from import lines as read (see insert_wire_rows)."""
-    if set(names) - set(DATA_COLUMNS):
-        raise ValueError(f"unknown columns: {set(names) - set(DATA_COLUMNS)}")
-    cols = ("account_id", "id", *names, "attributes", "source", "created_at", "updated_at", "optout_mask",
-            "optout_reasons", "last_import")
-    return cols, [(account, cid, *values[:-1], _json(values[-1]), source, now, now, mask, reasons, last_import)
-                  for cid, values, mask, reasons in rows]
