@@ -442,8 +442,7 @@ async def mixed_load(ports: list[int], tokens: list[str], clients_n: int, second
             # The database was created seconds ago and autovacuum has not analysed it yet (it looks every
             # minute): the planner would take the 4,000 imported contacts for a dozen and pick scans a
             # database in service, with statistics, never would. Analyse it as autovacuum soon would.
-            with pg_watch.psycopg.connect(pg.db_url, autocommit=True) as conn:
-                conn.execute("ANALYZE")
+            pg_watch.analyze(pg.db_url)
             print("  ANALYZE run before the mix (the statistics a database in service has)")
 
         # The mix.

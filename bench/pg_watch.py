@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -20,6 +19,12 @@ def fresh_database(server_url: str, name: str) -> str:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         conn.execute(f"CREATE DATABASE {name}")
     return f"{server_url}/{name}"
+
+
+def analyze(db_url: str) -> None:
+    """ANALYZE the database, as autovacuum soon does to one in service (a new one has no statistics yet)."""
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("ANALYZE")
 
 
 def postmaster_pid(server_url: str) -> int:

@@ -72,6 +72,15 @@ class PostgresSession(Session):
             yield f"= ANY(?::{sql_type}[])", [_array(values)]
 
 
+def _unnest(rows: Iterable[Sequence[Any]], columns: str) -> tuple[str, list[str]]:
+    """Rows as a table in one statement: `unnest(?::type[], …) AS t(name, …)` over their columns side by side,
+    `columns` naming each ("id bigint, mask int"); with the arrays it binds, in that order."""
+    named = [c.split() for c in columns.split(",")]
+    arrays = [_array(column) for column in zip(*rows)]
+    return (f"unnest({', '.join(f'?::{t}[]' for _, t in named)}) AS t({', '.join(n for n, _ in named)})",
+            arrays)
+
+
 def _array(values: Iterable[Any]) -> str:
     """An array literal of these integers, strings or Nones, each string double-quoted (backslash and quote
     escaped): any text is safe."""
@@ -91,9 +100,10 @@ class PostgresWrites(PostgresSession):
         _, table, column = GROUP_TABLES[kind]
         self._touch(cid for cid, _ in pairs)
         if pairs:
+            pairs_table, arrays = _unnest(pairs, "c bigint, g bigint")
             self._run(f"INSERT INTO {table} ({column}, contact_id, account_id, added_at) SELECT g, c, ?, ? "
-                      f"FROM unnest(?::bigint[], ?::bigint[]) AS t(c, g) ON CONFLICT ({column}, contact_id) DO NOTHING",
-                      [self.account_id, now, _array(c for c, _ in pairs), _array(g for _, g in pairs)])
+                      f"FROM {pairs_table} ON CONFLICT ({column}, contact_id) DO NOTHING",
+                      [self.account_id, now, *arrays])
 
     def insert_optouts(self, rows: Sequence[OptoutRow], now: str) -> None:
         # The shared method's rules in three statements whatever the number of records (it runs one a record:
@@ -108,20 +118,21 @@ class PostgresWrites(PostgresSession):
             key, same = ("t.cid", "o.contact_id = t.cid") if by_contact else \
                 ("t.addr", "o.contact_id IS NULL AND o.address = t.addr")
             if part:
+                records_table, arrays = _unnest(part, "id bigint, cid bigint, addr text, ch text, reason text, src text")
                 self._run(
                     "INSERT INTO optouts (id, account_id, contact_id, address, channel, reason, source, created_at) "
                     f"SELECT DISTINCT ON ({key}, t.ch, t.reason) t.id, ?, t.cid, t.addr, t.ch, t.reason, t.src, "
-                    "?::timestamptz FROM unnest(?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[]) "
-                    "AS t(id, cid, addr, ch, reason, src) WHERE NOT EXISTS (SELECT 1 FROM optouts o WHERE "
+                    f"?::timestamptz FROM {records_table} WHERE NOT EXISTS (SELECT 1 FROM optouts o WHERE "
                     f"o.account_id = ? AND {same} AND o.channel = t.ch AND o.reason = t.reason AND o.restored_at IS NULL) "
                     f"ORDER BY {key}, t.ch, t.reason, t.id",
-                    [self.account_id, now, *(_array(column) for column in zip(*part)), self.account_id])
+                    [self.account_id, now, *arrays, self.account_id])
         held = [(i, address, mask) for i, (_, addrs, *_) in zip(ids, rows) for address, mask in addrs]
+        held = [(*row, n) for n, row in enumerate(held)]  # n: the order given, kept by the insert
         if held:  # the addresses of the records inserted (a repeat's went with it), in the order given
+            held_table, arrays = _unnest(held, "id bigint, addr text, mask int, n int")
             self._run("INSERT INTO optout_addresses (optout_id, account_id, address, mask) SELECT t.id, ?, t.addr, "
-                      "t.mask FROM unnest(?::bigint[], ?::text[], ?::int[]) WITH ORDINALITY AS t(id, addr, mask, n) "
-                      "WHERE EXISTS (SELECT 1 FROM optouts o WHERE o.id = t.id) ORDER BY t.n",
-                      [self.account_id, *(_array(column) for column in zip(*held))])
+                      f"t.mask FROM {held_table} WHERE EXISTS (SELECT 1 FROM optouts o WHERE o.id = t.id) ORDER BY t.n",
+                      [self.account_id, *arrays])
 
     def set_optout_bits(self, rows: Sequence[tuple[int, int, int]], now: str) -> None:
         # One UPDATE for the batch (arrays unnested side by side), not one a contact; the last state given
@@ -129,11 +140,10 @@ class PostgresWrites(PostgresSession):
         last = {cid: (mask, reasons) for cid, mask, reasons in rows}
         self._touch(last)
         if last:
+            states, arrays = _unnest([(cid, *state) for cid, state in last.items()], "id bigint, mask int, reasons int")
             self._run("UPDATE contacts c SET optout_mask = t.mask, optout_reasons = t.reasons, updated_at = "
-                      "?::timestamptz FROM unnest(?::bigint[], ?::int[], ?::int[]) AS t(id, mask, reasons) "
-                      "WHERE c.account_id = ? AND c.id = t.id",
-                      [now, _array(last), _array(m for m, _ in last.values()), _array(r for _, r in last.values()),
-                       self.account_id])
+                      f"?::timestamptz FROM {states} WHERE c.account_id = ? AND c.id = t.id",
+                      [now, *arrays, self.account_id])
 
     def merge_members(self, list_id: int, sources: Sequence[int], exclude_mask: int, now: str) -> int:
         # A merge gathers, hashes and sorts up to millions of members: in memory for this transaction, not

@@ -14,7 +14,6 @@ other processes hear of it within a fraction of a millisecond, through their lis
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from collections.abc import Callable
 
@@ -76,6 +75,4 @@ class Versions:
 
     def close(self) -> None:
         self._stop.set()
-        with contextlib.suppress(RuntimeError):
-            self._thread.join(timeout=5)
-
+        self._thread.join(timeout=5)

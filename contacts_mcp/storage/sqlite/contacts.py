@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import operator
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..rows import KEY_COLUMNS
@@ -179,18 +179,23 @@ class ContactWrites(ContactReads):
                   for cid, line, mask, reasons in rows]
         if not unless_taken:
             self._bulk_insert("contacts", cols, values)
-        else:
-            self._run("SAVEPOINT new_rows")
-            try:
-                self._bulk_insert("contacts", cols, values)
-            except self.TAKEN:  # the statement failed whole; the savepoint undoes what came before it
-                self._run("ROLLBACK TO new_rows")
-                self._run("RELEASE new_rows")
-                return False
-            self._run("RELEASE new_rows")
+        elif not self._unless_taken(lambda: self._bulk_insert("contacts", cols, values)):
+            return False
         if rows:
             self._touch_new_range(rows[0][0], rows[-1][0])  # ids handed out in increasing order
         return True
+
+    def _unless_taken(self, insert: Callable[[], None]) -> bool:
+        """Run `insert` in a savepoint: True, or False with nothing kept if a unique index refused a row."""
+        self._run("SAVEPOINT new_rows")
+        try:
+            insert()
+            taken = False
+        except self.TAKEN:  # the statement failed whole; the savepoint undoes what came before it
+            self._run("ROLLBACK TO new_rows")
+            taken = True
+        self._run("RELEASE new_rows")
+        return not taken
 
     def update_contacts(self, rows: Sequence[dict[str, Any]]) -> None:
         """Write back whole rows (every mutable column) by id."""

@@ -135,8 +135,8 @@ class StatsWrites(StatsReads):
 
     def _count_ids(self, ids: Sequence[int]) -> Counter[GroupKey]:
         counts: Counter[GroupKey] = Counter()
-        for part in chunks(list(ids)):
-            counts.update(self._count(f"c.id IN ({marks(len(part))})", part))
+        for cond, params in self._in(list(ids), "bigint"):
+            counts.update(self._count(f"c.id {cond}", params))
         return counts
 
     def settle(self) -> None:
@@ -202,11 +202,9 @@ class StatsWrites(StatsReads):
         self._deleted.update((kind, i) for i in ids)
         self.drop_group_counts(kind, ids)
         deleted = 0
-        for part in chunks(list(dict.fromkeys(ids))):
-            self._run(f"DELETE FROM {members} WHERE account_id = ? AND {column} IN ({marks(len(part))})",
-                      [self.account_id, *part])
-            deleted += self._run(f"DELETE FROM {table} WHERE account_id = ? AND id IN ({marks(len(part))})",
-                                 [self.account_id, *part])
+        for cond, params in self._in(list(dict.fromkeys(ids)), "bigint"):
+            self._run(f"DELETE FROM {members} WHERE account_id = ? AND {column} {cond}", [self.account_id, *params])
+            deleted += self._run(f"DELETE FROM {table} WHERE account_id = ? AND id {cond}", [self.account_id, *params])
         return deleted
 
     def drop_group_counts(self, kind: str, group_ids: Sequence[int]) -> None:
