@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from ..storage.api import Reader, Writer
+from ..storage.api import All, Reader, Writer
 from .errors import ContactsError, InvalidInput, LimitExceeded, NotFound
 from .events import check_event_key
 from .fields import create_text_fields, registry
-from .models import (Contact, ContactInput, ContactPage, ContactResult, DeleteResult, UpsertItem, UpsertResult,
+from .filters import filters_of
+from .models import (Contact, ContactInput, ContactPage, ContactResult, DeleteResult, Filter, UpsertItem, UpsertResult,
                      channels_of)
 from .normalize import email_key, normalize_email, normalize_ext_id, normalize_phone, parse_ts, utc_now
 from .pagination import by_ids, page, start
@@ -154,15 +155,17 @@ async def get_contacts(scope: Scope, *, ids: list[int] | None = None, ext_ids: l
                        created_since: str | None = None,
                        modified_since: str | None = None, deleted: str = "exclude", sort: str = "desc",
                        limit: int = 25, cursor: str | None = None, offset: int = 0,
-                       with_total: bool = False) -> ContactPage:
+                       with_total: bool = False, filter: Filter | None = None) -> ContactPage:  # noqa: A002
     identifiers = [*(ids or []), *(ext_ids or []), *(emails or []), *(mobiles or [])]
     if identifiers:
         if len(identifiers) > LOOKUP_MAX:
             raise LimitExceeded("identifiers per lookup", LOOKUP_MAX, len(identifiers))
         return await _lookup(scope, ids or [], ext_ids or [], emails or [], mobiles or [])
     query = {"list_id": list_id, "segment_id": segment_id, "search": search, "created_since": created_since,
-             "modified_since": modified_since, "deleted": deleted, "sort": sort}
+             "modified_since": modified_since, "deleted": deleted, "sort": sort,
+             "filter": filter.dump() if filter else None}
     after = start(cursor, offset, query)
+    compiler = await filters_of(scope) if filter is not None or segment_id is not None else None
     terms = _search_terms(search, scope.settings.default_region) if search else []
     created = parse_ts("created_since", created_since) if created_since else None
     modified = parse_ts("modified_since", modified_since) if modified_since else None
@@ -170,10 +173,17 @@ async def get_contacts(scope: Scope, *, ids: list[int] | None = None, ext_ids: l
     def unit(r: Reader) -> tuple[list[Contact], int | None]:
         if list_id is not None and not r.existing_list_ids([list_id]):
             raise NotFound("list id", [list_id], "Find list ids with get_lists.")
-        if segment_id is not None and not r.existing_segment_ids([segment_id]):
-            raise NotFound("segment id", [segment_id], "Find segment ids with get_segments.")
-        filters = {"list_id": list_id, "segment_id": segment_id, "search": terms, "deleted": deleted,
-                   "created_since": created, "modified_since": modified}
+        trees = []
+        if segment_id is not None:  # static or dynamic alike: as a condition
+            segment = r.segments_by_ids([segment_id])
+            if not segment:
+                raise NotFound("segment id", [segment_id], "Find segment ids with get_segments.")
+            trees.append(compiler.segment(r, segment[0]))
+        if filter is not None:
+            trees.append(compiler.compile(r, filter))
+        filters = {"list_id": list_id, "segment_id": None, "search": terms, "deleted": deleted,
+                   "created_since": created, "modified_since": modified,
+                   "where_tree": (trees[0] if len(trees) == 1 else All(tuple(trees))) if trees else None}
         rows = r.list_contacts(descending=sort == "desc", after_id=after, limit=limit + 1, offset=offset, **filters)
         return to_contacts(r, rows), r.count_contacts(**filters) if with_total else None
 

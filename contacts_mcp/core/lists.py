@@ -188,16 +188,14 @@ MemberAction = Literal["add", "remove", "unsubscribe", "resubscribe"]
 
 
 async def change_members(scope: Scope, list_id: int, contact_ids: list[int] | None, action: MemberAction, *,
-                         all_members: bool = False, reason: str | None = None) -> ChangeCount:
-    """Add contacts to a list, remove them (or every member, asked explicitly), unsubscribe them from it
-    (they leave and stay out: adds and imports skip them) or resubscribe them (audited: the reason is kept);
-    returns how many changed."""
-    if all_members:
-        if action != "remove" or contact_ids:
-            raise InvalidInput("all", "only with action 'remove' and no contact_ids (it removes every member)")
-    elif not contact_ids or len(contact_ids) > MEMBERS_MAX:
+                         reason: str | None = None) -> ChangeCount:
+    """Add contacts to a list, remove them, unsubscribe them from it (they leave and stay out: adds and
+    imports skip them) or resubscribe them (audited: the reason is kept); returns how many changed. Every
+    member at once is a mass action (core/bulk.py, in two steps)."""
+    if not contact_ids or len(contact_ids) > MEMBERS_MAX:
         raise LimitExceeded("contact_ids", f"1 to {MEMBERS_MAX}", len(contact_ids or []),
-                            "To remove every member, pass all=true with action 'remove'." if not contact_ids else "")
+                            "To remove every member, use apply_to_contacts (action remove_from_list, filter "
+                            f"{{\"field\": \"list\", \"op\": \"eq\", \"value\": {list_id}}})." if not contact_ids else "")
     why = clean_text("reason", reason, 500)
     if action == "resubscribe" and (why is None or len(why) < 3):
         raise InvalidInput("reason", "state why the contacts may be on this list again (e.g. 'asked by phone on "
@@ -207,28 +205,24 @@ async def change_members(scope: Scope, list_id: int, contact_ids: list[int] | No
 
     def unit(w: Writer) -> ChangeCount:
         _require_list(w, list_id)
-        known: set[int] = set()
         kept_out: list[int] = []
-        if all_members:
-            changed = w.remove_members(list_id, None)
+        known = w.existing_contact_ids(ids_given)
+        ids = sorted(known)
+        if action == "add":
+            kept_out = sorted(c for c, _ in w.unsubscribed_among(ids, [list_id]))
+            changed = w.add_members(list_id, ids, now)
+        elif action == "remove":
+            changed = w.remove_members(list_id, ids)
+        elif action == "unsubscribe":
+            changed = w.unsubscribe_members(list_id, ids, why or "api", now)
         else:
-            known = w.existing_contact_ids(ids_given)
-            ids = sorted(known)
-            if action == "add":
-                kept_out = sorted(c for c, _ in w.unsubscribed_among(ids, [list_id]))
-                changed = w.add_members(list_id, ids, now)
-            elif action == "remove":
-                changed = w.remove_members(list_id, ids)
-            elif action == "unsubscribe":
-                changed = w.unsubscribe_members(list_id, ids, why or "api", now)
-            else:
-                changed = w.resubscribe_members(list_id, ids, by="assistant", reason=why or "", now=now)
+            changed = w.resubscribe_members(list_id, ids, by="assistant", reason=why or "", now=now)
         if changed:
             w.update_list(list_id, {"updated_at": now})
         return ChangeCount(changed=changed, not_found=[i for i in dict.fromkeys(ids_given) if i not in known],
                            unsubscribed=kept_out)
 
-    return await scope.write(unit, small=len(ids_given) <= SMALL_WRITE and not all_members)
+    return await scope.write(unit, small=len(ids_given) <= SMALL_WRITE)
 
 
 # ---------------------------------------------------------------- folders

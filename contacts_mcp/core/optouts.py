@@ -105,6 +105,22 @@ def block(row: dict[str, Any], channels: list[str] | tuple[str, ...], reason: st
     return records
 
 
+def block_rows(w: Writer, rows: Iterable[dict[str, Any]], channels: list[str], reason: str, source: str, now: str,
+               more: Iterable[OptoutRecord] = ()) -> int:
+    """Opt these contacts out (block, then their bits and records written, with `more` records); returns how
+    many changed (the others had these opt-outs already)."""
+    records: list[OptoutRecord] = list(more)
+    changed = []
+    for row in rows:
+        new = block(row, channels, reason, source)
+        if new:
+            records += new
+            changed.append((row["id"], row["optout_mask"], row["optout_reasons"]))
+    w.set_optout_bits(changed, now)
+    w.insert_optouts(records, now)
+    return len(changed)
+
+
 def follow_addresses(taken: Mapping[int, Mapping[str, str]],
                      active: list[dict[str, Any]]) -> list[tuple[int, str, int]]:
     """(record id, address, mask) for addresses opted-out contacts took ({contact id: {column: address}})
@@ -169,13 +185,12 @@ def suppressions(r: Reader, addresses: list[str]) -> tuple[dict[str, list[tuple[
 # ---------------------------------------------------------------- targets
 
 
-def _addresses(contact_ids: list[int], emails: list[str], mobiles: list[str], region: str,
-               list_given: bool = False) -> list[tuple[str, str]]:
+def _addresses(contact_ids: list[int], emails: list[str], mobiles: list[str], region: str) -> list[tuple[str, str]]:
     """(kind, normalised address) for each given address, after checking the call names 1 to 10,000
-    contacts (or a list); a bad address fails the call, naming every bad one at once."""
+    contacts; a bad address fails the call, naming every bad one at once."""
     total = len(contact_ids) + len(emails) + len(mobiles)
-    if total == 0 and not list_given:
-        raise InvalidInput("contact_ids", "name at least one contact: contact_ids, emails, mobiles or list_id")
+    if total == 0:
+        raise InvalidInput("contact_ids", "name at least one contact: contact_ids, emails or mobiles")
     if total > TARGETS_MAX:
         raise LimitExceeded("contact_ids + emails + mobiles", f"{TARGETS_MAX:,}", f"{total:,}", "Split the call.")
     out: list[tuple[str, str]] = []
@@ -202,18 +217,13 @@ def _addresses(contact_ids: list[int], emails: list[str], mobiles: list[str], re
     return out
 
 
-def _targets(w: Reader, contact_ids: list[int], addresses: list[tuple[str, str]], list_id: int | None = None
+def _targets(w: Reader, contact_ids: list[int], addresses: list[tuple[str, str]]
              ) -> tuple[dict[int, dict[str, Any]], list[tuple[str, str]]]:
-    """The contacts named by id (all must exist), by address or as the members of a list, and the
-    addresses that are nobody's."""
+    """The contacts named by id (all must exist) or by address, and the addresses that are nobody's."""
     rows = {r["id"]: r for r in w.contacts_by_ids(contact_ids)} if contact_ids else {}
     missing = sorted(set(contact_ids) - set(rows))
     if missing:
         raise NotFound("contact id", missing, "Find contacts with get_contacts, or name them by email or mobile.")
-    if list_id is not None:
-        if not w.existing_list_ids([list_id]):
-            raise NotFound("list id", [list_id], "Find lists with get_lists.")
-        rows.update((r["id"], r) for r in w.contacts_by_ids(w.member_ids(list_id)))
     loose: list[tuple[str, str]] = []
     for col in ("email_key", "mobile"):
         wanted = [a for kind, a in addresses if kind == col]
@@ -228,30 +238,21 @@ def _targets(w: Reader, contact_ids: list[int], addresses: list[tuple[str, str]]
 
 
 async def optout(scope: Scope, *, contact_ids: list[int], emails: list[str], mobiles: list[str],
-                 channels: list[str], reason: str, source: str, list_id: int | None = None) -> OptOutResult:
-    """Opt contacts out: named by id or address (up to 10,000), and/or every member of a list."""
-    addresses = _addresses(contact_ids, emails, mobiles, scope.settings.default_region, list_id is not None)
+                 channels: list[str], reason: str, source: str) -> OptOutResult:
+    """Opt contacts out, named by id or address (up to 10,000; a whole list or filter: core/bulk.py)."""
+    addresses = _addresses(contact_ids, emails, mobiles, scope.settings.default_region)
     now = utc_now()
 
     def unit(w: Writer) -> OptOutResult:
-        rows, loose = _targets(w, contact_ids, addresses, list_id)
-        records: list[OptoutRecord] = []
-        changed = []
-        for row in rows.values():
-            new = block(row, channels, reason, source)
-            if new:
-                records += new
-                changed.append(row)
-        w.set_optout_bits([(r["id"], r["optout_mask"], r["optout_reasons"]) for r in changed], now)
+        rows, loose = _targets(w, contact_ids, addresses)
         # An address that is nobody's yet: a suppression entry that blocks it (on every channel given: it
         # names a person) when it becomes a contact.
-        records += [(None, [(a, channel_bits(ch))], ch, reason, source)
-                    for _, a in loose for ch in dict.fromkeys(channels)]
-        w.insert_optouts(records, now)
-        return OptOutResult(opted_out=len(changed), already=len(rows) - len(changed),
+        changed = block_rows(w, rows.values(), channels, reason, source, now, [
+            (None, [(a, channel_bits(ch))], ch, reason, source) for _, a in loose for ch in dict.fromkeys(channels)])
+        return OptOutResult(opted_out=changed, already=len(rows) - changed,
                             suppressed_addresses=[a for _, a in loose][:200], suppressed_count=len(loose))
 
-    return await scope.write(unit, small=len(addresses) + len(contact_ids) <= SMALL_WRITE and list_id is None)
+    return await scope.write(unit, small=len(addresses) + len(contact_ids) <= SMALL_WRITE)
 
 
 async def restore(scope: Scope, *, contact_ids: list[int], emails: list[str], mobiles: list[str],

@@ -1,31 +1,41 @@
-"""Static segments: hand-managed groups of contacts, attached and detached by id or external id."""
+"""Segments: static ones, hand-managed groups of contacts attached and detached by id or external id; and
+dynamic ones, a saved filter (core/filters.py) whose members are whoever matches it when read."""
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal
 
 from ..storage.api import Reader, Writer
 from .errors import Conflict, InvalidInput, LimitExceeded, NotFound
+from .filters import Filters, filters_of
 from .lists import _name, _read_by_ids
-from .models import MembershipChange, Segment, SegmentPage, SegmentsChange
+from .models import Filter, MembershipChange, Segment, SegmentPage, SegmentsChange
 from .normalize import clean_text, normalize_ext_id, utc_now
 from .pagination import decode_cursor, page
 from .scope import SMALL_WRITE, Scope
 
 ATTACH_MAX = 500
 IDS_MAX = 100
+FILTER_CHARS_MAX = 20_000
 
 
-def _render(r: Reader, rows: list[dict[str, Any]]) -> list[Segment]:
-    sizes = r.segment_sizes([row["id"] for row in rows])
+def _render(r: Reader, rows: list[dict[str, Any]], compiler: Filters) -> list[Segment]:
+    sizes = r.segment_sizes([row["id"] for row in rows if not row["filter_json"]])
+    for row in rows:
+        if row["filter_json"]:  # counted now, from the rows
+            sizes[row["id"]] = sum(r.filter_profiles(compiler.segment(r, row)).values())
     return [Segment(id=row["id"], name=row["name"], description=row["description"], size=sizes.get(row["id"], 0),
+                    filter=json.loads(row["filter_json"]) if row["filter_json"] else None,
                     created_at=row["created_at"], updated_at=row["updated_at"]) for row in rows]
 
 
-def _require(r: Reader, segment_id: int) -> None:
-    if not r.existing_segment_ids([segment_id]):
+def _require(r: Reader, segment_id: int) -> dict[str, Any]:
+    rows = r.segments_by_ids([segment_id])
+    if not rows:
         raise NotFound("segment id", [segment_id], "Find segments with get_segments, or create one with "
                                                    "manage_segments.")
+    return rows[0]
 
 
 def _unique_name(r: Reader, name: str, segment_id: int | None = None) -> None:
@@ -35,9 +45,13 @@ def _unique_name(r: Reader, name: str, segment_id: int | None = None) -> None:
 
 
 async def manage(scope: Scope, action: str, *, segment_id: int | None, segment_ids: list[int] | None,
-                 name: str | None, description: str | None) -> SegmentsChange:
+                 name: str | None, description: str | None, filter: Filter | None = None) -> SegmentsChange:  # noqa: A002
     now = utc_now()
     text = clean_text("description", description, 1000)
+    compiler = await filters_of(scope)
+    saved = json.dumps(filter.dump(), ensure_ascii=False, separators=(",", ":")) if filter is not None else None
+    if saved is not None and len(saved) > FILTER_CHARS_MAX:
+        raise LimitExceeded("filter's length in characters", FILTER_CHARS_MAX, len(saved))
     if action == "delete":
         if not segment_ids or len(segment_ids) > IDS_MAX:
             raise InvalidInput("segment_ids", f"delete needs 1 to {IDS_MAX} segment ids")
@@ -53,62 +67,69 @@ async def manage(scope: Scope, action: str, *, segment_id: int | None, segment_i
 
         def create(w: Writer) -> SegmentsChange:
             _unique_name(w, clean)
-            new_id = w.insert_segment(clean, text, now)
-            return SegmentsChange(segment=_render(w, w.segments_by_ids([new_id]))[0])
+            if filter is not None:
+                compiler.compile(w, filter)  # refused now, naming the node, rather than when read
+            new_id = w.insert_segment(clean, text, now, saved)
+            return SegmentsChange(segment=_render(w, w.segments_by_ids([new_id]), compiler)[0])
 
         return await scope.write(create)
     if segment_id is None:
         raise InvalidInput("segment_id", "is required for action 'update'")
     clean_name = _name(name) if name is not None else None
-    if clean_name is None and text is None:
-        raise InvalidInput("update", "nothing to change: give name or description")
+    if clean_name is None and text is None and filter is None:
+        raise InvalidInput("update", "nothing to change: give name, description or (a dynamic segment's) filter")
 
     def update(w: Writer) -> SegmentsChange:
-        _require(w, segment_id)
+        row = _require(w, segment_id)
         if clean_name:
             _unique_name(w, clean_name, segment_id)
-        w.update_segment(segment_id, clean_name, text, now)
-        return SegmentsChange(segment=_render(w, w.segments_by_ids([segment_id]))[0])
+        if filter is not None:
+            if not row["filter_json"]:
+                raise InvalidInput("filter", f"segment {segment_id} is static (hand-picked members); create a "
+                                             "dynamic segment with a filter instead")
+            compiler.compile(w, filter)
+            # A filter naming this very segment would loop: checked as it will be read.
+            compiler.segment(w, {**row, "filter_json": saved})
+        w.update_segment(segment_id, clean_name, text, now, saved)
+        return SegmentsChange(segment=_render(w, w.segments_by_ids([segment_id]), compiler)[0])
 
     return await scope.write(update)
 
 
 async def get_segments(scope: Scope, *, ids: list[int] | None, limit: int, cursor: str | None) -> SegmentPage:
+    compiler = await filters_of(scope)
     if ids:
-        kept, _, not_found = await _read_by_ids(scope, "segment", ids, lambda r: r.segments_by_ids(ids), _render)
+        kept, _, not_found = await _read_by_ids(scope, "segment", ids, lambda r: r.segments_by_ids(ids),
+                                                lambda r, rows: _render(r, rows, compiler))
         return SegmentPage(segments=kept, not_found=not_found)
     query = {"segments": True}
     after = decode_cursor(cursor, query)
-    items = await scope.read(lambda r: _render(r, r.list_segments(after_id=after, limit=limit + 1)))
+    items = await scope.read(lambda r: _render(r, r.list_segments(after_id=after, limit=limit + 1), compiler))
     kept, next_cursor = page(items, limit=limit, key=lambda s: s.id, query=query)
     return SegmentPage(segments=kept, next_cursor=next_cursor)
 
 
 async def change(scope: Scope, action: Literal["attach", "detach"], segment_id: int, *,
-                 contact_ids: list[int] | None, ext_ids: list[str] | None, everyone: bool = False) -> MembershipChange:
-    """Attach or detach contacts given by id or by ext_id (one kind per call, at most 500); detach with
-    `everyone` empties the segment (only ever on that explicit flag: a forgotten or misspelt ids argument
-    must not read as "all"). Ids that match no contact come back in not_found."""
+                 contact_ids: list[int] | None, ext_ids: list[str] | None) -> MembershipChange:
+    """Attach or detach contacts given by id or by ext_id (one kind per call, at most 500). Ids that match
+    no contact come back in not_found. Emptying a segment is a mass action (core/bulk.py, in two steps)."""
     if contact_ids and ext_ids:
         raise InvalidInput("ext_ids", "give contact_ids or ext_ids, not both in one call")
-    if everyone and (contact_ids or ext_ids):
-        raise InvalidInput("all", "give either contact_ids / ext_ids or all: true, not both")
-    if action == "detach" and not everyone and not (contact_ids or ext_ids):
-        raise InvalidInput("contact_ids", "detach needs 1 to 500 contact_ids or ext_ids, or all: true to empty "
-                                          "the whole segment")
     given: list[Any] = list(contact_ids or ext_ids or [])
     if len(given) > ATTACH_MAX:
         raise LimitExceeded(f"{'contact_ids' if contact_ids else 'ext_ids'} per call", ATTACH_MAX, len(given),
                             "Split them into several calls.")
-    if not given and action == "attach":
-        raise InvalidInput("contact_ids", "attach needs 1 to 500 contact_ids or ext_ids")
+    if not given:
+        raise InvalidInput("contact_ids", f"{action} needs 1 to 500 contact_ids or ext_ids" + (
+            "" if action == "attach" else "; to empty the segment, use apply_to_contacts (action detach_from_segment, "
+            f"filter {{\"field\": \"segment\", \"op\": \"eq\", \"value\": {segment_id}}})"))
     keys = [normalize_ext_id(e) for e in ext_ids] if ext_ids else []
     now = utc_now()
 
     def unit(w: Writer) -> MembershipChange:
-        _require(w, segment_id)
-        if not given:
-            return MembershipChange(changed=w.detach(segment_id, None))
+        if _require(w, segment_id)["filter_json"]:
+            raise InvalidInput("segment_id", f"segment {segment_id} is dynamic: its members are the contacts matching "
+                                             "its filter; change the filter (manage_segments update) instead")
         if ext_ids:
             by_key = {r["ext_id"]: r["id"] for r in w.contacts_by_key("ext_id", keys)}
             ids = [by_key[k] for k in keys if k in by_key]

@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections import Counter
 
 from ..storage.api import HAS_EMAIL, HAS_FIXED, HAS_MOBILE, REASON_SHIFT, UNCONFIRMED
-from ..storage.api import Reader
+from ..storage.api import All, Any_, Cond, Reader
 from .chart import bar_chart_png
 from .errors import InvalidInput, LimitExceeded, NotFound
 from .fields import registry
-from .models import ALL_CHANNELS_MASK, CHANNEL_BITS, CHANNELS, FieldStat, FieldStats, ListFigures, Reachable, Stats, StatsResult
+from .filters import filters_of
+from .models import Filter, ALL_CHANNELS_MASK, CHANNEL_BITS, CHANNELS, FieldStat, FieldStats, ListFigures, Reachable, Stats, StatsResult
 from .optouts import REASON_BITS
 from .scope import Scope
 
@@ -68,25 +69,43 @@ def group_figures(r: Reader, kind: str, ids: list[int]) -> dict[int, Stats]:
     return {group_id: figures(profiles) for group_id, profiles in r.group_profiles(kind, ids).items()}
 
 
-async def get_stats(scope: Scope, list_ids: list[int] | None, segment_ids: list[int] | None = None) -> StatsResult:
+async def get_stats(scope: Scope, list_ids: list[int] | None, segment_ids: list[int] | None = None,
+                    filter: Filter | None = None) -> StatsResult:  # noqa: A002
     if list_ids and segment_ids:
         raise InvalidInput("segment_ids", "give list_ids or segment_ids, not both; call twice for both")
     kind = "segment" if segment_ids else "list"
     ids = list(dict.fromkeys(segment_ids or list_ids or []))
     if len(ids) > LISTS_MAX:
         raise LimitExceeded(f"{kind}_ids", LISTS_MAX, len(ids))
+    if filter is not None and len(ids) > 1:
+        raise InvalidInput("filter", f"with a filter, give at most one of {kind}_ids (the filter applies within "
+                                     f"it); for several, add {{\"field\": \"{kind}\", \"op\": \"in\", ...}} to the filter")
+    compiler = await filters_of(scope) if filter is not None or segment_ids else None
 
     def unit(r: Reader) -> StatsResult:
-        if not ids:
+        if not ids and filter is None:
             return StatsResult(stats=figures(r.group_profiles("base", [0])[0]))
         groups = {row["id"]: row for row in (r.segments_by_ids(ids) if kind == "segment" else r.lists_by_ids(ids))}
         missing = [i for i in ids if i not in groups]
         if missing:
             raise NotFound(f"{kind} id", missing, f"Find them with get_{kind}s.")
-        each = group_figures(r, kind, ids)
+        # Dynamic segments (and any group within a filter) are counted from the rows, in one pass each.
+        trees = {i: compiler.segment(r, groups[i]) for i in ids if groups[i].get("filter_json")} if compiler else {}
+        if filter is not None:
+            tree = compiler.compile(r, filter)
+            if ids:
+                member = trees.get(ids[0]) or Cond("member", "exact", group=kind, values=(ids[0],))
+                tree = All((member, tree))
+            return StatsResult(stats=figures(r.filter_profiles(tree)))
+        static = [i for i in ids if i not in trees]
+        each = {**group_figures(r, kind, static), **{i: figures(r.filter_profiles(t)) for i, t in trees.items()}}
         if len(ids) == 1:
             return StatsResult(stats=each[ids[0]])
-        union = figures(r.union_profiles(kind, ids))
+        if trees:
+            members = [trees.get(i) or Cond("member", "exact", group="segment", values=(i,)) for i in ids]
+            union = figures(r.filter_profiles(Any_(tuple(members))))
+        else:
+            union = figures(r.union_profiles(kind, ids))
         return StatsResult(stats=union, lists=[ListFigures(list_id=i, name=groups[i]["name"], stats=each[i]) for i in ids],
                            total_subscribers=sum(s.subscribers for s in each.values()),
                            unique_subscribers=union.subscribers)

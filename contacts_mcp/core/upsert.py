@@ -132,7 +132,7 @@ class _Batch:
             raise NotFound("list id", missing, "Create the list with manage_lists, or find ids with get_lists.")
         missing = sorted({i for i in [*p.segment_ids, *p.unlink_segment_ids] if i not in self.segments.known})
         if missing:
-            raise NotFound("segment id", missing, "Create it with manage_segments, or find ids with get_segments.")
+            raise NotFound("segment id", missing, "Create a static one with manage_segments, or find ids with get_segments.")
         # Every check passed: from here on the item changes state.
         if target is None:
             contact_id, outcome = self._create(p), "created"

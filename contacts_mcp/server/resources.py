@@ -1,4 +1,4 @@
-"""Resources: one contact or one list by id, as JSON."""
+"""Resources: one contact or one list by id, as JSON; charts; import jobs; the filter language."""
 
 from collections.abc import Awaitable
 from typing import TypeVar
@@ -6,7 +6,7 @@ from typing import TypeVar
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError
 
-from ..core import contacts, lists, stats
+from ..core import contacts, filters, lists, stats
 from ..core.imports import jobs
 from ..core.errors import ContactsError
 from ..tools.common import scope_of
@@ -68,3 +68,9 @@ def register(server: MCPServer) -> None:
                      description="An import's rejected lines as a CSV file (line, reason, original columns).")
     async def errors_csv_resource(job_id: str, ctx: Context) -> str:
         return await _found(jobs.errors_csv(scope_of(ctx), job_id))
+
+    @server.resource("contacts://filters", name="filter_language", mime_type="text/plain",
+                     description="The filter language of get_contacts, get_stats, apply_to_contacts and dynamic "
+                                 "segments: nodes, operators, fields, predicates, limits, an example.")
+    async def filters_resource() -> str:  # static: the SDK gives a static resource no context (custom fields: get_fields)
+        return filters.doc()

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, Protocol, TypedDict, Unpack
+from typing import Any, NotRequired, Protocol, TypedDict, Unpack
 
 from .rows import (
     AliasRow, ConfirmationRow, ContactRow, DeliveryRow, EventRow, FieldRow, FolderListRow, FolderRow, ImportErrorRow, JobRow, ListRow,
     OptoutRecordRow, SegmentRow, WebhookRow,
 )
+from .tree import Node
 
 
 class ContactFilters(TypedDict):
@@ -25,6 +26,7 @@ class ContactFilters(TypedDict):
     modified_since: str | None
     search: Sequence[str]  # terms, any of which a contact's name, company, email or phone contains (or ext_id equals)
     deleted: str  # 'exclude', 'include' or 'only'
+    where_tree: NotRequired[Node | None]  # a filter (storage/tree.py), checked and typed by core
 
 
 class ContactReads(Protocol):
@@ -55,10 +57,19 @@ class ContactReads(Protocol):
         kind: str,
     ) -> set[tuple[int, int]]:
         """(contact id, group id) pairs that exist among the given contacts and lists (or segments)."""
+    def filter_ids(self, node: Node, *, after_id: int, limit: int, deleted: bool = False) -> Sequence[int]:
+        """Ids of the contacts that match, in rising order after `after_id` (deleted ones only if asked)."""
+    def filter_fingerprint(self, node: Node) -> tuple[int, int, int]:
+        """Which contacts (not deleted) match, as three numbers that differ for another set."""
+    def plan_used(self, nonce: str) -> bool:
+        """Whether a plan token was carried out already (core/plans.py)."""
 
 
 class ContactWrites(Protocol):
     """Contacts: changes, inside the write transaction."""
+
+    def use_plan(self, nonce: str, expires_at: str, now: str) -> None:
+        """Record a plan token as carried out, until it expires."""
 
     def reserve_contact_ids(self, n: int) -> Sequence[int]:
         """`n` ids for contacts this unit may create, none used before (not even by an erased contact) and
@@ -260,8 +271,11 @@ class SegmentReads(Protocol):
 class SegmentWrites(Protocol):
     """Segments: changes, inside the write transaction."""
 
-    def insert_segment(self, name: str, description: str | None, now: str) -> int: ...
-    def update_segment(self, segment_id: int, name: str | None, description: str | None, now: str) -> None: ...
+    def insert_segment(self, name: str, description: str | None, now: str, filter_json: str | None = None) -> int:
+        """A static segment, or a dynamic one with its filter (JSON)."""
+    def update_segment(self, segment_id: int, name: str | None, description: str | None, now: str,
+                       filter_json: str | None = None) -> None:
+        """None leaves a value as it is."""
     def delete_segments(self, ids: Sequence[int]) -> int: ...
     def attach(self, segment_id: int, contact_ids: Sequence[int], now: str) -> int: ...
     def detach(self, segment_id: int, contact_ids: Sequence[int] | None) -> int:
@@ -331,6 +345,8 @@ class StatsReads(Protocol):
     def union_profiles(self, kind: str, group_ids: Sequence[int]) -> Counter[int]:
         """Profile counts of the contacts in any of the lists (or segments), each counted once (computed, not
         kept)."""
+    def filter_profiles(self, node: Node) -> Counter[int]:
+        """Profile counts of the contacts (not deleted) that match the filter: every figure in one pass."""
     def field_fill(self, custom: Sequence[str], list_id: int | None) -> tuple[int, dict[str, tuple[int, int]]]:
         """Contacts counted, and per field how many have a value and the longest value's length."""
     def recount_profiles(self, kind: str, group_id: int) -> Counter[int]:

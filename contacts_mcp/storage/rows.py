@@ -92,6 +92,7 @@ class SegmentRow(TypedDict):
     description: str | None
     created_at: str
     updated_at: str
+    filter_json: str | None  # a dynamic segment's filter; None for a static one
 
 
 class FieldRow(TypedDict):

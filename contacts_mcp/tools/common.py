@@ -22,6 +22,7 @@ from mcp.server.auth.provider import AccessToken
 
 from ..core.accounts import allows
 from ..core.errors import ContactsError
+from ..core.models import Filter
 from ..outbound import OutboundError
 from ..core.scope import AppState, Scope
 from .errors import MAX_INT, clip, unexpected
@@ -48,6 +49,7 @@ Cursor = Annotated[str | None, Field(description="next_cursor from the previous 
 Offset = Annotated[int, Field(ge=0, le=1_000_000, description="Or skip this many (slower deep).")]
 WithTotal = Annotated[bool, Field(description="Also count all matches.")]
 RestoreDeleted = Annotated[bool, Field(description="Restore a matching deleted contact (else it fails).")]
+FilterArg = Annotated[Filter | None, Field(description="Only contacts matching this filter.")]
 
 
 def token_of(request: Any) -> AccountToken | None:

@@ -1,14 +1,18 @@
-"""Contact tools: create_contact (also updates by id), get_contacts, upsert_contacts, delete_contacts."""
+"""Contact tools: create_contact (also updates by id), get_contacts, upsert_contacts, delete_contacts,
+apply_to_contacts (mass actions by filter, in two steps)."""
 
 from typing import Annotated, Literal
 
 from mcp.server.mcpserver import Context
 from pydantic import Field
 
+from ..core import bulk
 from ..core import contacts as core
 from ..core.erase import erase
-from ..core.models import ContactInput, ContactPage, ContactResult, DeleteResult, UpsertResult
-from .common import Cursor, Offset, RestoreDeleted, Toolbox, WithTotal, caller, scope_of, tool
+from ..core.models import (ChannelOrAll, ContactInput, ContactPage, ContactResult, DeleteResult, Filter, PlanResult,
+                           UpsertResult)
+from ..core.optouts import Reason
+from .common import Cursor, FilterArg, Offset, RestoreDeleted, Toolbox, WithTotal, caller, scope_of, tool
 
 ContactIds = Annotated[list[int], Field(description="Contact ids (1 to 1000).", min_length=1, max_length=1000)]
 Erase = Annotated[bool, Field(description="Empty values ('' or null) clear stored ones.")]
@@ -44,6 +48,7 @@ def register(box: Toolbox) -> None:
         mobiles: Annotated[list[str] | None, Field(description="Look up these mobile numbers (any format).")] = None,
         list_id: Annotated[int | None, Field(description="Only members of this list.")] = None,
         segment_id: Annotated[int | None, Field(description="Only members of this segment.")] = None,
+        filter: FilterArg = None,  # noqa: A002
         search: Annotated[str | None, Field(description="Text in email, phone, names or company.",
                                             max_length=200)] = None,
         created_since: Annotated[str | None, Field(description="ISO 8601, inclusive.")] = None,
@@ -58,11 +63,12 @@ def register(box: Toolbox) -> None:
         with_total: WithTotal = False,
     ) -> ContactPage:
         """Look contacts up by ids/ext_ids/emails/mobiles (at most 100; deleted ones included; unknown ones
-        in not_found), or list them with filters, page by page (follow next_cursor)."""
+        in not_found), or list them by list, segment, filter, search or dates, page by page (follow
+        next_cursor); with_total counts all matches exactly."""
         return await core.get_contacts(
             scope_of(ctx), ids=contact_ids, ext_ids=ext_ids, emails=emails, mobiles=mobiles, list_id=list_id,
             segment_id=segment_id, search=search, created_since=created_since, modified_since=modified_since, deleted=deleted,
-            sort=sort, limit=limit, cursor=cursor, offset=offset, with_total=with_total)
+            sort=sort, limit=limit, cursor=cursor, offset=offset, with_total=with_total, filter=filter)
 
     @tool(box, read_only=False)
     async def upsert_contacts(
@@ -101,3 +107,22 @@ def register(box: Toolbox) -> None:
             return await erase(scope_of(ctx), contact_ids, confirm=confirm, reason=reason,
                                by=f"token {token.token}" if token else "local")
         return await core.set_deleted(scope_of(ctx), contact_ids, restore=action == "restore")
+
+    @tool(box, read_only=False, destructive=True)
+    async def apply_to_contacts(
+        ctx: Context,
+        action: Annotated[bulk.Action, Field(description="What to do to each matching contact.")],
+        filter: Annotated[Filter, Field(description="The contacts, e.g. a whole list: "  # noqa: A002
+                                                    '{"field":"list","op":"eq","value":12}.')],
+        list_id: Annotated[int | None, Field(description="add_to_list / remove_from_list: the list.")] = None,
+        segment_id: Annotated[int | None, Field(description="attach / detach: a static segment.")] = None,
+        reason: Annotated[Reason | None, Field(description="optout: as in optout_contact.")] = None,
+        channels: Annotated[list[ChannelOrAll] | None, Field(min_length=1, description="optout: as in "
+                                                                                        "optout_contact.")] = None,
+        plan_token: Annotated[str | None, Field(max_length=200, description="From the dry run.")] = None,
+    ) -> PlanResult:
+        """Opt out, soft-delete, add to/remove from a list, attach/detach a static segment: every contact a
+        filter matches, in two calls. Without plan_token: a dry run (count, sample, plan_token; nothing
+        changes). The same call with plan_token carries it out, unless the matching contacts changed."""
+        return await bulk.apply(scope_of(ctx), action, filter, plan_token=plan_token, list_id=list_id,
+                                segment_id=segment_id, reason=reason, channels=channels)

@@ -81,10 +81,9 @@ def register(box: Toolbox) -> None:
                                                                 "adds and imports skip it), resubscribe (needs "
                                                                 "reason).")],
         contact_ids: Annotated[list[int] | None, Field(description="Contact ids (1 to 3,000).")] = None,
-        all: Annotated[bool, Field(description="remove: every member (instead of contact_ids).")] = False,
         reason: Annotated[str | None, Field(max_length=500, description="Why (kept for audit).")] = None,
     ) -> ChangeCount:
         """Change a list's members. Returns how many changed (already in, or not in, count as unchanged), the
-        unknown ids, and those not added because they unsubscribed from the list."""
-        return await core.change_members(scope_of(ctx), list_id, contact_ids, action, all_members=all,
-                                         reason=reason)
+        unknown ids, and those not added because they unsubscribed from the list. Every member or a filter's
+        contacts: apply_to_contacts."""
+        return await core.change_members(scope_of(ctx), list_id, contact_ids, action, reason=reason)

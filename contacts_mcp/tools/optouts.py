@@ -8,7 +8,7 @@ from pydantic import Field
 from ..core import optouts as core
 from ..core import stats
 from ..core.models import ChannelOrAll, OptOutPage, OptOutResult, RestoreResult, StatsResult
-from .common import Cursor, Toolbox, scope_of, tool
+from .common import Cursor, FilterArg, Toolbox, scope_of, tool
 
 _IDS = Annotated[list[int] | None, Field(description="Contacts by id.")]
 _EMAILS = Annotated[list[str] | None, Field(description="Contacts or bare addresses by email.")]
@@ -27,14 +27,13 @@ def register(box: Toolbox) -> None:
         emails: _EMAILS = None,
         mobiles: _MOBILES = None,
         source: Annotated[str, Field(max_length=100, description="Where it came from, e.g. 'unsubscribe link'.")] = "api",
-        list_id: Annotated[int | None, Field(description="Also every member of this list.")] = None,
     ) -> OptOutResult:
-        """Block contacts on channels with a reason: up to 10,000 ids, emails and mobiles, and/or every member
-        of list_id. An address that is no contact yet is blocked for whoever takes it. Only restore_optout
-        lifts an opt-out; unknown ids fail the call."""
+        """Block contacts on channels with a reason: up to 10,000 ids, emails and mobiles (a whole list or a
+        filter: apply_to_contacts). An address that is no contact yet is blocked for whoever takes it. Only
+        restore_optout lifts an opt-out; unknown ids fail the call."""
         return await core.optout(scope_of(ctx), contact_ids=contact_ids or [], emails=emails or [],
                                  mobiles=mobiles or [], channels=list(channels or core.default_channels(reason)),
-                                 reason=reason, source=source, list_id=list_id)
+                                 reason=reason, source=source)
 
     @tool(box, read_only=False, destructive=True)
     async def restore_optout(
@@ -77,8 +76,10 @@ def register(box: Toolbox) -> None:
         list_ids: Annotated[list[int] | None, Field(max_length=100,
                                                     description="Lists; none means the whole base.")] = None,
         segment_ids: Annotated[list[int] | None, Field(max_length=100, description="Or segments.")] = None,
+        filter: FilterArg = None,  # noqa: A002
     ) -> StatsResult:
         """Exact counts now, for the whole base or lists: subscribers, reachable by email/sms/voice/voicemail,
         opted out by channel and reason, blacklisted, unconfirmed, missing addresses. Several lists also give
-        each list's figures and unique subscribers. PNG chart: contacts://stats/{all|list id}/chart.png."""
-        return await stats.get_stats(scope_of(ctx), list_ids, segment_ids)
+        each list's figures and unique subscribers. A filter counts its contacts (within one list or segment if
+        given). PNG chart: contacts://stats/{all|list id}/chart.png."""
+        return await stats.get_stats(scope_of(ctx), list_ids, segment_ids, filter)

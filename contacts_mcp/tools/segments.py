@@ -7,6 +7,7 @@ from pydantic import Field
 
 from ..core import segments as core
 from ..core.models import MembershipChange, SegmentPage, SegmentsChange
+from ..core.models import Filter
 from .common import Cursor, Toolbox, scope_of, tool
 
 _IDS = Annotated[list[int] | None, Field(description="Contact ids (max 500).")]
@@ -23,10 +24,13 @@ def register(box: Toolbox) -> None:
         segment_ids: Annotated[list[int] | None, Field(description="delete: segments (max 100).")] = None,
         name: Annotated[str | None, Field(description="create / update: unique name.")] = None,
         description: Annotated[str | None, Field(description="create / update.")] = None,
+        filter: Annotated[Filter | None, Field(description="create: a dynamic segment (members: whoever matches, "  # noqa: A002
+                                                           "when read); update: its new filter.")] = None,
     ) -> SegmentsChange:
-        """Static segments: hand-picked groups of contacts. Deleting keeps the contacts."""
+        """Segments: static (hand-picked contacts, attach_to_segment) or dynamic (a saved filter). Deleting
+        keeps the contacts."""
         return await core.manage(scope_of(ctx), action, segment_id=segment_id, segment_ids=segment_ids, name=name,
-                                 description=description)
+                                 description=description, filter=filter)
 
     @tool(box, read_only=True, idempotent=True)
     async def get_segments(
@@ -45,11 +49,7 @@ def register(box: Toolbox) -> None:
         return await core.change(scope_of(ctx), "attach", segment_id, contact_ids=contact_ids, ext_ids=ext_ids)
 
     @tool(box, read_only=False, destructive=True, idempotent=True)
-    async def detach_from_segment(
-        ctx: Context, segment_id: _SEGMENT, contact_ids: _IDS = None, ext_ids: _EXT = None,
-        all: Annotated[bool, Field(description="true: detach every contact (empty the segment); "  # noqa: A002
-                                               "no ids then.")] = False,
-    ) -> MembershipChange:
-        """Detach contacts by id or ext_id, or every contact with all: true."""
-        return await core.change(scope_of(ctx), "detach", segment_id, contact_ids=contact_ids, ext_ids=ext_ids,
-                                 everyone=all)
+    async def detach_from_segment(ctx: Context, segment_id: _SEGMENT, contact_ids: _IDS = None,
+                                  ext_ids: _EXT = None) -> MembershipChange:
+        """Detach contacts by id or ext_id (every one, or a filter's: apply_to_contacts)."""
+        return await core.change(scope_of(ctx), "detach", segment_id, contact_ids=contact_ids, ext_ids=ext_ids)

@@ -124,7 +124,7 @@ async def test_another_accounts_ids_behave_exactly_like_unknown_ids_on_every_too
          {"action": "update", "segment_id": unknown, "name": "S"}),
         ("get_segments", {"segment_ids": [seg]}, {"segment_ids": [unknown]}),
         ("attach_to_segment", {"segment_id": seg, "contact_ids": [cid]}, {"segment_id": unknown, "contact_ids": [cid]}),
-        ("detach_from_segment", {"segment_id": seg, "all": True}, {"segment_id": unknown, "all": True}),
+        ("detach_from_segment", {"segment_id": seg, "contact_ids": [cid]}, {"segment_id": unknown, "contact_ids": [cid]}),
         ("get_import_jobs", {"job_id": job["id"]}, {"job_id": "imp_" + "0" * 22}),
         ("cancel_import_job", {"job_id": job["id"]}, {"job_id": "imp_" + "0" * 22}),
         ("optout_contact", {"contact_ids": [cid], "reason": "complaint"}, {"contact_ids": [unknown], "reason": "complaint"}),

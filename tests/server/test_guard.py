@@ -27,18 +27,22 @@ async def test_a_misspelt_ids_argument_is_refused_and_the_segment_keeps_its_memb
     seg = await _segment_of_three(client)
     text = await fails(client, "detach_from_segment", {"segment_id": seg, "contact_id": [1]})
     assert "'contact_id' (did you mean 'contact_ids'?)" in text and "nothing was done" in text
-    assert "segment_id, contact_ids, ext_ids, all" in text
+    assert "segment_id, contact_ids, ext_ids" in text
     assert await _size(client, seg) == 3
 
 
-async def test_emptying_a_segment_takes_an_explicit_all(client):
+async def test_emptying_a_segment_is_never_a_detach_without_ids_but_a_planned_mass_action(client):
     seg = await _segment_of_three(client)
     for args in ({}, {"contact_ids": []}, {"ext_ids": []}):
-        assert "all: true" in await fails(client, "detach_from_segment", {"segment_id": seg, **args})
+        assert "apply_to_contacts" in await fails(client, "detach_from_segment", {"segment_id": seg, **args})
+    assert "'all'" in await fails(client, "detach_from_segment", {"segment_id": seg, "all": True})
     assert await _size(client, seg) == 3
-    assert "not both" in await fails(client, "detach_from_segment", {"segment_id": seg, "all": True,
-                                                                     "contact_ids": [1]})
-    assert (await call(client, "detach_from_segment", {"segment_id": seg, "all": True}))["changed"] == 3
+    args = {"action": "detach_from_segment", "segment_id": seg,
+            "filter": {"field": "segment", "op": "eq", "value": seg}}
+    plan = await call(client, "apply_to_contacts", args)
+    assert plan["matching"] == 3 and await _size(client, seg) == 3
+    assert (await call(client, "apply_to_contacts", {**args, "plan_token": plan["plan_token"]}))["changed"] == 3
+    assert await _size(client, seg) == 0
 
 
 async def test_a_filter_the_tool_does_not_have_is_refused_not_ignored(client):

@@ -150,29 +150,33 @@ async def test_a_contact_unsubscribed_from_a_list_stays_out_until_an_audited_res
     assert sorted(contact["list_ids"]) == sorted([lst["id"], other["id"]]) and "list_unsubscribed" not in contact
 
 
-async def test_every_member_leaves_a_list_only_when_all_is_said(client):
+async def test_every_member_leaves_a_list_only_through_a_planned_mass_action(client):
     lst = await new_list(client)
     ids = await new_contacts(client, 4)
     await call(client, "update_list_members", {"list_id": lst["id"], "action": "add", "contact_ids": ids})
     text = await fails(client, "update_list_members", {"list_id": lst["id"], "action": "remove"})
-    assert "contact_ids" in text and "all" in text
-    assert "all" in await fails(client, "update_list_members", {"list_id": lst["id"], "action": "remove",
-                                                                "contact_ids": ids[:1], "all": True})
-    emptied = await call(client, "update_list_members", {"list_id": lst["id"], "action": "remove", "all": True})
-    assert emptied["changed"] == 4
+    assert "contact_ids" in text and "apply_to_contacts" in text
+    args = {"action": "remove_from_list", "list_id": lst["id"],
+            "filter": {"field": "list", "op": "eq", "value": lst["id"]}}
+    plan = await call(client, "apply_to_contacts", args)
+    emptied = await call(client, "apply_to_contacts", {**args, "plan_token": plan["plan_token"]})
+    assert plan["matching"] == 4 and emptied["changed"] == 4
     assert (await call(client, "get_stats", {"list_ids": [lst["id"]]}))["stats"]["subscribers"] == 0
     assert (await call(client, "get_stats", {}))["stats"]["subscribers"] == 4  # the contacts stay
 
 
-async def test_a_whole_list_is_opted_out_in_one_call(client):
+async def test_a_whole_list_is_opted_out_in_two_calls(client):
     lst = await new_list(client)
     ids = await new_contacts(client, 5)
     await call(client, "update_list_members", {"list_id": lst["id"], "action": "add", "contact_ids": ids[:3]})
-    got = await call(client, "optout_contact", {"list_id": lst["id"], "reason": "owner_blocked"})
-    assert got["opted_out"] == 3
+    args = {"action": "optout", "filter": {"field": "list", "op": "eq", "value": lst["id"]}, "reason": "owner_blocked"}
+    plan = await call(client, "apply_to_contacts", args)
+    got = await call(client, "apply_to_contacts", {**args, "plan_token": plan["plan_token"]})
+    assert got["changed"] == 3
     stats = (await call(client, "get_stats", {}))["stats"]
     assert stats["reachable"]["email"] == 2 and stats["opted_out_by_reason"]["owner_blocked"] == 3
-    assert "404" in await fails(client, "optout_contact", {"list_id": 404, "reason": "unsubscribed"})
+    assert "404" in await fails(client, "apply_to_contacts", {**args, "filter": {"field": "list", "op": "eq",
+                                                                                "value": 404}})
 
 
 async def test_lists_of_a_folder_sort_both_ways_page_by_offset_and_count_their_total(client):

@@ -38,12 +38,12 @@ async def test_one_kind_of_id_per_call_and_at_most_500(client):
     assert "segment id" in await fails(client, "attach_to_segment", {"segment_id": 999, "contact_ids": [1]})
 
 
-async def test_detach_removes_the_given_contacts_and_no_ids_empties_the_segment(client):
+async def test_detach_removes_the_given_contacts(client):
     ids = await _contacts(client, 4)
     seg = await _segment(client)
     await call(client, "attach_to_segment", {"segment_id": seg, "contact_ids": ids})
     assert (await call(client, "detach_from_segment", {"segment_id": seg, "ext_ids": ["X0"]}))["changed"] == 1
-    assert (await call(client, "detach_from_segment", {"segment_id": seg, "all": True}))["changed"] == 3
+    assert (await call(client, "detach_from_segment", {"segment_id": seg, "contact_ids": ids}))["changed"] == 3
     assert (await call(client, "get_segments", {"segment_ids": [seg]}))["segments"][0]["size"] == 0
 
 

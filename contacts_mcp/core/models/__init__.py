@@ -12,3 +12,5 @@ from .imports import JobStatus, ImportJob, ImportJobPage, ImportErrorLine, Impor
 from .optouts import OptOut, OptOutPage, OptOutResult, RestoreResult
 from .segments import Segment, SegmentPage, SegmentsChange, MembershipChange
 from .events import SubscribeInput, SubscribeResult, Event, EventPage, Webhook, WebhooksResult
+from .filters import Filter, FilterOp
+from .plans import PlanResult

@@ -1,6 +1,8 @@
-"""Static segments."""
+"""Segments: static (hand-picked members) or dynamic (a saved filter)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from pydantic import Field
 
@@ -12,6 +14,8 @@ class Segment(Out):
     name: str
     description: str | None = None
     size: int = Field(description="Members that are not deleted.")
+    filter: dict[str, Any] | None = Field(None, description="A dynamic segment's filter; its members are the "
+                                                             "contacts matching it now.")
     created_at: str
     updated_at: str
 

@@ -18,6 +18,7 @@ from ..sqlite.contacts import ContactReads, ContactWrites
 from ..sqlite.erase import EraseReads, EraseWrites
 from ..sqlite.events import EventReads, EventWrites
 from ..sqlite.fields import FieldReads, FieldWrites
+from ..sqlite.filters import PlanWrites
 from ..sqlite.imports import ImportReads, ImportWrites
 from ..sqlite.lists import ListReads, ListWrites
 from ..sqlite.optouts import OptoutReads, OptoutRow, OptoutWrites
@@ -45,6 +46,16 @@ class PostgresSession(Session):
     @staticmethod
     def _attribute(name: str) -> tuple[str, str]:
         return "(c.attributes ->> ?)", name
+
+    EMAIL_DOMAIN = "split_part(c.email_key, '@', 2)"
+
+    @staticmethod
+    def _typed_attribute(name: str, kind: str) -> tuple[str, list[Any]]:
+        if kind in ("number", "boolean"):
+            sql_type = "numeric" if kind == "number" else "boolean"
+            return (f"(CASE WHEN jsonb_typeof(c.attributes -> ?) = '{kind}' THEN (c.attributes ->> ?)::{sql_type} END)",
+                    [name, name])
+        return "(c.attributes ->> ?)", [name]
 
     def _bulk_insert(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
         # COPY: an import's new contacts stream in as one statement, not one INSERT a row. No staging table
@@ -82,9 +93,9 @@ def _unnest(rows: Iterable[Sequence[Any]], columns: str) -> tuple[str, list[str]
 
 
 def _array(values: Iterable[Any]) -> str:
-    """An array literal of these integers, strings or Nones, each string double-quoted (backslash and quote
+    """An array literal of these numbers, strings or Nones, each string double-quoted (backslash and quote
     escaped): any text is safe."""
-    return "{" + ",".join("NULL" if v is None else str(v) if isinstance(v, int)
+    return "{" + ",".join("NULL" if v is None else str(v) if isinstance(v, int | float)
                           else '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
 
 
@@ -173,5 +184,5 @@ class Reader(PostgresSession, ContactReads, OptoutReads, ListReads, FieldReads, 
 
 
 class Writer(PostgresWrites, ContactWrites, OptoutWrites, ListWrites, FieldWrites, ImportWrites, SegmentWrites,
-             EventWrites, EraseWrites, StatsWrites, Reader):
+             EventWrites, EraseWrites, StatsWrites, PlanWrites, Reader):
     """Read and write queries inside one write transaction, bound to one account."""

@@ -9,7 +9,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..rows import KEY_COLUMNS
-from .session import CHUNK, GROUP_TABLES, Session, chunks, like_pattern, marks
+from ..tree import Node
+from .filters import FilterSql
+from .session import CHUNK, GROUP_TABLES, chunks, like_pattern, marks
 
 # Columns a caller's data may set; anything else is refused before it reaches SQL text.
 DATA_COLUMNS = (
@@ -42,7 +44,7 @@ def _decode(row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-class ContactReads(Session):
+class ContactReads(FilterSql):
     def contacts_by_ids(self, ids: Sequence[int]) -> list[dict[str, Any]]:
         return [_decode(r) for r in self._rows_by_ids("contacts", ids)]
 
@@ -79,9 +81,14 @@ class ContactReads(Session):
         return self._value(f"SELECT COUNT(*) FROM {source} WHERE {' AND '.join(where)}", params)
 
     def _filtered(self, *, list_id: int | None, segment_id: int | None, created_since: str | None,
-                  modified_since: str | None, search: Sequence[str], deleted: str) -> tuple[str, list[str], list[Any]]:
+                  modified_since: str | None, search: Sequence[str], deleted: str,
+                  where_tree: Node | None = None) -> tuple[str, list[str], list[Any]]:
         where = ["c.account_id = ?"]
         params: list[Any] = [self.account_id]
+        if where_tree is not None:
+            sql, values = self._where(where_tree)
+            where.append(sql)
+            params += values
         source = "contacts c"
         if list_id is not None:
             # Driven by the membership key (list_id, contact_id): pages come straight off that index,

@@ -1,4 +1,4 @@
-"""Static segments and their members."""
+"""Segments: static ones and their members; dynamic ones, whose members are their filter's (`filter_json`)."""
 
 from __future__ import annotations
 
@@ -29,14 +29,16 @@ class SegmentReads(Session):
 
 class SegmentWrites(SegmentReads):
     # Mixed into the Writer with StatsWrites, whose _touch each change calls first (maintained statistics).
-    def insert_segment(self, name: str, description: str | None, now: str) -> int:
-        return self._value("INSERT INTO segments (account_id, name, description, created_at, updated_at) "
-                           "VALUES (?, ?, ?, ?, ?) RETURNING id", [self.account_id, name, description, now, now])
+    def insert_segment(self, name: str, description: str | None, now: str, filter_json: str | None = None) -> int:
+        return self._value("INSERT INTO segments (account_id, name, description, created_at, updated_at, filter_json) "
+                           "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                           [self.account_id, name, description, now, now, filter_json])
 
-    def update_segment(self, segment_id: int, name: str | None, description: str | None, now: str) -> None:
+    def update_segment(self, segment_id: int, name: str | None, description: str | None, now: str,
+                       filter_json: str | None = None) -> None:
         self._run("UPDATE segments SET name = COALESCE(?, name), description = COALESCE(?, description), "
-                  "updated_at = ? WHERE account_id = ? AND id = ?",
-                  [name, description, now, self.account_id, segment_id])
+                  "filter_json = COALESCE(?, filter_json), updated_at = ? WHERE account_id = ? AND id = ?",
+                  [name, description, filter_json, now, self.account_id, segment_id])
 
     def delete_segments(self, ids: Sequence[int]) -> int:
         return self.delete_groups("segment", ids)

@@ -59,6 +59,20 @@ class Session:
         first = self._value(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {table}")
         return range(first, first + n)
 
+    # An email's domain (filters' email_domain; indexed by migration 014).
+    EMAIL_DOMAIN = "substr(c.email_key, instr(c.email_key, '@') + 1)"
+
+    @staticmethod
+    def _typed_attribute(name: str, kind: str) -> tuple[str, list[Any]]:
+        """SQL for a custom field's value as `kind` (number, boolean: NULL when the stored value is not one;
+        else as stored), with the parameters it binds."""
+        path = "$." + json.dumps(name)
+        if kind in ("number", "boolean"):
+            types = "'integer', 'real'" if kind == "number" else "'true', 'false'"
+            return (f"(CASE WHEN json_type(c.attributes, ?) IN ({types}) THEN json_extract(c.attributes, ?) END)",
+                    [path, path])
+        return "json_extract(c.attributes, ?)", [path]
+
     @staticmethod
     def _attribute(name: str) -> tuple[str, str]:
         """SQL for a custom field's value in `c.attributes` (as text or a number, NULL when absent), with

@@ -39,7 +39,9 @@ from .accounts import Accounts, token, version
 from .contacts import ContactReads, ContactWrites
 from .erase import EraseReads, EraseWrites
 from .events import EventReads, EventWrites, due_delivery_ids, lease_deliveries
+from ..tree import fold
 from .fields import FieldReads, FieldWrites
+from .filters import FilterSql, PlanWrites
 from .imports import ImportReads, ImportWrites, pending_jobs
 from .lists import ListReads, ListWrites
 from .migrations import migrate
@@ -62,7 +64,7 @@ class Reader(ContactReads, OptoutReads, ListReads, FieldReads, ImportReads, Segm
 
 
 class Writer(ContactWrites, OptoutWrites, ListWrites, FieldWrites, ImportWrites, SegmentWrites, EventWrites,
-             EraseWrites, StatsWrites, Reader):
+             EraseWrites, StatsWrites, PlanWrites, Reader):
     """Read and write queries inside one write transaction, bound to one account."""
 
 
@@ -215,6 +217,9 @@ def _configure(conn: sqlite3.Connection, writer: bool) -> None:
     # a Python call per row, so ASCII terms keep the built-in one (SQLite's lower() folds ASCII only).
     conn.create_function(Session.FOLD_ANY, 1, lambda text: text.lower() if text.__class__ is str else text,
                          deterministic=True)
+    # Filters' text conditions compare folded (storage/tree.py); the common fields are indexed on it (migration
+    # 014), so every connection that writes contacts needs it.
+    conn.create_function(FilterSql.FOLD, 1, fold, deterministic=True)
     # Every result is read to the end: a statement left open would block the next COMMIT.
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}").fetchall()
     conn.execute("PRAGMA foreign_keys = ON").fetchall()

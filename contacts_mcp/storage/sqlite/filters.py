@@ -1,0 +1,116 @@
+"""Filters compiled to SQL: a tree from core (storage/tree.py) to one parameterised condition on `c`.
+
+Column names come from tree.COLUMNS, custom field names are bound as parameters (Session._attribute),
+values are always parameters: nothing a caller writes becomes SQL text. Both backends compile with this
+code; what they spell differently (a custom field's typed value, an email's domain) are Session hooks.
+
+Text compares folded (tree.fold: case and accents): the value folded here, the column by the database's
+contacts_fold(), which the common fields are indexed on (migrations: SQLite 014, PostgreSQL 006).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ..tree import COLUMNS, All, Any_, Cond, Node, Not, fold
+from .session import GROUP_TABLES, Session, like_pattern
+
+_COMPARE = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
+
+
+def _prefix_pattern(text: str) -> str:
+    return like_pattern(text)[1:]  # "%x%" -> "x%"
+
+
+class FilterSql(Session):
+    FOLD = "contacts_fold"
+
+    def _where(self, node: Node) -> tuple[str, list[Any]]:
+        """One condition on `c` (a two-valued SQL boolean) and its parameters."""
+        if isinstance(node, All | Any_):
+            if not node.parts:
+                return ("1 = 1" if isinstance(node, All) else "1 = 0"), []
+            parts = [self._where(p) for p in node.parts]
+            joiner = " AND " if isinstance(node, All) else " OR "
+            return "(" + joiner.join(sql for sql, _ in parts) + ")", [v for _, ps in parts for v in ps]
+        if isinstance(node, Not):
+            sql, params = self._where(node.part)
+            return f"NOT {sql}", params
+        return self._cond(node)
+
+    def _cond(self, c: Cond) -> tuple[str, list[Any]]:
+        if c.group is not None:
+            _, members, column = GROUP_TABLES[c.group]
+            ors, params = [], []
+            for cond, part in self._in(list(c.values), "bigint"):
+                ors.append(f"c.id IN (SELECT contact_id FROM {members} WHERE {column} {cond})")
+                params += part
+            return "(" + " OR ".join(ors) + ")", params
+        expr, eparams = self._expression(c)
+        values = [fold(v) for v in c.values] if c.kind == "text" else list(c.values)
+        lhs = f"{self.FOLD}({expr})" if c.kind == "text" else expr
+        # `expr IS NOT NULL AND …`: an absent value makes the condition false, not unknown (see tree.py).
+        known = f"{expr} IS NOT NULL"
+        op = c.op
+        if op == "is_set":
+            empty = f" AND {expr} <> ''" if c.kind in ("text", "exact") else ""
+            return f"({known}{empty})", eparams * (2 if empty else 1)
+        if op == "any_bit":
+            return f"({expr} & ?) <> 0", [*eparams, values[0]]
+        if op == "no_bit":
+            return f"({expr} & ?) = 0", [*eparams, values[0]]
+        if op == "eq":
+            return f"({known} AND {lhs} = ?)", [*eparams, *eparams, values[0]]
+        if op == "in":
+            ors, params = [], []
+            for cond, part in self._in(values, "numeric" if c.kind == "number" else "text"):
+                ors.append(f"{lhs} {cond}")
+                params += [*eparams, *part]
+            return f"({known} AND ({' OR '.join(ors)}))", [*eparams, *params]
+        if op in ("contains", "starts_with"):
+            pattern = (like_pattern if op == "contains" else _prefix_pattern)(str(values[0]))
+            return f"({known} AND {lhs} LIKE ? ESCAPE '\\')", [*eparams, *eparams, pattern]
+        if op == "between":
+            return f"({known} AND {lhs} BETWEEN ? AND ?)", [*eparams, *eparams, values[0], values[1]]
+        return f"({known} AND {lhs} {_COMPARE[op]} ?)", [*eparams, *eparams, values[0]]
+
+    def _expression(self, c: Cond) -> tuple[str, list[Any]]:
+        if c.attribute is not None:
+            return self._typed_attribute(c.attribute, c.kind)
+        if c.column not in COLUMNS:
+            raise ValueError(f"not a filterable column: {c.column}")
+        if c.column == "email_domain":
+            return self.EMAIL_DOMAIN, []
+        return f"c.{c.column}", []
+
+    # ------------------------------------------------------------ what filters read
+
+    def filter_ids(self, node: Node, *, after_id: int, limit: int, deleted: bool = False) -> Sequence[int]:
+        """Ids of the contacts that match, in rising order after `after_id` (deleted ones only if asked)."""
+        sql, params = self._where(node)
+        state = "" if deleted else "AND c.deleted_at IS NULL "
+        return [r[0] for r in self._conn.execute(
+            f"SELECT c.id FROM contacts c WHERE c.account_id = ? {state}AND c.id > ? AND {sql} ORDER BY c.id LIMIT ?",
+            [self.account_id, after_id, *params, limit]).fetchall()]
+
+    def filter_fingerprint(self, node: Node) -> tuple[int, int, int]:
+        """Which contacts (not deleted) match, in three numbers: how many, and two sums of their ids; another
+        set of contacts gives other numbers (a plan token is bound to them: core/plans.py)."""
+        sql, params = self._where(node)
+        row = self._conn.execute(
+            f"SELECT COUNT(*), COALESCE(SUM(c.id), 0), COALESCE(SUM((c.id * 2654435761) % 4294967291), 0) "
+            f"FROM contacts c WHERE c.account_id = ? AND c.deleted_at IS NULL AND {sql}",
+            [self.account_id, *params]).fetchall()[0]
+        return int(row[0]), int(row[1]), int(row[2])
+
+    def plan_used(self, nonce: str) -> bool:
+        return self._value("SELECT 1 FROM used_plans WHERE account_id = ? AND nonce = ?", [self.account_id, nonce]) == 1
+
+
+class PlanWrites(FilterSql):
+    def use_plan(self, nonce: str, expires_at: str, now: str) -> None:
+        """Record a plan token as carried out (until it expires; expired ones are forgotten here)."""
+        self._run("DELETE FROM used_plans WHERE account_id = ? AND expires_at < ?", [self.account_id, now])
+        self._run("INSERT INTO used_plans (account_id, nonce, expires_at) VALUES (?, ?, ?)",
+                  [self.account_id, nonce, expires_at])
