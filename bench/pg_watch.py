@@ -124,3 +124,12 @@ def top_statements(server_url: str, database: str, limit: int = 15, indent: str 
         print(f"{indent}  {total / 1000:8.2f} s {planning / 1000:7.2f} s {calls:>9,} "
               f"{(total + planning) / max(calls, 1):8.3f} ms  "
               f"{' '.join(query.split())[:160]}")
+
+
+def side_by_side(runs: dict[str, dict[str, str]], server_url: str, database: str, width: int = 44) -> None:
+    """Each figure of an SQLite run and a PostgreSQL one on a line, then the database's top statements."""
+    print(f"\n{'':<{width}} {'SQLite':>22} {'PostgreSQL':>22}")
+    for key, value in runs["SQLite"].items():
+        print(f"{key:<{width}} {value:>22} {runs['PostgreSQL'].get(key, '-'):>22}")
+    print("\nPostgreSQL:")
+    top_statements(server_url, database)

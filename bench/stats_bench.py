@@ -31,7 +31,7 @@ from mcp import Client
 
 sys.path.insert(0, str(Path(__file__).parent))
 from import_bench import write_csv  # noqa: E402
-from pg_watch import fresh_database, top_statements  # noqa: E402
+from pg_watch import fresh_database, side_by_side  # noqa: E402
 
 from contacts_mcp.core.settings import Settings  # noqa: E402
 from contacts_mcp.server.app import build_server  # noqa: E402
@@ -161,11 +161,7 @@ async def main(n: int, postgres: str | None) -> None:
             runs["PostgreSQL"] = await scenario(settings(fresh_database(postgres, "stats_bench")), files, n,
                                                 "PostgreSQL")
     if postgres:
-        print(f"\n{'':<44} {'SQLite':>22} {'PostgreSQL':>22}")
-        for key, value in runs["SQLite"].items():
-            print(f"{key:<44} {value:>22} {runs['PostgreSQL'].get(key, '-'):>22}")
-        print("\nPostgreSQL:")
-        top_statements(postgres, "stats_bench")
+        side_by_side(runs, postgres, "stats_bench")
 
 
 if __name__ == "__main__":

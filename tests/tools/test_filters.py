@@ -141,8 +141,8 @@ def test_postgresql_folds_text_with_the_very_tables_sqlite_uses():
     from contacts_mcp.storage.tree import FOLD_FROM, FOLD_TO, fold
     sql = (resources.files("contacts_mcp.storage.postgres.migrations")
            / "006_filters_dynamic_segments_indexes.sql").read_text(encoding="utf-8")
-    assert f"translate(lower($1), '{FOLD_FROM}', '{FOLD_TO}')" in sql
-    assert len(FOLD_FROM) == len(FOLD_TO) and fold("ÉLODIE Crème Łódź") == "elodie creme lodz"
+    assert f"translate(lower($1), '{FOLD_FROM}', '{FOLD_TO}')" in sql and "THEN lower($1)" in sql
+    assert len(FOLD_FROM) == len(FOLD_TO) and fold("ÉLODIE Crème Łódź") == "elodie creme lodz" == fold("elodie creme lodz")
 
 
 async def test_accented_and_cased_text_matches_alike_on_the_database_side(client):

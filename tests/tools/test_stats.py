@@ -9,13 +9,14 @@ from collections import Counter
 from pathlib import Path
 
 import anyio
+import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
 from contacts_mcp.server.lifespan import running
-from contacts_mcp.core import contacts, lists, optouts, segments, subscriptions
+from contacts_mcp.core import bulk, contacts, lists, optouts, segments, stats, subscriptions
 from contacts_mcp.core.erase import erase
 from contacts_mcp.core.errors import ContactsError
-from contacts_mcp.core.models import ContactInput
+from contacts_mcp.core.models import ContactInput, Filter
 from contacts_mcp.core.optouts import hasher
 from contacts_mcp.core.settings import Settings
 from contacts_mcp.core.stats import figures
@@ -143,6 +144,23 @@ def _fields(n: int, kind: str) -> dict:
             "fixed": {"email": f"p{n}@example.com", "fixed_phone": f"+3314{n:07d}"}, "none": {}}[kind]
 
 
+async def _planned(scope, action: str, of_list: int, **args) -> None:
+    """A mass action on a list's members, both steps (the dry run, then its plan token)."""
+    members = Filter(field="list", op="eq", value=of_list)
+    plan = await bulk.apply(scope, action, members, plan_token=None, **args)
+    await bulk.apply(scope, action, members, plan_token=plan.plan_token, **args)
+
+
+# A dynamic segment's filter, and the same rule over a row (its members: the lists it is in).
+_DYNAMIC = {"any": [{"field": "reachable", "op": "eq", "value": "sms"},
+                    {"all": [{"field": "list", "op": "eq", "value": 1}, {"field": "email", "op": "contains",
+                                                                          "value": "P1"}]}]}
+
+
+def _in_dynamic(c: dict, lists_of: set[int]) -> bool:
+    return bool(c["mobile"] and not c["optout_mask"] & 2) or (1 in lists_of and "p1" in (c["email"] or "").lower())
+
+
 async def _apply(scope, op: tuple, ids: dict[int, int], list_ids: list) -> None:
     kind, n = op[0], op[1]
     cid = ids.get(n) if isinstance(n, int) else None
@@ -160,10 +178,9 @@ async def _apply(scope, op: tuple, ids: dict[int, int], list_ids: list) -> None:
                                              restore_deleted=op[2])
         ids[n] = made.contact.id
     elif kind == "clear" and list_ids[n] is not None:
-        await lists.change_members(scope, list_ids[n], None, "remove", all_members=True)
+        await _planned(scope, "remove_from_list", list_ids[n], list_id=list_ids[n])
     elif kind == "optout_list" and list_ids[n] is not None:
-        await optouts.optout(scope, contact_ids=[], emails=[], mobiles=[], channels=["all"], reason=op[2],
-                             source="test", list_id=list_ids[n])
+        await _planned(scope, "optout", list_ids[n], reason=op[2], channels=["all"])
     elif kind in ("unsub", "resub") and cid is not None and list_ids[op[2]] is not None:
         await lists.change_members(scope, list_ids[op[2]], [cid], "unsubscribe" if kind == "unsub" else "resubscribe",
                                    reason="test reason")
@@ -209,6 +226,8 @@ async def _play(ops: list[tuple], db: Path) -> None:
         list_ids = [(await lists.create_list(scope, f"L{i}", None, None)).list_.id for i in range(2)]
         for i in (1, 2):
             await segments.manage(scope, "create", segment_id=None, segment_ids=None, name=f"S{i}", description=None)
+        dynamic = (await segments.manage(scope, "create", segment_id=None, segment_ids=None, name="D", description=None,
+                                         filter=Filter.model_validate(_DYNAMIC))).segment.id
         ids: dict[int, int] = {}
         # Four contacts to start with, so that most operations act on someone.
         for n, kind in enumerate(("email", "both", "mobile", "fixed")):
@@ -250,6 +269,24 @@ async def _play(ops: list[tuple], db: Path) -> None:
                             assert m & c["optout_mask"] == m, (c, col, key, m)
 
         await scope.read(check)
+
+        # A dynamic segment's figures are its filter's now: equal to the rule applied contact by contact.
+        def members(r) -> list[dict]:
+            rows = r._all("SELECT * FROM contacts WHERE deleted_at IS NULL")
+            lists_of: dict[int, set[int]] = {}
+            for m in r._all("SELECT contact_id, list_id FROM list_members"):
+                lists_of.setdefault(m["contact_id"], set()).add(m["list_id"])
+            return [c for c in rows if _in_dynamic(c, lists_of.get(c["id"], set()))]
+
+        if list_ids[0] is None:  # its filter names a list deleted since: reading it says so
+            with pytest.raises(ContactsError, match="list id"):
+                await stats.get_stats(scope, None, [dynamic])
+            return
+        expected = await scope.read(members)
+        got = (await stats.get_stats(scope, None, [dynamic])).stats
+        assert got.subscribers == len(expected)
+        assert got.reachable.email == sum(1 for c in expected if c["email"] and not c["optout_mask"] & 1
+                                          and c["status"] == "confirmed")
 
 
 @hsettings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -59,7 +59,7 @@ class Session:
         first = self._value(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {table}")
         return range(first, first + n)
 
-    # An email's domain (filters' email_domain; indexed by migration 014).
+    # An email's domain (filters' email_domain).
     EMAIL_DOMAIN = "substr(c.email_key, instr(c.email_key, '@') + 1)"
 
     @staticmethod
