@@ -10,7 +10,8 @@ Model:
   (E.164; national numbers are read in the server's default region) means the same person.
   create_contact, upsert_contacts, imports and subscribe_contact update that person instead of
   creating a duplicate.
-- Lists are named groups (optionally in folders); segments are hand-picked static groups.
+- Lists are named groups (optionally in folders); segments are hand-picked (static) or a saved filter
+  (dynamic: whoever matches when read).
 - Opt-outs: only restore_optout lifts one, with a stated reason and the contact's consent; nothing
   else (create, update, upsert, import, merge, subscribe) does. An address that is no contact yet can
   be opted out too. Deleting a contact is soft and keeps its opt-outs.
@@ -21,6 +22,10 @@ Working well:
   filters. Every listing is paged: pass next_cursor back until it is absent.
 - Many contacts: upsert_contacts (up to 3,000 per call); files: import_file, then get_import_jobs and
   the job's error report (contacts://imports/{job_id}/errors).
+- Filters select contacts by fields, lists, segments, reachability, opt-outs: the `filter` argument of
+  get_contacts, get_stats and apply_to_contacts; its language is in the contacts://filters resource.
+- Mass changes (a whole list, a filter): apply_to_contacts, in two calls; the first is a dry run that
+  returns the count, a sample and a plan_token; show them to the user before calling again with it.
 - Figures: get_stats (instant, exact); a chart: contacts://stats/{all|list id}/chart.png.
 - Errors say what was wrong and how to fix it; correct the named field or id and call again.
 Resources: contacts://contacts/{id} and contacts://lists/{id} give one record as JSON.

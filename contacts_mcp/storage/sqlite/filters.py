@@ -99,7 +99,8 @@ class FilterSql(Session):
         set of contacts gives other numbers (a plan token is bound to them: core/plans.py)."""
         sql, params = self._where(node)
         row = self._conn.execute(
-            f"SELECT COUNT(*), COALESCE(SUM(c.id), 0), COALESCE(SUM((c.id * 2654435761) % 4294967291), 0) "
+            # the second sum's terms stay far below 2^63 whatever the id (PostgreSQL refuses an overflow)
+            f"SELECT COUNT(*), COALESCE(SUM(c.id), 0), COALESCE(SUM((c.id % 1000003) * 999983 % 1000003), 0) "
             f"FROM contacts c WHERE c.account_id = ? AND c.deleted_at IS NULL AND {sql}",
             [self.account_id, *params]).fetchall()[0]
         return int(row[0]), int(row[1]), int(row[2])
