@@ -102,6 +102,10 @@ async def scenario(settings: Settings, files: tuple[Path, Path], n: int, label: 
         report("build (2 imports)", f"{s:.1f} s", f"built {n:,} contacts in two overlapping lists in {s:.1f} s")
         if settings.db_url:
             analyze(settings.db_url)  # as autovacuum would a database in service
+        else:
+            wal = settings.db_path.with_name(settings.db_path.name + "-wal")
+            print(f"  {label}: database {settings.db_path.stat().st_size / 1e6:,.0f} MB, its WAL "
+                  f"{wal.stat().st_size / 1e6 if wal.exists() else 0:,.0f} MB", flush=True)
 
         lyon = cond("city", "eq", "lyon")
         p50, p99, got = await timed(client, "get_contacts", {"filter": lyon, "limit": 25}, 50)

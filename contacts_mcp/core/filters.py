@@ -52,8 +52,9 @@ def doc(reg: Registry | None = None) -> str:
         '{"field": F, "op": OP, "value": V}.\n'
         "Operators: eq, ne, in (value: a list), contains, starts_with, gt, gte, lt, lte, between (value: [low, high], "
         "inclusive), is_set, is_empty (no value).\n"
-        "Text compares ignoring case and accents (eq, contains, starts_with); numbers and dates as such (dates "
-        "YYYY-MM-DD, times ISO 8601). A condition on an empty field is false (so ne and not include it).\n"
+        "Text compares ignoring case and accents; ext_id, phones (any format) and email_domain exactly; numbers "
+        "and dates as such (dates YYYY-MM-DD, times ISO 8601). A condition on an empty field is false (so ne and "
+        "not include it).\n"
         f"Built-in fields: ext_id, {', '.join(BUILTINS)}, email_domain, source (text); created_at, updated_at "
         "(gt, gte, lt, lte, between).\n"
         f"Custom fields (text, number, date, boolean, choice): {custom}.\n"
@@ -145,8 +146,6 @@ class _Compiler:
                 return name, None, "exact", _ORDERED_OPS, _date
             if kind == "id":
                 return name, None, "exact", _TEXT_OPS, lambda v, w: normalize_ext_id(v) or _text(v, w)
-            if name == "postal_code":
-                return name, None, "exact", _TEXT_OPS, lambda v, w: _text(v, w).upper()
             return name, None, "text", _TEXT_OPS, _text
         if f.type == "number":
             return None, name, "number", _ORDERED_OPS, _number

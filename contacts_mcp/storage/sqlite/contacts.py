@@ -83,7 +83,7 @@ class ContactReads(FilterSql):
     def _filtered(self, *, list_id: int | None, segment_id: int | None, created_since: str | None,
                   modified_since: str | None, search: Sequence[str], deleted: str,
                   where_tree: Node | None = None) -> tuple[str, list[str], list[Any]]:
-        where = ["c.account_id = ?"]
+        where = [self._account_term(where_tree) if where_tree is not None else "c.account_id = ?"]
         params: list[Any] = [self.account_id]
         if where_tree is not None:
             sql, values = self._where(where_tree)

@@ -17,6 +17,8 @@ from ..tree import COLUMNS, All, Any_, Cond, Node, Not, fold
 from .session import GROUP_TABLES, Session, like_pattern
 
 _COMPARE = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
+# Columns indexed (account_id, contacts_fold(column)) by migration 014 / 006.
+_INDEXED = ("city", "company", "postal_code")
 
 
 def _prefix_pattern(text: str) -> str:
@@ -25,6 +27,18 @@ def _prefix_pattern(text: str) -> str:
 
 class FilterSql(Session):
     FOLD = "contacts_fold"
+
+    def _account_term(self, node: Node | None = None) -> str:
+        """`c` is this account's contact, for a statement reading the contacts a filter (or nothing) selects.
+        SQLite, left to itself, may read a whole account through any index that starts with account_id (every
+        one does), a row at a time in that index's order: measured 3.0 s for a million contacts, against 0.9 s
+        reading the table in order. "+" keeps the term off the indexes, unless the filter has a condition one
+        serves (city, company or postal code by eq or in)."""
+        parts = node.parts if isinstance(node, All) else (node,)
+        if any(isinstance(p, Cond) and p.column in _INDEXED and p.kind == "text" and p.op in ("eq", "in")
+               for p in parts):
+            return "c.account_id = ?"
+        return "+c.account_id = ?"
 
     def _where(self, node: Node) -> tuple[str, list[Any]]:
         """One condition on `c` (a two-valued SQL boolean) and its parameters."""
@@ -91,7 +105,8 @@ class FilterSql(Session):
         sql, params = self._where(node)
         state = "" if deleted else "AND c.deleted_at IS NULL "
         return [r[0] for r in self._conn.execute(
-            f"SELECT c.id FROM contacts c WHERE c.account_id = ? {state}AND c.id > ? AND {sql} ORDER BY c.id LIMIT ?",
+            f"SELECT c.id FROM contacts c WHERE {self._account_term(node)} {state}AND c.id > ? AND {sql} ORDER BY c.id "
+            "LIMIT ?",
             [self.account_id, after_id, *params, limit]).fetchall()]
 
     def filter_fingerprint(self, node: Node) -> tuple[int, int, int]:
@@ -101,7 +116,7 @@ class FilterSql(Session):
         row = self._conn.execute(
             # the second sum's terms stay far below 2^63 whatever the id (PostgreSQL refuses an overflow)
             f"SELECT COUNT(*), COALESCE(SUM(c.id), 0), COALESCE(SUM((c.id % 1000003) * 999983 % 1000003), 0) "
-            f"FROM contacts c WHERE c.account_id = ? AND c.deleted_at IS NULL AND {sql}",
+            f"FROM contacts c WHERE {self._account_term(node)} AND c.deleted_at IS NULL AND {sql}",
             [self.account_id, *params]).fetchall()[0]
         return int(row[0]), int(row[1]), int(row[2])
 

@@ -93,7 +93,7 @@ class StatsReads(FilterSql):
         sql, params = self._where(node)
         out: Counter[int] = Counter()
         for profile, n in self._conn.execute(
-                f"SELECT {PROFILE_SQL}, COUNT(*) FROM contacts c WHERE c.account_id = ? AND c.deleted_at IS NULL "
+                f"SELECT {PROFILE_SQL}, COUNT(*) FROM contacts c WHERE {self._account_term(node)} AND c.deleted_at IS NULL "
                 f"AND {sql} GROUP BY 1", [self.account_id, *params]):
             out[profile] += n
         return out
@@ -107,7 +107,7 @@ class StatsReads(FilterSql):
             exprs.append((name, sql))
             params += [param, param]
         select = ", ".join(f"COUNT({e}), MAX(LENGTH({e}))" for _, e in exprs)
-        where, tail = "c.account_id = ? AND c.deleted_at IS NULL", [self.account_id]
+        where, tail = f"{self._account_term()} AND c.deleted_at IS NULL", [self.account_id]
         if list_id is not None:
             where += " AND c.id IN (SELECT contact_id FROM list_members WHERE list_id = ?)"
             tail.append(list_id)
