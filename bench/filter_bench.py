@@ -116,7 +116,7 @@ async def scenario(settings: Settings, files: tuple[Path, Path], n: int, label: 
                f"get_contacts, city eq 'lyon' with its exact total ({got['total']:,}): p50 {p50:.1f} ms")
         for key, flt, runs, target in (
                 ("city eq (indexed)", cond("city", "eq", "ORLEANS"), 20, "< 300 ms"),
-                ("email_domain eq (indexed)", cond("email_domain", "eq", "domain7.com"), 20, "< 300 ms"),
+                ("email_domain eq (full scan)", cond("email_domain", "eq", "domain7.com"), 5, "< 1.5 s"),
                 ("city in 3 + reachable sms", {"all": [cond("city", "in", ["Paris", "Lyon", "Sète"]),
                                                        cond("reachable", "eq", "sms")]}, 20, "< 300 ms"),
                 ("note contains (full scan)", cond("note", "contains", "jazz"), 5, "< 1.5 s"),
