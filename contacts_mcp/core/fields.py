@@ -31,7 +31,10 @@ FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 IDENTITY_FIELDS = ("ext_id", "email", "mobile")
 ALL_BUILTINS = ("ext_id", *BUILTIN_FIELDS)
 # Names a custom field may not take: the input's arguments, and stored columns that are no field.
-RESERVED_NAMES = INPUT_ARGUMENTS | {"blocked_senders", "status", "source", "id", "email_key"}
+RESERVED_NAMES = INPUT_ARGUMENTS | {"blocked_senders", "status", "source", "id", "email_key",
+                                    # the filter language's own names (core/filters.py)
+                                    "list", "segment", "reachable", "opted_out", "optout_reason", "email_domain",
+                                    "created_at", "updated_at"}
 _BUILTIN_KIND = {"ext_id": "id", **BUILTINS}
 
 def fold(text: str) -> str:

@@ -24,6 +24,7 @@ from .scope import Scope
 DEPTH_MAX = 8
 NODES_MAX = 200
 VALUES_MAX = 1000
+VALUES_TOTAL_MAX = 5000  # over every 'in' of a filter (and the segments it names): SQL binds them all
 _TEXT_OPS = ("eq", "ne", "in", "contains", "starts_with", "gt", "gte", "lt", "lte", "between", "is_set", "is_empty")
 _ORDERED_OPS = ("eq", "ne", "in", "gt", "gte", "lt", "lte", "between", "is_set", "is_empty")
 _CHOICE_OPS = ("eq", "ne", "in")
@@ -69,6 +70,7 @@ class _Compiler:
     def __init__(self, reg: Registry, r: Reader, region: str) -> None:
         self.reg, self.r, self.region = reg, r, region
         self.nodes = 0
+        self.values = 0
         self.segments_seen: list[int] = []  # dynamic segments being expanded (a cycle is refused)
 
     def node(self, f: Filter, where: str, depth: int = 1) -> Node:
@@ -88,14 +90,14 @@ class _Compiler:
         if f.op is None:
             raise InvalidInput(f"{where}.op", "is required: eq, ne, in, contains, starts_with, gt, gte, lt, lte, "
                                               "between, is_set or is_empty")
-        return self.condition(f.field or "", f.op, f.value, where)
+        return self.condition(f.field or "", f.op, f.value, where, depth)
 
-    def condition(self, name: str, op: str, value: Any, where: str) -> Node:
+    def condition(self, name: str, op: str, value: Any, where: str, depth: int) -> Node:
         if name in PREDICATES:
             if op not in _CHOICE_OPS:
                 raise InvalidInput(f"{where}.op", f"{name} takes eq, ne or in (received {op})")
             values = self._values(op, value, where)
-            made = self._predicate(name, values, where)
+            made = self._predicate(name, values, where, depth)
             return Not(made) if op == "ne" else made
         column, attribute, kind, ops, normal = self._field(name, where)
         if op not in ops:
@@ -116,6 +118,10 @@ class _Compiler:
         if op == "in":
             if not isinstance(value, list) or not 1 <= len(value) <= VALUES_MAX:
                 raise InvalidInput(f"{where}.value", f"in takes a list of 1 to {VALUES_MAX} values")
+            self.values += len(value)
+            if self.values > VALUES_TOTAL_MAX:
+                raise InvalidInput(f"{where}.value", f"the filter's 'in' lists hold more than {VALUES_TOTAL_MAX} "
+                                                     "values in all; use fewer, or a list or segment")
             return value
         if op == "between":
             if not isinstance(value, list) or len(value) != 2:
@@ -155,10 +161,10 @@ class _Compiler:
             return None, name, "exact", _ORDERED_OPS, _date
         return None, name, "text", _TEXT_OPS, _text
 
-    def _predicate(self, name: str, values: list[Any], where: str) -> Node:
+    def _predicate(self, name: str, values: list[Any], where: str, depth: int) -> Node:
         if name in ("list", "segment"):
             ids = [_int(v, f"{where}.value") for v in values]
-            return self._groups(name, ids, where)
+            return self._groups(name, ids, where, depth)
         if name == "status":
             return Cond("in", "exact", "status", values=tuple(_one_of(v, ("confirmed", "unconfirmed"), where)
                                                                for v in values))
@@ -174,7 +180,7 @@ class _Compiler:
         parts = tuple(reachable(_one_of(v, CHANNELS, where)) for v in dict.fromkeys(values))
         return parts[0] if len(parts) == 1 else Any_(parts)
 
-    def _groups(self, kind: str, ids: list[int], where: str) -> Node:
+    def _groups(self, kind: str, ids: list[int], where: str, depth: int) -> Node:
         rows = {r["id"]: r for r in (self.r.lists_by_ids(ids) if kind == "list" else self.r.segments_by_ids(ids))}
         missing = [i for i in dict.fromkeys(ids) if i not in rows]
         if missing:
@@ -183,17 +189,18 @@ class _Compiler:
         parts: list[Node] = [Cond("member", "exact", group=kind, values=tuple(static))] if static else []  # type: ignore[arg-type]
         for i in dict.fromkeys(ids):
             if rows[i].get("filter_json"):
-                parts.append(self.dynamic(i, rows[i]["filter_json"], where))
+                parts.append(self.dynamic(i, rows[i]["filter_json"], where, depth))
         return parts[0] if len(parts) == 1 else Any_(tuple(parts))
 
-    def dynamic(self, segment_id: int, text: str, where: str) -> Node:
-        """A dynamic segment's members: its filter, checked again against today's fields."""
+    def dynamic(self, segment_id: int, text: str, where: str, depth: int = 0) -> Node:
+        """A dynamic segment's members: its filter, checked again against today's fields (at the depth of the
+        node naming it: segments naming segments count towards DEPTH_MAX)."""
         if segment_id in self.segments_seen:
             raise InvalidInput(where, f"dynamic segment {segment_id} refers to itself through its filter; change "
                                       "one of the segments' filters")
         self.segments_seen.append(segment_id)
         try:
-            return self.node(Filter.model_validate(json.loads(text)), f"segment {segment_id}'s filter")
+            return self.node(Filter.model_validate(json.loads(text)), f"segment {segment_id}'s filter", depth + 1)
         finally:
             self.segments_seen.pop()
 

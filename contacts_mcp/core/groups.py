@@ -106,7 +106,6 @@ def memberships(w: Writer, kind: str, contact_ids: list[int], group_ids: list[in
         return Memberships(set(), set())
     if kind == "segment":
         # Only static segments are joined or left by hand; a dynamic one's members are its filter's.
-        static = {r["id"] for r in w.segments_by_ids(group_ids) if not r["filter_json"]}
-        return Memberships(static, w.memberships_among(contact_ids, group_ids, kind))
+        return Memberships(w.static_segment_ids(group_ids), w.memberships_among(contact_ids, group_ids, kind))
     return Memberships(w.existing_list_ids(group_ids), w.memberships_among(contact_ids, group_ids, kind),
                         w.unsubscribed_among(contact_ids, group_ids) if contact_ids else set())

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import secrets
 import time
 from collections.abc import Callable
@@ -70,11 +71,14 @@ def _dry_run(r: Reader, action: str, args: dict[str, Any], tree: Node, what: str
                            f"and plan_token (valid {PLAN_TTL // 60} minutes).")
 
 
+_TOKEN = re.compile(r"plan_([0-9]{1,12})_([0-9a-f]{16})_([0-9a-f]{16})_([0-9a-f]{32})")
+
+
 def _parse(token: str) -> tuple[int, str, str, str]:
-    parts = token.split("_")
-    if len(parts) != 5 or parts[0] != "plan" or not parts[1].isdigit():
+    found = _TOKEN.fullmatch(token)
+    if found is None:
         raise InvalidInput("plan_token", f"is not a plan token of this server; {_AGAIN}")
-    return int(parts[1]), parts[2], parts[3], parts[4]
+    return int(found[1]), found[2], found[3], found[4]
 
 
 async def two_step(scope: Scope, action: str, args: dict[str, Any], plan_token: str | None, what: str,

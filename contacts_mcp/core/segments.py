@@ -7,7 +7,7 @@ import json
 from typing import Any, Literal
 
 from ..storage.api import Reader, Writer
-from .errors import Conflict, InvalidInput, LimitExceeded, NotFound
+from .errors import Conflict, ContactsError, InvalidInput, LimitExceeded, NotFound
 from .filters import Filters, filters_of
 from .lists import _name, _read_by_ids
 from .models import Filter, MembershipChange, Segment, SegmentPage, SegmentsChange
@@ -22,11 +22,15 @@ FILTER_CHARS_MAX = 20_000
 
 def _render(r: Reader, rows: list[dict[str, Any]], compiler: Filters) -> list[Segment]:
     sizes = r.segment_sizes([row["id"] for row in rows if not row["filter_json"]])
+    notes: dict[int, str] = {}
     for row in rows:
         if row["filter_json"]:  # counted now, from the rows
-            sizes[row["id"]] = sum(r.filter_profiles(compiler.segment(r, row)).values())
+            try:
+                sizes[row["id"]] = sum(r.filter_profiles(compiler.segment(r, row)).values())
+            except ContactsError as exc:  # it names a list, segment or field deleted since: say so, list the rest
+                notes[row["id"]] = f"{exc}; change its filter with manage_segments update"
     return [Segment(id=row["id"], name=row["name"], description=row["description"], size=sizes.get(row["id"], 0),
-                    filter=json.loads(row["filter_json"]) if row["filter_json"] else None,
+                    filter=json.loads(row["filter_json"]) if row["filter_json"] else None, note=notes.get(row["id"]),
                     created_at=row["created_at"], updated_at=row["updated_at"]) for row in rows]
 
 

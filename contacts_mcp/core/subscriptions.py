@@ -51,9 +51,10 @@ async def subscribe(scope: Scope, data: ContactInput, *, segment_ids: list[int],
 
     def unit(w: Writer) -> SubscribeResult:
         if segment_ids:
-            missing = sorted(set(segment_ids) - w.existing_segment_ids(segment_ids))
+            missing = sorted(set(segment_ids) - w.static_segment_ids(segment_ids))
             if missing:
-                raise NotFound("segment id", missing, "Find segments with get_segments.")
+                raise NotFound("static segment id", missing, "Find segments with get_segments (a dynamic one's "
+                                                             "members follow its filter).")
         outcome, contact_id = _single(w, p, opts)
         if segment_ids:
             for segment_id in dict.fromkeys(segment_ids):

@@ -162,3 +162,40 @@ async def test_accented_and_cased_text_matches_alike_on_the_database_side(client
     for value, n in (("lodz", 1), ("cagri", 1), ("SMITH", 1), ("ç", 1), ("I", 2)):
         op = "contains" if len(value) == 1 else "eq"
         assert (await call(client, "get_stats", {"filter": c("last_name", op, value)}))["stats"]["subscribers"] == n
+
+
+async def test_a_dynamic_segment_naming_a_deleted_list_says_so_and_the_others_still_list(client):
+    await _base(client)
+    lst = (await call(client, "manage_lists", {"action": "create", "name": "Gone"}))["list"]["id"]
+    broken = (await call(client, "manage_segments", {"action": "create", "name": "B",
+                                                     "filter": c("list", "eq", lst)}))["segment"]["id"]
+    fine = (await call(client, "manage_segments", {"action": "create", "name": "F",
+                                                   "filter": c("city", "eq", "paris")}))["segment"]["id"]
+    await call(client, "manage_lists", {"action": "delete", "list_ids": [lst]})
+    listed = {s["id"]: s for s in (await call(client, "get_segments", {}))["segments"]}
+    assert str(lst) in listed[broken]["note"] and "manage_segments update" in listed[broken]["note"]
+    assert listed[fine]["size"] == 2 and "note" not in listed[fine]
+    assert "list id" in await fails(client, "get_stats", {"segment_ids": [broken]})
+
+
+async def test_dynamic_segments_are_never_joined_by_hand_nor_fields_named_like_predicates(client):
+    seg = (await call(client, "manage_segments", {"action": "create", "name": "D",
+                                                  "filter": c("city", "is_set")}))["segment"]["id"]
+    text = await fails(client, "subscribe_contact", {"contact": {"email": "n@example.com"}, "segment_ids": [seg]})
+    assert "static segment id" in text and str(seg) in text
+    for name in ("segment", "reachable", "created_at"):
+        assert name in await fails(client, "manage_fields", {"action": "create", "name": name, "type": "text"})
+
+
+async def test_segments_naming_segments_count_towards_the_depth_limit(client):
+    seg = (await call(client, "manage_segments", {"action": "create", "name": "S0",
+                                                  "filter": c("city", "is_set")}))["segment"]["id"]
+    text = ""
+    for i in range(1, 12):
+        got = await client.call_tool("manage_segments", {"action": "create", "name": f"S{i}",
+                                                         "filter": c("segment", "eq", seg)})
+        if got.is_error:
+            text = got.content[0].text
+            break
+        seg = got.structured_content["segment"]["id"]
+    assert "too big" in text and "depth 8" in text

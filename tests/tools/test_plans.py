@@ -109,3 +109,24 @@ async def test_lists_and_segments_are_filled_and_emptied_by_filter(client):
     assert (await call(client, "get_segments", {"segment_ids": [seg]}))["segments"][0]["size"] == 0
     assert "list_id" in await fails(client, "apply_to_contacts", {"action": "add_to_list", "filter": PARIS})
     assert "reason" in await fails(client, "apply_to_contacts", {"action": "optout", "filter": PARIS})
+
+
+async def test_other_contacts_in_the_same_number_are_a_change_too(client):
+    # ids 1..4; the plan covers 1 and 4, then 2 and 3 match instead: same count, same sum of ids
+    ids = [(await call(client, "create_contact", {"contact": {"email": f"s{i}@example.com", "city": city}}))
+           ["contact"]["id"] for i, city in enumerate(["Paris", "Lyon", "Lyon", "Paris"])]
+    args = {"action": "delete", "filter": PARIS}
+    plan = await call(client, "apply_to_contacts", args)
+    assert plan["matching"] == 2 and [c["id"] for c in plan["sample"]] == [ids[0], ids[3]]
+    for i, city in enumerate(["Lyon", "Paris", "Paris", "Lyon"]):
+        await call(client, "create_contact", {"contact_id": ids[i], "contact": {"city": city}})
+    again = await call(client, "apply_to_contacts", {**args, "plan_token": plan["plan_token"]})
+    assert again["done"] is False and [c["id"] for c in again["sample"]] == [ids[1], ids[2]]
+    assert (await _stats(client))["subscribers"] == 4
+
+
+async def test_a_malformed_token_is_refused_in_words_not_as_a_crash(client):
+    await _people(client)
+    for token in ("plan_１２３_x_y_z", "plan_1_" + "é" * 16 + "_" + "0" * 16 + "_" + "0" * 32, "plan_" + "9" * 400):
+        text = await fails(client, "apply_to_contacts", {"action": "delete", "filter": PARIS, "plan_token": token[:200]})
+        assert "not a plan token" in text

@@ -138,10 +138,10 @@ async def create_import(scope: Scope, source: Source, options: ImportOptions, *,
         if missing:
             raise NotFound("list id", missing, "Find list ids with get_lists, or use new_list_name.")
         wanted = [*options.segment_ids, *options.unlink_segment_ids]
-        missing = sorted(set(wanted) - w.existing_segment_ids(wanted)) if wanted else []
+        missing = sorted(set(wanted) - w.static_segment_ids(wanted)) if wanted else []
         if missing:
-            raise NotFound("segment id", missing, "Find segment ids with get_segments, or create one with "
-                                                  "manage_segments.")
+            raise NotFound("static segment id", missing, "Find segment ids with get_segments, or create one with "
+                                                         "manage_segments (a dynamic one's members follow its filter).")
         if new_list_folder_id is not None and not w.existing_folder_ids([new_list_folder_id]):
             raise NotFound("folder id", [new_list_folder_id], "Find folder ids with get_folders.")
         list_id = w.insert_list(name=list_name, description=f"Imported from {stored.name}"[:1000],

@@ -16,6 +16,7 @@ class Segment(Out):
     size: int = Field(description="Members that are not deleted.")
     filter: dict[str, Any] | None = Field(None, description="A dynamic segment's filter; its members are the "
                                                              "contacts matching it now.")
+    note: str | None = Field(None, description="Why a dynamic segment cannot be read now, and what to do.")
     created_at: str
     updated_at: str
 

@@ -114,8 +114,10 @@ class FilterSql(Session):
         set of contacts gives other numbers (a plan token is bound to them: core/plans.py)."""
         sql, params = self._where(node)
         row = self._conn.execute(
-            # the second sum's terms stay far below 2^63 whatever the id (PostgreSQL refuses an overflow)
-            f"SELECT COUNT(*), COALESCE(SUM(c.id), 0), COALESCE(SUM((c.id % 1000003) * 999983 % 1000003), 0) "
+            # the second sum is of squares (another set with the same count and sum has other squares), its
+            # terms below 10^6 whatever the id (no overflow in either database)
+            "SELECT COUNT(*), COALESCE(SUM(c.id), 0), "
+            "COALESCE(SUM((c.id % 1000003) * (c.id % 1000003) % 1000003), 0) "
             f"FROM contacts c WHERE {self._account_term(node)} AND c.deleted_at IS NULL AND {sql}",
             [self.account_id, *params]).fetchall()[0]
         return int(row[0]), int(row[1]), int(row[2])

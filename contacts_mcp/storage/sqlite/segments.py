@@ -22,6 +22,10 @@ class SegmentReads(Session):
     def existing_segment_ids(self, ids: Sequence[int]) -> set[int]:
         return self._ids_in("segments", ids)
 
+    def static_segment_ids(self, ids: Sequence[int]) -> set[int]:
+        """Which of `ids` are this account's static segments (a dynamic one's members follow its filter)."""
+        return {r["id"] for r in self._rows_by_ids("segments", ids) if not r["filter_json"]}
+
     def segment_sizes(self, ids: Sequence[int]) -> dict[int, int]:
         """Members that are not deleted, per segment (from the maintained statistics)."""
         return self.group_sizes("segment", ids)
