@@ -28,7 +28,7 @@ import anyio
 from mcp import Client
 
 sys.path.insert(0, str(Path(__file__).parent))
-from pg_watch import analyze, fresh_database, side_by_side  # noqa: E402
+from pg_watch import analyze, on_both  # noqa: E402
 
 from contacts_mcp.core.settings import Settings  # noqa: E402
 from contacts_mcp.server.app import build_server  # noqa: E402
@@ -153,17 +153,7 @@ async def main(n: int, postgres: str | None) -> None:
         files = tmp / "a.csv", tmp / "b.csv"
         write_csv(files[0], 0, n * 6 // 10)
         write_csv(files[1], n * 4 // 10, n)
-
-        def settings(db_url: str | None = None) -> Settings:
-            return Settings(db_path=tmp / "filters.db", db_url=db_url, files_dir=tmp / "files", import_roots=(tmp,),
-                            max_file_bytes=1 << 30)
-
-        runs = {"SQLite": await scenario(settings(), files, n, "SQLite")}
-        if postgres:
-            runs["PostgreSQL"] = await scenario(settings(fresh_database(postgres, "filter_bench")), files, n,
-                                                "PostgreSQL")
-    if postgres:
-        side_by_side(runs, postgres, "filter_bench")
+        await on_both(lambda settings, label: scenario(settings, files, n, label), tmp, postgres, "filter_bench")
 
 
 if __name__ == "__main__":

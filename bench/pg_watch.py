@@ -6,9 +6,12 @@ from __future__ import annotations
 import os
 import threading
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import psycopg
+
+from contacts_mcp.core.settings import Settings
 
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -133,3 +136,17 @@ def side_by_side(runs: dict[str, dict[str, str]], server_url: str, database: str
         print(f"{key:<{width}} {value:>22} {runs['PostgreSQL'].get(key, '-'):>22}")
     print("\nPostgreSQL:")
     top_statements(server_url, database)
+
+
+async def on_both(scenario: Callable[[Settings, str], Awaitable[dict[str, str]]], tmp: Path, postgres: str | None,
+                  database: str) -> None:
+    """`scenario(settings, label)` on a new SQLite file in `tmp`, then, given a server URL, on a new database
+    `database` there, and both runs' figures side by side."""
+    def settings(db_url: str | None = None) -> Settings:
+        return Settings(db_path=tmp / f"{database}.db", db_url=db_url, files_dir=tmp / "files", import_roots=(tmp,),
+                        max_file_bytes=1 << 30)  # the benchmarks' files are far above the default 20 MB
+
+    runs = {"SQLite": await scenario(settings(), "SQLite")}
+    if postgres:
+        runs["PostgreSQL"] = await scenario(settings(fresh_database(postgres, database)), "PostgreSQL")
+        side_by_side(runs, postgres, database)

@@ -31,7 +31,7 @@ from mcp import Client
 
 sys.path.insert(0, str(Path(__file__).parent))
 from import_bench import write_csv  # noqa: E402
-from pg_watch import fresh_database, side_by_side  # noqa: E402
+from pg_watch import on_both  # noqa: E402
 
 from contacts_mcp.core.settings import Settings  # noqa: E402
 from contacts_mcp.server.app import build_server  # noqa: E402
@@ -151,17 +151,7 @@ async def main(n: int, postgres: str | None) -> None:
         write_csv(files[0], n // 2)
         write_csv(files[1], n - n // 10, start=n // 2)
         write_csv(files[2], n, start=n - n // 10)
-
-        def settings(db_url: str | None = None) -> Settings:
-            return Settings(db_path=tmp / "stats.db", db_url=db_url, files_dir=tmp / "files", import_roots=(tmp,),
-                            max_file_bytes=1 << 30)
-
-        runs = {"SQLite": await scenario(settings(), files, n, "SQLite")}
-        if postgres:
-            runs["PostgreSQL"] = await scenario(settings(fresh_database(postgres, "stats_bench")), files, n,
-                                                "PostgreSQL")
-    if postgres:
-        side_by_side(runs, postgres, "stats_bench")
+        await on_both(lambda settings, label: scenario(settings, files, n, label), tmp, postgres, "stats_bench")
 
 
 if __name__ == "__main__":
