@@ -20,6 +20,7 @@ from .errors import Conflict, InvalidInput, NotFound, all_invalid
 from .models import BUILTIN_FIELDS, BUILTINS, INPUT_ARGUMENTS, FieldInfo, FieldPage, FieldsChange
 from .normalize import clean_text, normalize_date, utc_now
 from .pagination import decode_cursor, page
+from .references import refuse_if_named
 from .scope import Scope
 
 FieldType = Literal["text", "number", "date", "boolean", "choice"]
@@ -327,6 +328,7 @@ async def update_field(scope: Scope, name: str | None, type_: str | None, choice
 async def delete_field(scope: Scope, name: str | None) -> FieldsChange:
     def unit(w: Writer) -> FieldsChange:
         f = _custom(load_registry(w), name or "")
+        refuse_if_named(w, "field", [f.name])
         return FieldsChange(deleted_field=f.name, contacts_changed=w.delete_field(f.name))
 
     return await _changing(scope, unit)

@@ -11,6 +11,7 @@ from .models import (
 )
 from .normalize import clean_text, utc_now
 from .pagination import by_ids, decode_cursor, page, start
+from .references import refuse_if_named
 from ..storage.api import Reader, Writer
 from .optouts import channels_mask
 from .scope import SMALL_WRITE, Scope
@@ -156,6 +157,7 @@ async def delete_lists(scope: Scope, list_ids: list[int]) -> ListsChange:
 
     def unit(w: Writer) -> ListsChange:
         known = w.existing_list_ids(list_ids)
+        refuse_if_named(w, "list", known)
         deleted = w.delete_lists(sorted(known))
         return ListsChange(deleted=deleted, not_found=[i for i in dict.fromkeys(list_ids) if i not in known])
 
@@ -286,6 +288,8 @@ async def delete_folder(scope: Scope, folder_id: int, cascade: bool) -> FoldersC
         if held and not cascade:
             raise Conflict(f"folder {folder_id} holds {held} list(s); move them out with manage_lists "
                            "(action update, folder_id 0), or pass cascade=true to delete them with the folder.")
+        if held:
+            refuse_if_named(w, "list", [r["id"] for r in w.list_lists(folder_id=folder_id, after_id=None, limit=held)])
         return FoldersChange(deleted_folder_id=folder_id, deleted_lists=w.delete_folder(folder_id))
 
     return await scope.write(unit)

@@ -10,6 +10,7 @@ from ..storage.api import Reader, Writer
 from .errors import Conflict, ContactsError, InvalidInput, LimitExceeded, NotFound
 from .filters import Filters, filters_of
 from .lists import _name, _read_by_ids
+from .references import refuse_if_named
 from .models import Filter, MembershipChange, Segment, SegmentPage, SegmentsChange
 from .normalize import clean_text, normalize_ext_id, utc_now
 from .pagination import decode_cursor, page
@@ -62,6 +63,7 @@ async def manage(scope: Scope, action: str, *, segment_id: int | None, segment_i
 
         def delete(w: Writer) -> SegmentsChange:
             known = w.existing_segment_ids(segment_ids)
+            refuse_if_named(w, "segment", known, also_deleted=known)
             return SegmentsChange(deleted=w.delete_segments(sorted(known)),
                                   not_found=[i for i in dict.fromkeys(segment_ids) if i not in known])
 

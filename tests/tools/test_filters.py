@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import call, fails
+from tests.conftest import call, fails, raw_db
 
 PEOPLE = [
     {"email": "elodie@paris.fr", "first_name": "Élodie", "city": "Paris", "mobile": "+33612345601",
@@ -164,14 +164,35 @@ async def test_accented_and_cased_text_matches_alike_on_the_database_side(client
         assert (await call(client, "get_stats", {"filter": c("last_name", op, value)}))["stats"]["subscribers"] == n
 
 
-async def test_a_dynamic_segment_naming_a_deleted_list_says_so_and_the_others_still_list(client):
+async def test_what_a_dynamic_segment_names_is_not_deleted_from_under_it(client):
+    await _base(client)
+    lst = (await call(client, "manage_lists", {"action": "create", "name": "L"}))["list"]["id"]
+    other = (await call(client, "manage_segments", {"action": "create", "name": "O"}))["segment"]["id"]
+    seg = (await call(client, "manage_segments", {"action": "create", "name": "D", "filter": {"all": [
+        c("list", "in", [lst]), {"not": c("segment", "eq", other)}, c("score", "gt", 1)]}}))["segment"]["id"]
+    for tool, args, named in (("manage_lists", {"action": "delete", "list_ids": [lst]}, f"list {lst}"),
+                              ("manage_segments", {"action": "delete", "segment_ids": [other]}, f"segment {other}"),
+                              ("manage_fields", {"action": "delete", "name": "score"}, "field score")):
+        text = await fails(client, tool, args)
+        assert f"segment {seg} names {named}" in text and "manage_segments update" in text
+    folder = (await call(client, "manage_folders", {"action": "create", "name": "F"}))["folder"]["id"]
+    await call(client, "manage_lists", {"action": "update", "list_id": lst, "folder_id": folder})
+    text = await fails(client, "manage_folders", {"action": "delete", "folder_id": folder, "cascade": True})
+    assert f"segment {seg} names list {lst}" in text
+    # deleting the segment with what it names, in one call, is fine
+    assert (await call(client, "manage_segments", {"action": "delete", "segment_ids": [seg, other]}))["deleted"] == 2
+    assert (await call(client, "manage_lists", {"action": "delete", "list_ids": [lst]}))["deleted"] == 1
+
+
+async def test_a_dynamic_segment_whose_list_went_anyway_says_so_and_the_others_still_list(client, settings):
     await _base(client)
     lst = (await call(client, "manage_lists", {"action": "create", "name": "Gone"}))["list"]["id"]
     broken = (await call(client, "manage_segments", {"action": "create", "name": "B",
                                                      "filter": c("list", "eq", lst)}))["segment"]["id"]
     fine = (await call(client, "manage_segments", {"action": "create", "name": "F",
                                                    "filter": c("city", "eq", "paris")}))["segment"]["id"]
-    await call(client, "manage_lists", {"action": "delete", "list_ids": [lst]})
+    with raw_db(settings) as db:  # deleted behind the server's back (another tool, a restore of an old backup)
+        db.execute("DELETE FROM lists WHERE id = ?", (lst,))
     listed = {s["id"]: s for s in (await call(client, "get_segments", {}))["segments"]}
     assert str(lst) in listed[broken]["note"] and "manage_segments update" in listed[broken]["note"]
     assert listed[fine]["size"] == 2 and "note" not in listed[fine]

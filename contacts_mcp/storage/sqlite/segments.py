@@ -22,6 +22,10 @@ class SegmentReads(Session):
     def existing_segment_ids(self, ids: Sequence[int]) -> set[int]:
         return self._ids_in("segments", ids)
 
+    def dynamic_segments(self) -> list[dict[str, Any]]:
+        return self._all("SELECT * FROM segments WHERE account_id = ? AND filter_json IS NOT NULL ORDER BY id",
+                         [self.account_id])
+
     def static_segment_ids(self, ids: Sequence[int]) -> set[int]:
         """Which of `ids` are this account's static segments (a dynamic one's members follow its filter)."""
         return {r["id"] for r in self._rows_by_ids("segments", ids) if not r["filter_json"]}
