@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -147,13 +146,17 @@ async def scenario(settings: Settings, files: tuple[Path, Path], n: int, label: 
     return out
 
 
+def write_files(tmp: Path, n: int) -> tuple[Path, Path]:
+    """Lists A (the first 60%) and B (the last 60%)."""
+    files = tmp / "a.csv", tmp / "b.csv"
+    write_csv(files[0], 0, n * 6 // 10)
+    write_csv(files[1], n * 4 // 10, n)
+    return files
+
+
 async def main(n: int, postgres: str | None) -> None:
-    with tempfile.TemporaryDirectory() as name:
-        tmp = Path(name)
-        files = tmp / "a.csv", tmp / "b.csv"
-        write_csv(files[0], 0, n * 6 // 10)
-        write_csv(files[1], n * 4 // 10, n)
-        await on_both(lambda settings, label: scenario(settings, files, n, label), tmp, postgres, "filter_bench")
+    await on_both(lambda tmp: write_files(tmp, n), lambda settings, files, label: scenario(settings, files, n, label),
+                  postgres, "filter_bench")
 
 
 if __name__ == "__main__":

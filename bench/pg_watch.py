@@ -4,10 +4,12 @@ its top statements. Used by http_load.py and stats_bench.py with --postgres URL 
 from __future__ import annotations
 
 import os
+import tempfile
 import threading
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -138,15 +140,21 @@ def side_by_side(runs: dict[str, dict[str, str]], server_url: str, database: str
     top_statements(server_url, database)
 
 
-async def on_both(scenario: Callable[[Settings, str], Awaitable[dict[str, str]]], tmp: Path, postgres: str | None,
-                  database: str) -> None:
-    """`scenario(settings, label)` on a new SQLite file in `tmp`, then, given a server URL, on a new database
-    `database` there, and both runs' figures side by side."""
-    def settings(db_url: str | None = None) -> Settings:
-        return Settings(db_path=tmp / f"{database}.db", db_url=db_url, files_dir=tmp / "files", import_roots=(tmp,),
-                        max_file_bytes=1 << 30)  # the benchmarks' files are far above the default 20 MB
+async def on_both(files: Callable[[Path], Any], scenario: Callable[[Settings, Any, str], Awaitable[dict[str, str]]],
+                  postgres: str | None, database: str) -> None:
+    """In a temporary folder: `files(folder)` writes the scenario's input files (and returns what names them),
+    `scenario(settings, files, label)` runs on a new SQLite file, then, given a server URL, on a new database
+    `database` there; both runs' figures are printed side by side."""
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        written = files(tmp)
 
-    runs = {"SQLite": await scenario(settings(), "SQLite")}
+        def settings(db_url: str | None = None) -> Settings:
+            return Settings(db_path=tmp / f"{database}.db", db_url=db_url, files_dir=tmp / "files",
+                            import_roots=(tmp,), max_file_bytes=1 << 30)  # the files are far above the default 20 MB
+
+        runs = {"SQLite": await scenario(settings(), written, "SQLite")}
+        if postgres:
+            runs["PostgreSQL"] = await scenario(settings(fresh_database(postgres, database)), written, "PostgreSQL")
     if postgres:
-        runs["PostgreSQL"] = await scenario(settings(fresh_database(postgres, database)), "PostgreSQL")
         side_by_side(runs, postgres, database)

@@ -22,7 +22,6 @@ import argparse
 import sqlite3
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -144,14 +143,18 @@ async def scenario(settings: Settings, files: tuple[Path, Path, Path], n: int, l
     return out
 
 
+def write_files(tmp: Path, n: int) -> tuple[Path, Path, Path]:
+    """Two lists' halves, and the last tenth again as a suppression file."""
+    files = tmp / "half.csv", tmp / "plain.csv", tmp / "blocked.csv"
+    write_csv(files[0], n // 2)
+    write_csv(files[1], n - n // 10, start=n // 2)
+    write_csv(files[2], n, start=n - n // 10)
+    return files
+
+
 async def main(n: int, postgres: str | None) -> None:
-    with tempfile.TemporaryDirectory() as name:
-        tmp = Path(name)
-        files = tmp / "half.csv", tmp / "plain.csv", tmp / "blocked.csv"
-        write_csv(files[0], n // 2)
-        write_csv(files[1], n - n // 10, start=n // 2)
-        write_csv(files[2], n, start=n - n // 10)
-        await on_both(lambda settings, label: scenario(settings, files, n, label), tmp, postgres, "stats_bench")
+    await on_both(lambda tmp: write_files(tmp, n), lambda settings, files, label: scenario(settings, files, n, label),
+                  postgres, "stats_bench")
 
 
 if __name__ == "__main__":

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from ..storage.api import All, Reader, Writer
-from .errors import InvalidInput, NotFound
-from .filters import filters_of
+from ..storage.api import All, Not, Reader, Writer
+from .errors import InvalidInput
+from .filters import filters_of, member
+from .lists import require_list
 from .models import Filter, PlanResult
 from .normalize import utc_now
 from .optouts import block_rows, default_channels
 from .plans import PAGE, two_step
 from .scope import Scope
+from .segments import require_static
 
 Action = Literal["optout", "delete", "add_to_list", "remove_from_list", "attach_to_segment", "detach_from_segment"]
 _WHAT = {"optout": "opt out", "delete": "soft-delete", "add_to_list": "add to list {list_id}",
@@ -28,16 +30,11 @@ def _check_target(r: Reader, action: str, list_id: int | None, segment_id: int |
     if action.endswith("_list"):
         if list_id is None:
             raise InvalidInput("list_id", f"is required for {action}")
-        if not r.existing_list_ids([list_id]):
-            raise NotFound("list id", [list_id], "Find lists with get_lists.")
+        require_list(r, list_id)
     if action.endswith("_segment"):
         if segment_id is None:
             raise InvalidInput("segment_id", f"is required for {action}")
-        rows = r.segments_by_ids([segment_id])
-        if not rows:
-            raise NotFound("segment id", [segment_id], "Find segments with get_segments.")
-        if rows[0]["filter_json"]:
-            raise InvalidInput("segment_id", f"segment {segment_id} is dynamic: its members follow its filter")
+        require_static(r, segment_id)
 
 
 async def apply(scope: Scope, action: Action, filter: Filter, *, plan_token: str | None,  # noqa: A002
@@ -55,7 +52,7 @@ async def apply(scope: Scope, action: Action, filter: Filter, *, plan_token: str
         _check_target(r, action, list_id, segment_id)
         tree = compiler.compile(r, filter)
         if action == "add_to_list":  # contacts already in it change nothing: not counted as covered
-            return All((tree, compiler.compile(r, Filter(field="list", op="ne", value=list_id))))
+            return All((tree, Not(member("list", [list_id]))))  # type: ignore[list-item]
         return tree
 
     def execute(w: Writer, ids: list[int]) -> int:

@@ -2,7 +2,7 @@
 
 A node is {"all": [...]}, {"any": [...]}, {"not": {...}} or a condition {"field", "op", "value"}. A condition
 names a built-in field, a custom field, or a predicate (PREDICATES). Every error names the node
-("filter.all[1].op") and what it accepts. DOC is the language's one description (the contacts://filters
+("filter.all[1].op") and what it accepts. doc() is the language's one description (the contacts://filters
 resource).
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 
 from ..storage.api import All, Any_, Cond, Node, Not, Reader
 from .errors import InvalidInput, NotFound
-from .fields import Registry, registry
+from .fields import Registry, coerce, registry
 from .models import BUILTINS, CHANNEL_BITS, CHANNELS, Filter
 from .normalize import normalize_date, normalize_ext_id, normalize_phone, parse_ts
 from .optouts import REASON_BITS, REASONS
@@ -45,8 +45,7 @@ _SYSTEM = {
 }
 
 
-def doc(reg: Registry | None = None) -> str:
-    custom = ", ".join(f"{f.name} ({f.type})" for f in reg.custom) if reg else "see get_fields"
+def doc() -> str:
     return (
         "Filters select contacts for get_contacts, get_stats, apply_to_contacts and dynamic segments.\n"
         'A node is {"all": [nodes]} (every one), {"any": [nodes]} (at least one), {"not": node}, or a condition '
@@ -58,7 +57,7 @@ def doc(reg: Registry | None = None) -> str:
         "not include it).\n"
         f"Built-in fields: ext_id, {', '.join(BUILTINS)}, email_domain, source (text); created_at, updated_at "
         "(gt, gte, lt, lte, between).\n"
-        f"Custom fields (text, number, date, boolean, choice): {custom}.\n"
+        "Custom fields (text, number, date, boolean, choice): see get_fields.\n"
         "Predicates: " + "; ".join(f"{k}: {v}" for k, v in PREDICATES.items()) + ".\n"
         f"Limits: depth {DEPTH_MAX}, {NODES_MAX} nodes, {VALUES_MAX} values per 'in'.\n"
         'Example: everyone in Paris reachable by SMS, not in list 12: {"all": [{"field": "city", "op": "eq", '
@@ -153,12 +152,14 @@ class _Compiler:
             if kind == "id":
                 return name, None, "exact", _TEXT_OPS, lambda v, w: normalize_ext_id(v) or _text(v, w)
             return name, None, "text", _TEXT_OPS, _text
+        # A value of a number, boolean or date field is read as the field reads one (fields.coerce).
+        typed = lambda v, w: _given(coerce(f, v, w), w)  # noqa: E731
         if f.type == "number":
-            return None, name, "number", _ORDERED_OPS, _number
+            return None, name, "number", _ORDERED_OPS, typed
         if f.type == "boolean":
-            return None, name, "boolean", ("eq", "ne", "is_set", "is_empty"), _boolean
+            return None, name, "boolean", ("eq", "ne", "is_set", "is_empty"), typed
         if f.type == "date":
-            return None, name, "exact", _ORDERED_OPS, _date
+            return None, name, "exact", _ORDERED_OPS, typed
         return None, name, "text", _TEXT_OPS, _text
 
     def _predicate(self, name: str, values: list[Any], where: str, depth: int) -> Node:
@@ -186,7 +187,7 @@ class _Compiler:
         if missing:
             raise NotFound(f"{kind} id (at {where}.value)", missing, f"Find them with get_{kind}s.")
         static = [i for i in dict.fromkeys(ids) if not rows[i].get("filter_json")]
-        parts: list[Node] = [Cond("member", "exact", group=kind, values=tuple(static))] if static else []  # type: ignore[arg-type]
+        parts: list[Node] = [member(kind, static)] if static else []
         for i in dict.fromkeys(ids):
             if rows[i].get("filter_json"):
                 parts.append(self.dynamic(i, rows[i]["filter_json"], where, depth))
@@ -203,6 +204,11 @@ class _Compiler:
             return self.node(Filter.model_validate(json.loads(text)), f"segment {segment_id}'s filter", depth + 1)
         finally:
             self.segments_seen.pop()
+
+
+def member(kind: str, ids: list[int]) -> Cond:
+    """A member of any of these lists (or static segments)."""
+    return Cond("member", "exact", group=kind, values=tuple(ids))  # type: ignore[arg-type]
 
 
 def reachable(channel: str) -> Node:
@@ -231,7 +237,7 @@ class Filters:
         """Who is in a segment: its members (static) or its filter's contacts (dynamic)."""
         if row.get("filter_json"):
             return _Compiler(self.reg, r, self.region).dynamic(row["id"], row["filter_json"], f"segment {row['id']}")
-        return Cond("member", "exact", group="segment", values=(row["id"],))
+        return member("segment", [row["id"]])
 
 
 async def filters_of(scope: Scope) -> Filters:
@@ -273,18 +279,9 @@ def _timestamp(value: Any, where: str) -> str:
     return parse_ts(where, _text(value, where))
 
 
-def _number(value: Any, where: str) -> int | float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        try:
-            return float(_text(value, where).replace(",", "."))
-        except ValueError:
-            raise InvalidInput(where, f"expects a number, received {str(value)[:40]!r}") from None
-    return value
-
-
-def _boolean(value: Any, where: str) -> bool:
-    if not isinstance(value, bool):
-        raise InvalidInput(where, f"expects true or false, received {str(value)[:40]!r}")
+def _given(value: Any, where: str) -> Any:
+    if value is None:
+        raise InvalidInput(where, "expects a value (to find contacts without one: is_empty)")
     return value
 
 

@@ -38,7 +38,7 @@ def _check_folder(r: Reader, folder_id: int | None) -> None:
         raise NotFound("folder id", [folder_id], "Find folder ids with get_folders, or create one with manage_folders.")
 
 
-def _require_list(r: Reader, list_id: int) -> None:
+def require_list(r: Reader, list_id: int) -> None:
     if not r.existing_list_ids([list_id]):
         raise NotFound("list id", [list_id], "Find list ids with get_lists.")
 
@@ -115,7 +115,7 @@ async def update_list(scope: Scope, list_id: int, *, name: str | None, descripti
     values["updated_at"] = utc_now()
 
     def unit(w: Writer) -> ListsChange:
-        _require_list(w, list_id)
+        require_list(w, list_id)
         _check_folder(w, values.get("folder_id"))
         w.update_list(list_id, values)
         return _one_list(w, list_id)
@@ -206,7 +206,7 @@ async def change_members(scope: Scope, list_id: int, contact_ids: list[int] | No
     now = utc_now()
 
     def unit(w: Writer) -> ChangeCount:
-        _require_list(w, list_id)
+        require_list(w, list_id)
         kept_out: list[int] = []
         known = w.existing_contact_ids(ids_given)
         ids = sorted(known)

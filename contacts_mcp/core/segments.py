@@ -43,6 +43,13 @@ def _require(r: Reader, segment_id: int) -> dict[str, Any]:
     return rows[0]
 
 
+def require_static(r: Reader, segment_id: int) -> None:
+    """The segment exists and is static: its members are joined and left by hand."""
+    if _require(r, segment_id)["filter_json"]:
+        raise InvalidInput("segment_id", f"segment {segment_id} is dynamic: its members are the contacts matching "
+                                         "its filter; change the filter (manage_segments update) instead")
+
+
 def _unique_name(r: Reader, name: str, segment_id: int | None = None) -> None:
     other = r.segment_by_name(name)
     if other is not None and other["id"] != segment_id:
@@ -133,9 +140,7 @@ async def change(scope: Scope, action: Literal["attach", "detach"], segment_id: 
     now = utc_now()
 
     def unit(w: Writer) -> MembershipChange:
-        if _require(w, segment_id)["filter_json"]:
-            raise InvalidInput("segment_id", f"segment {segment_id} is dynamic: its members are the contacts matching "
-                                             "its filter; change the filter (manage_segments update) instead")
+        require_static(w, segment_id)
         if ext_ids:
             by_key = {r["ext_id"]: r["id"] for r in w.contacts_by_key("ext_id", keys)}
             ids = [by_key[k] for k in keys if k in by_key]

@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections import Counter
 
 from ..storage.api import HAS_EMAIL, HAS_FIXED, HAS_MOBILE, REASON_SHIFT, UNCONFIRMED
-from ..storage.api import All, Any_, Cond, Reader
+from ..storage.api import All, Any_, Reader
 from .chart import bar_chart_png
 from .errors import InvalidInput, LimitExceeded, NotFound
 from .fields import registry
-from .filters import filters_of
+from .filters import filters_of, member
 from .models import Filter, ALL_CHANNELS_MASK, CHANNEL_BITS, CHANNELS, FieldStat, FieldStats, ListFigures, Reachable, Stats, StatsResult
 from .optouts import REASON_BITS
 from .scope import Scope
@@ -94,16 +94,14 @@ async def get_stats(scope: Scope, list_ids: list[int] | None, segment_ids: list[
         if filter is not None:
             tree = compiler.compile(r, filter)
             if ids:
-                member = trees.get(ids[0]) or Cond("member", "exact", group=kind, values=(ids[0],))
-                tree = All((member, tree))
+                tree = All((trees.get(ids[0]) or member(kind, ids[:1]), tree))
             return StatsResult(stats=figures(r.filter_profiles(tree)))
         static = [i for i in ids if i not in trees]
         each = {**group_figures(r, kind, static), **{i: figures(r.filter_profiles(t)) for i, t in trees.items()}}
         if len(ids) == 1:
             return StatsResult(stats=each[ids[0]])
         if trees:
-            members = [trees.get(i) or Cond("member", "exact", group="segment", values=(i,)) for i in ids]
-            union = figures(r.filter_profiles(Any_(tuple(members))))
+            union = figures(r.filter_profiles(Any_(tuple(trees.get(i) or member(kind, [i]) for i in ids))))
         else:
             union = figures(r.union_profiles(kind, ids))
         return StatsResult(stats=union, lists=[ListFigures(list_id=i, name=groups[i]["name"], stats=each[i]) for i in ids],

@@ -43,17 +43,13 @@ class PostgresSession(Session):
                                   f"FROM generate_series(1, ?) ORDER BY 1", [n]).fetchall()  # rising: see _touch_new_range
         return [r[0] for r in rows]
 
-    @staticmethod
-    def _attribute(name: str) -> tuple[str, str]:
-        return "(c.attributes ->> ?)", name
-
     EMAIL_DOMAIN = "split_part(c.email_key, '@', 2)"
 
     def _account_term(self, node: Any = None) -> str:
         return "c.account_id = ?"  # the planner's statistics choose between the indexes and a scan
 
     @staticmethod
-    def _typed_attribute(name: str, kind: str) -> tuple[str, list[Any]]:
+    def _attribute(name: str, kind: str = "text") -> tuple[str, list[Any]]:
         if kind in ("number", "boolean"):
             sql_type = "numeric" if kind == "number" else "boolean"
             return (f"(CASE WHEN jsonb_typeof(c.attributes -> ?) = '{kind}' THEN (c.attributes ->> ?)::{sql_type} END)",

@@ -74,24 +74,28 @@ class FilterSql(Session):
             return f"({expr} & ?) <> 0", [*eparams, values[0]]
         if op == "no_bit":
             return f"({expr} & ?) = 0", [*eparams, values[0]]
-        if op == "eq":
-            return f"({known} AND {lhs} = ?)", [*eparams, *eparams, values[0]]
         if op == "in":
-            ors, params = [], []
+            ors, tested = [], []
             for cond, part in self._in(values, "numeric" if c.kind == "number" else "text"):
                 ors.append(f"{lhs} {cond}")
-                params += [*eparams, *part]
-            return f"({known} AND ({' OR '.join(ors)}))", [*eparams, *params]
-        if op in ("contains", "starts_with"):
-            pattern = (like_pattern if op == "contains" else _prefix_pattern)(str(values[0]))
-            return f"({known} AND {lhs} LIKE ? ESCAPE '\\')", [*eparams, *eparams, pattern]
-        if op == "between":
-            return f"({known} AND {lhs} BETWEEN ? AND ?)", [*eparams, *eparams, values[0], values[1]]
-        return f"({known} AND {lhs} {_COMPARE[op]} ?)", [*eparams, *eparams, values[0]]
+                tested += [*eparams, *part]
+            test = "(" + " OR ".join(ors) + ")"
+        else:
+            if op == "eq":
+                test, args = f"{lhs} = ?", values[:1]
+            elif op in ("contains", "starts_with"):
+                pattern = (like_pattern if op == "contains" else _prefix_pattern)(str(values[0]))
+                test, args = f"{lhs} LIKE ? ESCAPE '\\'", [pattern]
+            elif op == "between":
+                test, args = f"{lhs} BETWEEN ? AND ?", values[:2]
+            else:
+                test, args = f"{lhs} {_COMPARE[op]} ?", values[:1]
+            tested = [*eparams, *args]
+        return f"({known} AND {test})", [*eparams, *tested]
 
     def _expression(self, c: Cond) -> tuple[str, list[Any]]:
         if c.attribute is not None:
-            return self._typed_attribute(c.attribute, c.kind)
+            return self._attribute(c.attribute, c.kind)
         if c.column not in COLUMNS:
             raise ValueError(f"not a filterable column: {c.column}")
         if c.column == "email_domain":

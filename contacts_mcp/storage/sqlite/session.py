@@ -63,21 +63,16 @@ class Session:
     EMAIL_DOMAIN = "substr(c.email_key, instr(c.email_key, '@') + 1)"
 
     @staticmethod
-    def _typed_attribute(name: str, kind: str) -> tuple[str, list[Any]]:
-        """SQL for a custom field's value as `kind` (number, boolean: NULL when the stored value is not one;
-        else as stored), with the parameters it binds."""
+    def _attribute(name: str, kind: str = "text") -> tuple[str, list[Any]]:
+        """SQL for a custom field's value in `c.attributes` (NULL when absent) as `kind` (number, boolean: NULL
+        when the stored value is not one; else as stored), with the parameters it binds: the name is data,
+        never SQL."""
         path = "$." + json.dumps(name)
         if kind in ("number", "boolean"):
             types = "'integer', 'real'" if kind == "number" else "'true', 'false'"
             return (f"(CASE WHEN json_type(c.attributes, ?) IN ({types}) THEN json_extract(c.attributes, ?) END)",
                     [path, path])
         return "json_extract(c.attributes, ?)", [path]
-
-    @staticmethod
-    def _attribute(name: str) -> tuple[str, str]:
-        """SQL for a custom field's value in `c.attributes` (as text or a number, NULL when absent), with
-        the parameter it binds: the name is data, never SQL."""
-        return "json_extract(c.attributes, ?)", "$." + json.dumps(name)
 
     def _bulk_insert(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
         """New rows, all of them new (no conflict expected: a conflict fails the unit). Table and column names

@@ -81,15 +81,14 @@ class StatsReads(FilterSql):
                 for profile, n in self._conn.execute(
                         # CROSS JOIN: SQLite reads the group's members first (else it may scan every contact)
                         f"SELECT {PROFILE_SQL}, COUNT(*) FROM {members} m CROSS JOIN contacts c "
-                        f"WHERE c.id = m.contact_id AND m.{column} = ? AND c.account_id = ? AND c.deleted_at IS NULL AND EXISTS (SELECT 1 "
-                        f"FROM {members} e WHERE e.contact_id = m.contact_id AND e.{column} {cond}) GROUP BY 1",
-                        [group_id, self.account_id, *params]):
+                        f"WHERE c.id = m.contact_id AND m.{column} = ? AND c.account_id = ? AND c.deleted_at IS NULL "
+                        f"AND EXISTS (SELECT 1 FROM {members} e WHERE e.contact_id = m.contact_id AND e.{column} {cond}) "
+                        "GROUP BY 1", [group_id, self.account_id, *params]):
                     out[profile] -= n
         return +out
 
     def filter_profiles(self, node: Node) -> Counter[int]:
-        """Profile counts (storage/sqlite/stats.py) of the contacts (not deleted) that match: every figure of
-        get_stats in one pass."""
+        """Profile counts of the contacts (not deleted) that match: every figure of get_stats in one pass."""
         sql, params = self._where(node)
         out: Counter[int] = Counter()
         for profile, n in self._conn.execute(
@@ -103,9 +102,9 @@ class StatsReads(FilterSql):
         exprs: list[tuple[str, str]] = [(c, f"c.{c}") for c in FILL_COLUMNS]
         params: list[object] = []
         for name in custom:  # a custom field lives in the attributes JSON; its name is bound, never spliced
-            sql, param = self._attribute(name)
+            sql, bound = self._attribute(name)
             exprs.append((name, sql))
-            params += [param, param]
+            params += bound * 2  # COUNT and MAX(LENGTH) each name it
         select = ", ".join(f"COUNT({e}), MAX(LENGTH({e}))" for _, e in exprs)
         where, tail = f"{self._account_term()} AND c.deleted_at IS NULL", [self.account_id]
         if list_id is not None:
