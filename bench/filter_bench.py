@@ -94,7 +94,7 @@ async def scenario(settings: Settings, files: tuple[Path, Path], n: int, label: 
         for path, name in zip(files, ("A", "B")):
             job = await call(client, "import_file", {"path": str(path), "new_list_name": name})
             while job["status"] not in ("completed", "failed", "cancelled"):
-                job = (await call(client, "get_import_jobs", {"job_id": job["id"], "wait_seconds": 60}))["jobs"][0]
+                job = (await call(client, "get_jobs", {"job_id": job["id"], "wait_seconds": 60}))["jobs"][0]
             assert job["status"] == "completed", job
             ids.append(job["list_id"])
         s = time.perf_counter() - t

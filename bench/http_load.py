@@ -11,7 +11,7 @@ per token, bursts of 100) and gives every client its own token. The access log (
 the server's stderr) goes to a file and its status codes are counted (a 429 there is the rate limit).
 
 1. HTTP mixed load: a seed list and 50 contacts; then --clients clients each import a 200-row CSV
-   (import_file csv_text, then get_import_jobs with wait_seconds), all together, timed apart; then for
+   (import_file csv_text, then get_jobs with wait_seconds), all together, timed apart; then for
    --seconds each loops a mix: 40% writes (create_contact, upsert_contacts of 5-20 with a few existing
    contacts), 30% get_contacts (lookup of 1-5 emails, search, a page of the list or of the base), 20%
    get_stats (whole base, the list), 10% other (update_list_members add, optout_contact of one contact,
@@ -289,7 +289,7 @@ class Worker:
         job = await self.rec.call(self.client, "import_file csv_text", "import_file",
                                   {"csv_text": "\n".join(lines) + "\n", "list_ids": [self.list_id]})
         while job and job["status"] not in ("completed", "failed", "cancelled"):
-            page = await self.rec.call(self.client, "get_import_jobs wait", "get_import_jobs",
+            page = await self.rec.call(self.client, "get_jobs wait", "get_jobs",
                                        {"job_id": job["id"], "wait_seconds": 30})
             job = page["jobs"][0] if page else None
         if job and (job["status"] != "completed" or job["created"] + job["updated"] != rows):
@@ -431,7 +431,7 @@ async def mixed_load(ports: list[int], tokens: list[str], clients_n: int, second
             for w in workers:
                 tg.start_soon(w.import_csv, import_rows)
         elapsed = time.perf_counter() - t
-        print(f"  imports: {clients_n} x import_file of {import_rows} CSV rows + get_import_jobs(wait_seconds) "
+        print(f"  imports: {clients_n} x import_file of {import_rows} CSV rows + get_jobs(wait_seconds) "
               f"together: {elapsed:.2f} s ({clients_n * import_rows / elapsed:,.0f} rows/s); "
               f"errors: {sum(imports.errors.values())}")
         imports.print_table()

@@ -98,7 +98,7 @@ async def run_import(tmp: Path, path: Path, label: str, n: int, db_url: str | No
             raise SystemExit(result.content[0].text)
         job = result.structured_content
         while job["status"] not in ("completed", "failed", "cancelled"):
-            got = await client.call_tool("get_import_jobs", {"job_id": job["id"], "wait_seconds": 60})
+            got = await client.call_tool("get_jobs", {"job_id": job["id"], "wait_seconds": 60})
             job = got.structured_content["jobs"][0]
         elapsed = time.perf_counter() - start
     assert job["status"] == "completed" and job["created"] == n, job

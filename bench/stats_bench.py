@@ -95,7 +95,7 @@ async def scenario(settings: Settings, files: tuple[Path, Path, Path], n: int, l
                                                    "optout_channels": ["email", "sms"]})
         for j in (first, second, third):
             while j["status"] not in ("completed", "failed", "cancelled"):
-                j = (await call(client, "get_import_jobs", {"job_id": j["id"], "wait_seconds": 60}))["jobs"][0]
+                j = (await call(client, "get_jobs", {"job_id": j["id"], "wait_seconds": 60}))["jobs"][0]
             assert j["status"] == "completed", j
         s = time.perf_counter() - t
         report("build (3 imports)", f"{s:.1f} s", f"built a base of {n:,} contacts in two lists of {n // 2:,}, "

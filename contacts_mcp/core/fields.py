@@ -35,7 +35,10 @@ ALL_BUILTINS = ("ext_id", *BUILTIN_FIELDS)
 RESERVED_NAMES = INPUT_ARGUMENTS | {"blocked_senders", "status", "source", "id", "email_key",
                                     # the filter language's own names (core/filters.py)
                                     "list", "segment", "reachable", "opted_out", "optout_reason", "email_domain",
-                                    "created_at", "updated_at"}
+                                    "created_at", "updated_at",
+                                    # an export's own columns (core/exports/columns.py)
+                                    "deleted_at", "lists", "segments", "optout_email", "optout_sms",
+                                    "optout_voice", "optout_voicemail"}
 _BUILTIN_KIND = {"ext_id": "id", **BUILTINS}
 
 def fold(text: str) -> str:

@@ -41,6 +41,8 @@ class Settings:
     read_only: bool = False  # stdio: list and run only the read-only tools
     rate_limit: float = 50.0  # HTTP: requests a second per API token (bursts up to twice that); 0 = off
     webhook_first_delay: float = 2.0  # seconds before a failed webhook delivery's 2nd attempt; doubles after
+    export_dir: Path | None = None  # export files (CONTACTS_MCP_EXPORT_DIR); with PostgreSQL, a shared folder
+    export_hours: float = 24.0  # an export's file is deleted this long after it is written
 
     @property
     def jobs_dir(self) -> Path:
@@ -52,6 +54,17 @@ class Settings:
         if self.db_url is not None:
             return default_db_path().parent / "imports"
         return self.db_path.parent / f"{self.db_path.stem}-imports"
+
+    @property
+    def exports_dir(self) -> Path:
+        """Where export files are written (then deleted after export_hours): export_dir, else a folder next
+        to the SQLite file (the user data folder by default). With PostgreSQL, the download or resource may be
+        asked of any server process: on several machines this must be a shared mount."""
+        if self.export_dir is not None:
+            return self.export_dir
+        if self.db_url is not None:
+            return default_db_path().parent / "exports"
+        return self.db_path.parent / f"{self.db_path.stem}-exports"
 
     @property
     def database(self) -> str:
@@ -67,6 +80,7 @@ class Settings:
         db = str(db_path or _env("CONTACTS_MCP_DB") or default_db_path())
         url = db if is_database_url(db) else None
         files = _env("CONTACTS_MCP_FILES_DIR")
+        exports = _env("CONTACTS_MCP_EXPORT_DIR")
         region = (default_region or _env("CONTACTS_MCP_DEFAULT_REGION") or DEFAULT_REGION).upper()
         roots = tuple(Path(p).expanduser().resolve() for p in (_env("CONTACTS_MCP_IMPORT_ROOTS") or "").split(os.pathsep)
                       if p.strip())
@@ -80,7 +94,9 @@ class Settings:
                    jobs_at_once=int(_env("CONTACTS_MCP_JOBS_AT_ONCE") or cls.jobs_at_once),
                    jobs_per_account=int(_env("CONTACTS_MCP_JOBS_PER_ACCOUNT") or cls.jobs_per_account),
                    read_only=_flag("CONTACTS_MCP_READ_ONLY"),
-                   rate_limit=float(_env("CONTACTS_MCP_RATE_LIMIT") or cls.rate_limit))
+                   rate_limit=float(_env("CONTACTS_MCP_RATE_LIMIT") or cls.rate_limit),
+                   export_dir=Path(exports).expanduser().resolve() if exports else None,
+                   export_hours=float(_env("CONTACTS_MCP_EXPORT_HOURS") or cls.export_hours))
 
 
 def _megabytes(name: str, default: int) -> int:

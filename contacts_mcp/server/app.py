@@ -11,13 +11,13 @@ from .auth import Verifier
 from ..core.scope import AppState
 from .lifespan import running
 from ..core.settings import Settings
-from ..tools import contacts, events, fields, folders, imports, lists, optouts, segments
+from ..tools import contacts, events, exports, fields, folders, imports, jobs, lists, optouts, segments
 from ..tools.common import Toolbox
 from . import prompts, resources
 from .guard import Guard
 from .instructions import INSTRUCTIONS
 
-TOOL_MODULES = (contacts, lists, folders, fields, imports, optouts, segments, events)
+TOOL_MODULES = (contacts, lists, folders, fields, imports, exports, jobs, optouts, segments, events)
 
 
 def build_server(settings: Settings, *, verifier: Verifier | None = None) -> MCPServer:

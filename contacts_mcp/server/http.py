@@ -2,7 +2,7 @@
 per-token rate limit and a structured access log.
 
 The ASGI layers, outermost first: access log (every request, even refused ones) -> Host/Origin check ->
-gate (verified token, rate limits, body cap: before any work is done for a flooding or oversized caller,
+export downloads (GET /exports/<job id>, opened by a signed link instead of an API token) -> gate (verified token, rate limits, body cap: before any work is done for a flooding or oversized caller,
 see gate.py) -> the SDK's app (Host/Origin checks, bearer-token authentication answering 401 with
 WWW-Authenticate, the MCP endpoint).
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+from urllib.parse import parse_qs
 import sys
 import time
 from dataclasses import dataclass
@@ -19,10 +20,15 @@ from typing import Any
 
 import anyio
 import uvicorn
+from starlette.responses import FileResponse
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 
 from .auth import Verifier
+from ..core.errors import ContactsError, NotFound
+from ..core.exports import files
+from ..core.exports.delivery import token_account
+from ..core.exports.writers import EXTENSIONS, MEDIA_TYPES
 from ..core.settings import Settings
 from .gate import Gate, body_limit, client_address
 
@@ -70,6 +76,48 @@ class HostCheck:
         return await self.app(scope, receive, send)
 
 
+async def _refuse(send: Any, status: int, message: str) -> None:
+    body = json.dumps({"error": message}).encode()
+    await send({"type": "http.response.start", "status": status, "headers": [
+        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+        (b"cache-control", b"no-store")]})
+    await send({"type": "http.response.body", "body": body})
+
+
+@dataclass
+class Downloads:
+    """GET /exports/<job id>?token=…: a completed export's file, for whoever holds the signed, short-lived link
+    get_jobs gives (core/exports/delivery.py): no API token, so a browser or curl can fetch it, but only that
+    job of that account until the link expires."""
+
+    app: Any
+    verifier: Verifier
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/exports/"):
+            return await self.app(scope, receive, send)
+        if scope["method"] not in ("GET", "HEAD"):
+            return await _refuse(send, 405, "only GET (or HEAD) downloads an export")
+        job_id = scope["path"].removeprefix("/exports/")
+        token = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("token", [""])[0]
+        account, state = token_account(token), getattr(self.verifier, "state", None)
+        if account is None or state is None:
+            return await _refuse(send, 403, "this download link has no valid token; read the export job again "
+                                            "(get_jobs) for a fresh link")
+        try:
+            path, row = await files.download(state.scope(account), job_id, token)
+        except files.LinkRefused as exc:
+            return await _refuse(send, 403, str(exc))
+        except NotFound as exc:
+            return await _refuse(send, 404, str(exc))
+        except ContactsError as exc:
+            return await _refuse(send, 410, str(exc))
+        fmt = row["options"]["format"]
+        response = FileResponse(path, media_type=MEDIA_TYPES[fmt], filename=f"contacts-{job_id}.{EXTENSIONS[fmt]}",
+                                headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
+        await response(scope, receive, send)
+
+
 @dataclass
 class AccessLog:
     """One JSON line per request: time, method, path, status, duration, token id, client address. No
@@ -103,7 +151,7 @@ def http_app(server: MCPServer, verifier: Verifier, settings: Settings, *, host:
     security = transport_security(port, allowed_hosts, allowed_origins)
     app = server.streamable_http_app(streamable_http_path="/mcp", host=host, transport_security=security, json_response=True,
                                      max_request_body_size=body_limit(settings))
-    return AccessLog(HostCheck(Gate(app, server, verifier, settings), security))
+    return AccessLog(HostCheck(Downloads(Gate(app, server, verifier, settings), verifier), security))
 
 
 def serve_http(server: MCPServer, verifier: Verifier, settings: Settings, *, host: str, port: int,

@@ -62,7 +62,7 @@ def register(server: MCPServer) -> None:
 Import the CRM export {source} into a new list named "{name}", then report on it.
 
 1. import_file with {argument}="{source}", new_list_name="{name}", wait_seconds=60. Note the job id and list_id.
-2. While the status is queued or running, call get_import_jobs with job_id=<job id>, wait_seconds=60. If it \
+2. While the status is queued or running, call get_jobs with job_id=<job id>, wait_seconds=60. If it \
 failed, report its error and stop.
 3. Check unknown_columns (ignored) and mapping. For a column holding contact data, find its field with \
 get_fields (manage_fields action="create" if none fits), then set_field_alias with field=<field>, \

@@ -1,4 +1,5 @@
-"""Resources: one contact or one list by id, as JSON; charts; import jobs; the filter language."""
+"""Resources: one contact or one list by id, as JSON; charts; import jobs; small export files; the filter
+language."""
 
 from collections.abc import Awaitable
 from typing import TypeVar
@@ -6,7 +7,8 @@ from typing import TypeVar
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError
 
-from ..core import contacts, filters, lists, stats
+from ..core import contacts, filters, jobs as all_jobs, lists, stats
+from ..core.exports import files
 from ..core.imports import jobs
 from ..core.errors import ContactsError
 from ..tools.common import scope_of
@@ -55,7 +57,7 @@ def register(server: MCPServer) -> None:
     @server.resource("contacts://imports/{job_id}", name="import_job", mime_type="application/json",
                      description="One import job: status, counts, percent, mapping, error report link.")
     async def job_resource(job_id: str, ctx: Context) -> str:
-        return (await _found(jobs.get_job(scope_of(ctx), job_id))).model_dump_json()
+        return (await _found(all_jobs.get_job(scope_of(ctx), job_id))).model_dump_json()
 
     @server.resource("contacts://imports/{job_id}/errors{?cursor}", name="import_errors",
                      mime_type="application/json",
@@ -68,6 +70,22 @@ def register(server: MCPServer) -> None:
                      description="An import's rejected lines as a CSV file (line, reason, original columns).")
     async def errors_csv_resource(job_id: str, ctx: Context) -> str:
         return await _found(jobs.errors_csv(scope_of(ctx), job_id))
+
+    @server.resource("contacts://exports/{job_id}.csv", name="export_csv", mime_type="text/csv",
+                     description="A completed CSV export's file, up to 1 MB (larger: its path or download_url).")
+    async def export_csv(job_id: str, ctx: Context) -> str:
+        return (await _found(files.small_file(scope_of(ctx), job_id, "csv"))).decode("utf-8")
+
+    @server.resource("contacts://exports/{job_id}.jsonl", name="export_jsonl", mime_type="application/x-ndjson",
+                     description="A completed JSON-lines export's file, up to 1 MB.")
+    async def export_jsonl(job_id: str, ctx: Context) -> str:
+        return (await _found(files.small_file(scope_of(ctx), job_id, "jsonl"))).decode("utf-8")
+
+    @server.resource("contacts://exports/{job_id}.xlsx", name="export_xlsx",
+                     mime_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                     description="A completed XLSX export's file, up to 1 MB.")
+    async def export_xlsx(job_id: str, ctx: Context) -> bytes:
+        return await _found(files.small_file(scope_of(ctx), job_id, "xlsx"))
 
     @server.resource("contacts://filters", name="filter_language", mime_type="text/plain",
                      description="The filter language of get_contacts, get_stats, apply_to_contacts and dynamic "

@@ -14,6 +14,7 @@ from .rows import (
     AliasRow, ConfirmationRow, ContactRow, DeliveryRow, EventRow, FieldRow, FolderListRow, FolderRow, ImportErrorRow, JobRow, ListRow,
     OptoutRecordRow, SegmentRow, WebhookRow,
 )
+from .columns import ExportColumn
 from .tree import Node
 
 
@@ -57,7 +58,7 @@ class ContactReads(Protocol):
         kind: str,
     ) -> set[tuple[int, int]]:
         """(contact id, group id) pairs that exist among the given contacts and lists (or segments)."""
-    def filter_ids(self, node: Node, *, after_id: int, limit: int, deleted: bool = False) -> Sequence[int]:
+    def filter_ids(self, node: Node, *, after_id: int, limit: int, deleted: str = False) -> Sequence[int]:
         """Ids of the contacts that match, in rising order after `after_id` (deleted ones only if asked)."""
     def filter_fingerprint(self, node: Node) -> tuple[int, int, int]:
         """Which contacts (not deleted) match, as three numbers that differ for another set."""
@@ -234,11 +235,12 @@ class FieldWrites(Protocol):
 
 
 class ImportReads(Protocol):
-    """Import jobs: queries."""
+    """Import and export jobs (`kind`): queries."""
 
     def job(self, job_id: str) -> JobRow | None: ...
     def job_status(self, job_id: str) -> str | None: ...
-    def jobs(self, *, status: str | None, after_seq: int | None, limit: int) -> list[JobRow]: ...
+    def jobs(self, *, status: str | None, after_seq: int | None, limit: int,
+             kind: str | None = None) -> list[JobRow]: ...
     def jobs_of_lists(self, list_ids: Sequence[int]) -> dict[int, JobRow]:
         """The import that created each list, if one did."""
     def errors(self, job_id: str, *, after_line: int, limit: int) -> list[ImportErrorRow]: ...
@@ -411,3 +413,15 @@ class EraseWrites(Protocol):
         contact id) without email or data. Returns how many were deleted."""
     def insert_erasure(self, *, erased_by: str, reason: str, contact_ids: Sequence[int], now: str) -> None: ...
 
+
+
+class ExportReads(Protocol):
+    """What an export reads (storage/columns.py), on the snapshot of Store.stream."""
+
+    def export_count(self, node: Node | None, *, deleted: str) -> int:
+        """How many contacts export_rows will yield."""
+    def export_rows(self, node: Node | None, columns: Sequence[ExportColumn], *, deleted: str, neutral: bool,
+                    batch: int = 5000) -> Iterator[list[tuple]]:
+        """The contacts `node` selects (all if None; deleted ones: `deleted` no, also or only), in id order, a tuple of
+        `columns` each, `batch` at a time. `neutral`: typed text that starts like a spreadsheet formula (after
+        any apostrophes) comes with one more apostrophe in front."""

@@ -48,25 +48,26 @@ from typing import Any, Protocol, TypeVar
 
 from ._repositories import (
     ContactReads, ContactWrites, EraseReads, EraseWrites, EventReads, EventWrites, FieldReads, FieldWrites,
-    ImportReads, ImportWrites, ListReads, ListWrites, OptoutReads, OptoutWrites, SegmentReads, SegmentWrites,
+    ExportReads, ImportReads, ImportWrites, ListReads, ListWrites, OptoutReads, OptoutWrites, SegmentReads, SegmentWrites,
     StatsReads, StatsWrites,
 )
 from .rows import (
     COUNTERS, HAS_EMAIL, HAS_FIXED, HAS_MOBILE, HASHED, KEY_COLUMNS, REASON_SHIFT, UNCONFIRMED, AccountRow, TokenListRow,
     TokenRow,
 )
+from .columns import ExportColumn
 from .tree import All, Any_, Cond, Node, Not
 
 T = TypeVar("T")
 
 # Facts of the stored representation that core computes with (storage/rows.py): identity columns, the
 # prefix of an erased (hashed) address, an import job's counters, the bits of a statistics profile.
-__all__ = ["COUNTERS", "All", "Any_", "Cond", "Node", "Not", "Accounts", "Claim", "HASHED", "HAS_EMAIL", "HAS_FIXED", "HAS_MOBILE", "KEY_COLUMNS", "REASON_SHIFT",
+__all__ = ["COUNTERS", "ExportColumn", "All", "Any_", "Cond", "Node", "Not", "Accounts", "Claim", "HASHED", "HAS_EMAIL", "HAS_FIXED", "HAS_MOBILE", "KEY_COLUMNS", "REASON_SHIFT",
            "UNCONFIRMED", "Reader", "Store", "Writer"]
 
 
 class Reader(ContactReads, OptoutReads, ListReads, FieldReads, ImportReads, SegmentReads, EventReads, StatsReads,
-             EraseReads, Protocol):
+             EraseReads, ExportReads, Protocol):
     """Read queries, bound to one account."""
 
 
@@ -133,7 +134,17 @@ class Store(Protocol):
         ...
 
     def pending_jobs(self) -> Awaitable[list[tuple[int, str]]]:
-        """(account id, job id) of the import jobs to run, across accounts."""
+        """(account id, job id) of the import and export jobs to run, across accounts."""
+        ...
+
+    def stream(self, account_id: int, fn: Callable[[Reader], T]) -> Awaitable[T]:
+        """Run `fn` once against one consistent snapshot, on a connection and a thread of its own, for as long
+        as it takes: a long streaming read (an export) that must see one moment of the data while writes go
+        on, without holding a connection other reads wait for. `fn` is never run twice: it may write a file."""
+        ...
+
+    def expired_exports(self, now: str) -> Awaitable[list[tuple[int, str, str]]]:
+        """(account id, job id, file) of the export files whose time ran out before `now`, across accounts."""
         ...
 
     def claim_deliveries(self, now: str, until: str, limit: int) -> Awaitable[list[dict[str, Any]]]:

@@ -154,6 +154,9 @@ class JobRow(TypedDict):
     started_at: str | None
     finished_at: str | None
     starts: int
+    kind: str  # import or export
+    expires_at: str | None  # an export's file is deleted then
+    bytes: int | None  # an export file's size
 
 
 class ImportErrorRow(TypedDict):

@@ -1,4 +1,4 @@
-"""Import tools: import_file, get_import_jobs, cancel_import_job."""
+"""import_file (its jobs are read and cancelled with the job tools: tools/jobs.py)."""
 
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -10,12 +10,12 @@ from pydantic import Field
 from ..core.imports import jobs as core
 from ..core.imports.readers import FORMATS
 from ..core.imports.sources import Source
-from ..core.models import ImportJob, ImportJobPage
-from .common import Cursor, RestoreDeleted, Toolbox, client_is_local, scope_of, tool
+from ..core import jobs
+from ..core.models import ImportJob
+from .common import RestoreDeleted, Toolbox, client_is_local, scope_of, tool
+from .jobs import Wait, progress
 
 JSON_ROWS_MAX = 200_000  # bigger sets of rows go as a file (file_base64, url or path)
-Wait = Annotated[int, Field(description="Seconds to wait for the job to end, with progress notifications.",
-                            ge=0, le=60)]
 
 
 async def _client_roots(ctx: Context) -> list[Path]:
@@ -29,10 +29,6 @@ async def _client_roots(ctx: Context) -> list[Path]:
         return []
     return [Path(unquote(urlparse(str(r.uri)).path)).resolve() for r in result.roots
             if str(r.uri).startswith("file://")]
-
-
-async def _progress(ctx: Context, job: ImportJob) -> None:
-    await ctx.report_progress(job.percent, 100, f"{job.status}: {job.lines_read} lines read, {job.invalid} invalid")
 
 
 def register(box: Toolbox) -> None:
@@ -77,7 +73,7 @@ def register(box: Toolbox) -> None:
     ) -> ImportJob:
         """Import contacts from a CSV, XLSX, XLS, ODS or JSON file (or one inside a ZIP), given as a path, a
         URL, inline CSV/JSON or base64. Returns at once with a queued job (and new list id); follow it with
-        get_import_jobs. Headers match fields by name or alias; unknown columns are reported. Rejected lines go
+        get_jobs. Headers match fields by name or alias; unknown columns are reported. Rejected lines go
         to the job's error report; opt-outs are never lifted."""
         scope = scope_of(ctx)
         source = Source(path=path, url=url, csv_text=csv_text, json_rows=json_rows, file_base64=file_base64,
@@ -95,33 +91,5 @@ def register(box: Toolbox) -> None:
                                        new_list_folder_id=new_list_folder_id, notify_url=notify_url,
                                        client_roots=roots, groups=groups)
         if wait_seconds:
-            job = await core.wait_for(scope, job.id, wait_seconds, lambda j: _progress(ctx, j))
-        return job
-
-    @tool(box, read_only=True, idempotent=True)
-    async def get_import_jobs(
-        ctx: Context,
-        job_id: Annotated[str | None, Field(description="One job.")] = None,
-        status: Annotated[Literal["queued", "running", "completed", "failed", "cancelled"] | None,
-                          Field(description="Only jobs in this state.")] = None,
-        wait_seconds: Wait = 0,
-        limit: Annotated[int, Field(description="Page size.", ge=1, le=50)] = 10,
-        cursor: Cursor = None,
-    ) -> ImportJobPage:
-        """Read one import job (status, counts, mapping, unknown columns, notes, error report), optionally
-        waiting for it to end; or page through jobs, newest first."""
-        scope = scope_of(ctx)
-        if job_id is not None:
-            job = await (core.wait_for(scope, job_id, wait_seconds, lambda j: _progress(ctx, j)) if wait_seconds
-                         else core.get_job(scope, job_id))
-            return ImportJobPage(jobs=[job])
-        return await core.list_jobs(scope, status=status, limit=limit, cursor=cursor)
-
-    @tool(box, read_only=False, destructive=True)
-    async def cancel_import_job(
-        ctx: Context,
-        job_id: Annotated[str, Field(description="The queued or running job to stop.")],
-    ) -> ImportJob:
-        """Stop a queued or running import. Lines already imported stay imported (the counts say how many);
-        no further line is applied."""
-        return await core.cancel_job(scope_of(ctx), job_id)
+            job = await jobs.wait_for(scope, job.id, wait_seconds, lambda j: progress(ctx, j))
+        return job  # type: ignore[return-value]

@@ -125,8 +125,8 @@ async def test_another_accounts_ids_behave_exactly_like_unknown_ids_on_every_too
         ("get_segments", {"segment_ids": [seg]}, {"segment_ids": [unknown]}),
         ("attach_to_segment", {"segment_id": seg, "contact_ids": [cid]}, {"segment_id": unknown, "contact_ids": [cid]}),
         ("detach_from_segment", {"segment_id": seg, "contact_ids": [cid]}, {"segment_id": unknown, "contact_ids": [cid]}),
-        ("get_import_jobs", {"job_id": job["id"]}, {"job_id": "imp_" + "0" * 22}),
-        ("cancel_import_job", {"job_id": job["id"]}, {"job_id": "imp_" + "0" * 22}),
+        ("get_jobs", {"job_id": job["id"]}, {"job_id": "imp_" + "0" * 22}),
+        ("cancel_job", {"job_id": job["id"]}, {"job_id": "imp_" + "0" * 22}),
         ("optout_contact", {"contact_ids": [cid], "reason": "complaint"}, {"contact_ids": [unknown], "reason": "complaint"}),
         ("restore_optout", {"contact_ids": [cid], "reason": "test"}, {"contact_ids": [unknown], "reason": "test"}),
         ("get_optouts", {"contact_id": cid}, {"contact_id": unknown}),
@@ -149,7 +149,7 @@ async def test_another_accounts_ids_behave_exactly_like_unknown_ids_on_every_too
         # b's own views show nothing of a's.
         assert (await call(b, "get_contacts", {"emails": ["secret@a.example"]}))["contacts"] == []
         assert (await call(b, "get_stats"))["stats"]["subscribers"] == 0
-        assert (await call(b, "get_lists"))["lists"] == [] and (await call(b, "get_import_jobs"))["jobs"] == []
+        assert (await call(b, "get_lists"))["lists"] == [] and (await call(b, "get_jobs"))["jobs"] == []
         assert (await call(b, "get_optouts"))["optouts"] == [] and (await call(b, "get_events"))["events"] == []
         assert [f["name"] for f in (await call(b, "get_fields", {"limit": 200}))["fields"]].count("a_only") == 0
         # The same email in b is a new contact of b's, not a's contact.

@@ -96,7 +96,7 @@ async def import_until(port: int, csv: Path, stop_when) -> dict:
         job = await call(client, "import_file", {"path": str(csv)})
         with anyio.fail_after(120):
             while True:
-                job = (await call(client, "get_import_jobs", {"job_id": job["id"]}))["jobs"][0]
+                job = (await call(client, "get_jobs", {"job_id": job["id"]}))["jobs"][0]
                 if stop_when(job):
                     return job
                 await anyio.sleep(0.05)
@@ -104,7 +104,7 @@ async def import_until(port: int, csv: Path, stop_when) -> dict:
 
 async def wait_finished(port: int, job_id: str) -> dict:
     async with connect(port, TOKENS[port]) as client:
-        return (await call(client, "get_import_jobs", {"job_id": job_id, "wait_seconds": 60}))["jobs"][0]
+        return (await call(client, "get_jobs", {"job_id": job_id, "wait_seconds": 60}))["jobs"][0]
 
 
 async def test_a_job_killed_mid_import_resumes_to_the_same_result_as_an_uninterrupted_run(tmp_path):

@@ -33,7 +33,7 @@ async def test_an_http_client_declaring_the_whole_disk_as_its_root_cannot_import
                           mode="legacy") as client:  # the handshake that lets a server ask for roots
             text = await fails(client, "import_file", {"path": "/etc/passwd", "has_header": False})
             assert "CONTACTS_MCP_IMPORT_ROOTS" in text
-            assert (await call(client, "get_import_jobs", {}))["jobs"] == []
+            assert (await call(client, "get_jobs", {}))["jobs"] == []
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -55,6 +55,7 @@ async def test_a_file_swapped_for_a_symlink_after_the_call_is_never_read(state, 
     # outside before the job opens it. The job must read what was checked, never the secret.
     import anyio
 
+    from contacts_mcp.core import jobs as all_jobs
     from contacts_mcp.core.imports import jobs
     from contacts_mcp.core.imports.sources import Source
 
@@ -71,7 +72,7 @@ async def test_a_file_swapped_for_a_symlink_after_the_call_is_never_read(state, 
     victim.symlink_to(tmp_path / "secret.csv")
     state.runner.wake()
     with anyio.fail_after(20):
-        while (done := await jobs.get_job(state.scope(), job.id)).status not in ("completed", "failed"):
+        while (done := await all_jobs.get_job(state.scope(), job.id)).status not in ("completed", "failed"):
             await anyio.sleep(0.05)
     assert (done.status, done.created, done.lines_read) == ("completed", 1, 1)
     assert not list(state.settings.jobs_dir.iterdir())  # the job's private copy is gone, the caller's file stays

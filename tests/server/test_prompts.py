@@ -56,7 +56,7 @@ async def test_the_three_prompts_are_listed_with_described_arguments():
 
 async def test_import_crm_export_follows_the_job_and_reviews_its_errors():
     text = await render("import_crm_export", {"source": "/data/exports/hubspot.csv", "list_name": "Q3 leads"})
-    for expected in ('path="/data/exports/hubspot.csv"', 'new_list_name="Q3 leads"', "get_import_jobs",
+    for expected in ('path="/data/exports/hubspot.csv"', 'new_list_name="Q3 leads"', "get_jobs",
                      "unknown_columns", "set_field_alias", "mapping", "contacts://imports/<job id>/errors",
                      "errors.csv", "created", "updated", "invalid", "duplicates", "json_rows"):
         assert expected in text, expected

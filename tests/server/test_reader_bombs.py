@@ -82,7 +82,7 @@ def stop(proc: subprocess.Popen) -> None:
 
 async def jobs_of(port: int) -> dict[str, dict]:
     async with connect(port, TOKENS[port]) as client:
-        return {j["id"]: j for j in (await call(client, "get_import_jobs", {"limit": 50}))["jobs"]}
+        return {j["id"]: j for j in (await call(client, "get_jobs", {"limit": 50}))["jobs"]}
 
 
 async def test_spreadsheet_bombs_fail_their_own_jobs_and_the_server_keeps_answering_across_restarts(tmp_path):
@@ -101,7 +101,7 @@ async def test_spreadsheet_bombs_fail_their_own_jobs_and_the_server_keeps_answer
         async with connect(port, TOKENS[port]) as client:
             ids = {p: (await call(client, "import_file", {"path": str(p)}))["id"] for p in bombs}
             for path, why in bombs.items():
-                job = (await call(client, "get_import_jobs", {"job_id": ids[path], "wait_seconds": 60}))["jobs"][0]
+                job = (await call(client, "get_jobs", {"job_id": ids[path], "wait_seconds": 60}))["jobs"][0]
                 assert job["status"] == "failed", (path.name, job)
                 assert why in job["error"], (path.name, job["error"])
             # Still serving, and still importing.
@@ -134,7 +134,7 @@ async def test_a_job_the_server_keeps_dying_in_is_retried_twice_then_failed(tmp_
                     job_id = (await call(client, "import_file", {"url": trickle}))["id"]
                 with anyio.fail_after(20):
                     while True:
-                        job = (await call(client, "get_import_jobs", {"job_id": job_id}))["jobs"][0]
+                        job = (await call(client, "get_jobs", {"job_id": job_id}))["jobs"][0]
                         if job["status"] == "failed" or (job["status"] in ("queued", "running")
                                                          and _started(db, job_id) == start_number):
                             break

@@ -84,7 +84,7 @@ def backend_alive(url: str, pid: int) -> bool:
 async def wait_job(client, job_id: str) -> dict:
     with anyio.fail_after(50):
         while True:
-            job = (await call(client, "get_import_jobs", {"job_id": job_id, "wait_seconds": 20}))["jobs"][0]
+            job = (await call(client, "get_jobs", {"job_id": job_id, "wait_seconds": 20}))["jobs"][0]
             if job["status"] not in ("queued", "running"):
                 return job
 
@@ -147,7 +147,7 @@ async def test_three_processes_on_one_database_import_create_and_opt_out_concurr
             big = await call(c, "import_file", {"path": str(roots / "big.csv"), "list_ids": [list_id],
                                                 "notify_url": f"{hook}/hook"})
             with anyio.fail_after(10):
-                while (await call(c, "get_import_jobs", {"job_id": big["id"]}))["jobs"][0]["status"] != "running":
+                while (await call(c, "get_jobs", {"job_id": big["id"]}))["jobs"][0]["status"] != "running":
                     await anyio.sleep(0.05)
         started: dict = {}
 
@@ -196,7 +196,7 @@ async def test_three_processes_on_one_database_import_create_and_opt_out_concurr
             async def kill_c_mid_import() -> None:
                 with anyio.fail_after(40):
                     while True:
-                        job = (await call(c, "get_import_jobs", {"job_id": big["id"]}))["jobs"][0]
+                        job = (await call(c, "get_jobs", {"job_id": big["id"]}))["jobs"][0]
                         assert job["status"] == "running", f"the big import ended before the kill: {job}"
                         # C's own calls answered first: killed in flight, whether they took effect is unknown.
                         if job["lines_read"] > 0 and creates_done.is_set() and c_queued.is_set():

@@ -49,7 +49,7 @@ async def test_an_import_line_with_a_blank_email_is_reported_and_creates_nobody(
     (tmp_path / "blank.csv").write_text("email,ext_id,first_name\n ,\u200b,A\n\t, ,B\nok@example.com,,C\n")
     async with client_with(import_roots=(tmp_path,)) as c:
         job = await call(c, "import_file", {"path": str(tmp_path / "blank.csv")})
-        done = (await call(c, "get_import_jobs", {"job_id": job["id"], "wait_seconds": 10}))["jobs"][0]
+        done = (await call(c, "get_jobs", {"job_id": job["id"], "wait_seconds": 10}))["jobs"][0]
         assert (done["created"], done["invalid"]) == (1, 2)
         assert await _count(c) == 1
 

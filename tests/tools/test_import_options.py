@@ -67,7 +67,7 @@ async def test_the_skipped_count_survives_a_restart_and_resumes_from_the_checkpo
 
         await scope.write(crashed_after_a_batch)
     async with Client(build_server(settings)) as client:  # the restarted server resumes the job
-        done = (await call(client, "get_import_jobs", {"job_id": job.id, "wait_seconds": 30}))["jobs"][0]
+        done = (await call(client, "get_jobs", {"job_id": job.id, "wait_seconds": 30}))["jobs"][0]
         assert (done["status"], done["lines_read"], done["created"], done["skipped"]) == ("completed", 5, 2, 3)
         assert await emails_in(client) == ["a@example.com", "b@example.com", "f@example.com", "c@example.com",
                                            "d@example.com"]
@@ -133,7 +133,7 @@ async def test_unknown_segment_ids_are_refused_at_call_time_naming_them(client):
     text = await fails(client, "import_file", {"csv_text": "email\na@example.com\n", "segment_ids": [vip],
                                                "unlink_segment_ids": [vip]})
     assert "unlink_segment_ids" in text and f"[{vip}]" in text
-    assert (await call(client, "get_import_jobs", {}))["jobs"] == []
+    assert (await call(client, "get_jobs", {}))["jobs"] == []
 
 
 # --- 9d: user:password in a URL ---------------------------------------------------------------------
@@ -212,7 +212,7 @@ async def test_url_credentials_become_basic_auth_and_are_never_stored_or_shown(c
         with anyio.fail_after(15):
             while not posted:
                 await anyio.sleep(0.1)
-        shown = [json.dumps(job), json.dumps(await call(client, "get_import_jobs", {})), posted[0].decode(),
+        shown = [json.dumps(job), json.dumps(await call(client, "get_jobs", {})), posted[0].decode(),
                  (await client.read_resource(job["error_report"] + ".csv")).contents[0].text, caplog.text]
     for text in shown:
         assert "s3cr" not in text and "al@ice" not in text and "al%40ice" not in text and BASIC[6:] not in text
@@ -252,7 +252,7 @@ async def test_a_job_resumed_after_a_restart_before_its_download_fails_asking_to
                                        notify_url=None, client_roots=[])
     assert b"s3cr" not in stored_bytes(settings) and b"al@ice" not in stored_bytes(settings)
     async with Client(build_server(settings_private)) as client:
-        done = (await call(client, "get_import_jobs", {"job_id": job.id, "wait_seconds": 30}))["jobs"][0]
+        done = (await call(client, "get_jobs", {"job_id": job.id, "wait_seconds": 30}))["jobs"][0]
     assert done["status"] == "failed" and "never stored" in done["error"] and "import again" in done["error"]
     assert seen == []  # nothing was requested without the credentials
 
@@ -261,7 +261,7 @@ async def test_an_import_joins_lists_and_segments_by_name_and_an_unknown_name_is
     lst = (await call(client, "manage_lists", {"action": "create", "name": "Salon 2026"}))["list"]["id"]
     seg = (await call(client, "manage_segments", {"action": "create", "name": "Leads"}))["segment"]["id"]
     text = await fails(client, "import_file", {"csv_text": "email\na@example.com\n", "groups": ["salon 2026", "Nope"]})
-    assert "'Nope'" in text and (await call(client, "get_import_jobs", {}))["jobs"] == []
+    assert "'Nope'" in text and (await call(client, "get_jobs", {}))["jobs"] == []
     job = await call(client, "import_file", {"csv_text": "email\na@example.com\nb@example.com\n", "wait_seconds": 30,
                                              "groups": ["salon 2026", "LEADS"]})
     assert job["created"] == 2

@@ -1,4 +1,4 @@
-"""import_file, get_import_jobs, cancel_import_job and the error report, through an MCP client."""
+"""import_file, get_jobs, cancel_job and the error report, through an MCP client."""
 
 import base64
 import io
@@ -104,7 +104,7 @@ async def test_an_explicit_mapping_wins_and_can_ignore_columns(client):
 async def test_a_mapping_to_an_unknown_field_is_refused_before_queuing(client):
     text = await fails(client, "import_file", {"csv_text": "a\n1\n", "mapping": {"a": "shoe_size"}})
     assert "shoe_size" in text and "get_fields" in text
-    assert (await call(client, "get_import_jobs", {}))["jobs"] == []
+    assert (await call(client, "get_jobs", {}))["jobs"] == []
 
 
 async def test_a_file_with_no_identity_column_fails_the_job_with_the_fix(client):
@@ -248,7 +248,7 @@ async def test_a_url_is_downloaded_and_the_notify_url_gets_the_summary(client_wi
         assert received[0]["event"] == "import.finished" and received[0]["job"]["id"] == job["id"]
         assert received[0]["job"]["created"] == 1
         with anyio.fail_after(5):
-            while "notify" not in (got := (await call(client, "get_import_jobs", {"job_id": job["id"]}))["jobs"][0]):
+            while "notify" not in (got := (await call(client, "get_jobs", {"job_id": job["id"]}))["jobs"][0]):
                 await anyio.sleep(0.1)
         assert got["notify"].startswith("delivered")
 
@@ -294,18 +294,18 @@ async def test_importing_a_suppression_list_opts_everyone_out(client):
 async def test_jobs_are_listed_newest_first_and_unknown_ids_are_refused(client):
     first = await run_import(client, csv_text="email\na@example.com\n")
     second = await run_import(client, csv_text="email\nb@example.com\n")
-    listed = await call(client, "get_import_jobs", {})
+    listed = await call(client, "get_jobs", {})
     assert [j["id"] for j in listed["jobs"]] == [second["id"], first["id"]]
-    assert "imp_nope" in await fails(client, "get_import_jobs", {"job_id": "imp_nope"})
-    assert "already completed" in await fails(client, "cancel_import_job", {"job_id": first["id"]})
+    assert "imp_nope" in await fails(client, "get_jobs", {"job_id": "imp_nope"})
+    assert "already completed" in await fails(client, "cancel_job", {"job_id": first["id"]})
 
 
 async def test_a_cancelled_job_stops_and_keeps_what_it_had_imported(client):
     rows = "email\n" + "".join(f"c{i}@example.com\n" for i in range(60_000))
     job = await call(client, "import_file", {"csv_text": rows})
-    cancelled = await call(client, "cancel_import_job", {"job_id": job["id"]})
+    cancelled = (await call(client, "cancel_job", {"job_id": job["id"]}))["jobs"][0]
     assert cancelled["status"] == "cancelled"
-    final = (await call(client, "get_import_jobs", {"job_id": job["id"], "wait_seconds": 5}))["jobs"][0]
+    final = (await call(client, "get_jobs", {"job_id": job["id"], "wait_seconds": 5}))["jobs"][0]
     assert final["status"] == "cancelled" and final["lines_read"] < 60_000
     listed = await call(client, "get_contacts", {"limit": 1})
     assert final["created"] == final["lines_read"]
@@ -336,6 +336,7 @@ async def test_waiting_on_a_job_sends_progress_notifications(client):
 
 
 async def test_a_job_cancelled_before_it_starts_leaves_no_copy_of_its_file(state, settings):
+    from contacts_mcp.core import jobs as all_jobs
     from contacts_mcp.core.imports import jobs
     from contacts_mcp.core.imports.sources import Source
 
@@ -344,7 +345,7 @@ async def test_a_job_cancelled_before_it_starts_leaves_no_copy_of_its_file(state
     job = await jobs.create_import(scope, Source(csv_text="email\na@example.com\n"), jobs.ImportOptions(),
                                    new_list_name=None, new_list_folder_id=None, notify_url=None, client_roots=[])
     assert list(settings.jobs_dir.iterdir())
-    cancelled = await jobs.cancel_job(scope, job.id)
+    cancelled = await all_jobs.cancel_job(scope, job.id)
     assert cancelled.status == "cancelled" and not list(settings.jobs_dir.iterdir())
 
 

@@ -16,7 +16,7 @@ LINES = 60_000
 
 
 async def _job(client: Client, job_id: str) -> dict:
-    return (await call(client, "get_import_jobs", {"job_id": job_id}))["jobs"][0]
+    return (await call(client, "get_jobs", {"job_id": job_id}))["jobs"][0]
 
 
 async def test_a_process_that_loses_its_claim_stops_and_another_finishes_the_job_once(pg_url, tmp_path):

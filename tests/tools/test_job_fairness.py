@@ -11,7 +11,7 @@ from ..conftest import call
 
 
 async def _job(client, job_id: str) -> dict:
-    return (await call(client, "get_import_jobs", {"job_id": job_id}))["jobs"][0]
+    return (await call(client, "get_jobs", {"job_id": job_id}))["jobs"][0]
 
 
 async def _until(client, job_id: str, done, seconds: float = 10) -> dict:
@@ -29,7 +29,7 @@ async def test_a_stalled_download_is_running_and_cancelling_it_frees_the_runner_
         await anyio.sleep(0.5)
         assert (await _job(client, waiting))["status"] == "queued"  # the only slot is taken
         started = time.monotonic()
-        cancelled = await call(client, "cancel_import_job", {"job_id": stalled})
+        cancelled = (await call(client, "cancel_job", {"job_id": stalled}))["jobs"][0]
         assert cancelled["status"] == "cancelled"
         done = await _until(client, waiting, lambda j: j["status"] == "completed", seconds=5)
         assert done["created"] == 1 and time.monotonic() - started < 5
@@ -41,6 +41,7 @@ async def test_one_accounts_stalled_jobs_do_not_hold_up_another_accounts_import(
     from dataclasses import replace
 
     from contacts_mcp.core import accounts
+    from contacts_mcp.core import jobs as all_jobs
     from contacts_mcp.core.imports import jobs
     from contacts_mcp.core.imports.sources import Source
 
@@ -57,13 +58,13 @@ async def test_one_accounts_stalled_jobs_do_not_hold_up_another_accounts_import(
     started = time.monotonic()
     theirs = await queue(state.scope(other), Source(csv_text="email\nt@example.com\n"))
     with anyio.fail_after(10):
-        while (job := await jobs.get_job(state.scope(other), theirs)).status != "completed":
+        while (job := await all_jobs.get_job(state.scope(other), theirs)).status != "completed":
             await anyio.sleep(0.05)
     assert job.created == 1 and time.monotonic() - started < 10
-    statuses = [(await jobs.get_job(hog, j)).status for j in stalled]
+    statuses = [(await all_jobs.get_job(hog, j)).status for j in stalled]
     assert statuses.count("running") == 2 and statuses.count("queued") == 2  # the hog's own limit
     for j in stalled:
-        await jobs.cancel_job(hog, j)
+        await all_jobs.cancel_job(hog, j)
 
 
 async def test_a_download_that_trickles_below_the_minimum_rate_fails_with_the_reason(client_with, trickle):

@@ -29,7 +29,7 @@ async def _import(client_with, tmp_path: Path, csv: str, **options) -> dict:
     (tmp_path / "in.csv").write_text(csv)
     async with client_with(import_roots=(tmp_path,)) as c:
         job = await call(c, "import_file", {"path": str(tmp_path / "in.csv"), **options})
-        return (await call(c, "get_import_jobs", {"job_id": job["id"], "wait_seconds": 10}))["jobs"][0]
+        return (await call(c, "get_jobs", {"job_id": job["id"], "wait_seconds": 10}))["jobs"][0]
 
 
 async def test_a_voice_opt_out_on_a_fixed_phone_blocks_a_new_contact_with_that_fixed_phone(client):

@@ -97,7 +97,7 @@ async def test_nothing_but_a_restore_lifts_an_opt_out(client, client_with, tmp_p
     (tmp_path / "again.csv").write_text("email,first_name\nkeep@example.com,Again\n")
     async with client_with(import_roots=(tmp_path,)) as c2:
         job = await call(c2, "import_file", {"path": str(tmp_path / "again.csv"), "update_enabled": True})
-        done = await call(c2, "get_import_jobs", {"job_id": job["id"], "wait_seconds": 10})
+        done = await call(c2, "get_jobs", {"job_id": job["id"], "wait_seconds": 10})
         assert done["jobs"][0]["updated"] == 1
         assert await _opted_out(c2, cid) == expected
 

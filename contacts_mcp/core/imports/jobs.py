@@ -6,19 +6,17 @@ import codecs
 import csv
 import io
 import secrets
-from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
-
-import anyio
 
 from ...storage.api import Reader, Writer
 from ..errors import InvalidInput, LimitExceeded, NotFound
 from ..events import check_event_key
 from ..fields import registry
 from ..groups import group_ids
-from ..models import ImportErrorLine, ImportErrorPage, ImportJob, ImportJobPage
+from ..exports.cells import neutralise
+from ..models import ImportErrorLine, ImportErrorPage, ImportJob
 from ..normalize import clean_text, utc_now
 from ..pagination import decode_cursor, page
 from ..scope import Scope
@@ -27,7 +25,6 @@ from .mapping import check_explicit
 from .sources import Source, discard_own_file, store_source, url_policy
 
 FINISHED = ("completed", "failed", "cancelled")
-WAIT_MAX_SECONDS = 60
 ERRORS_PAGE = 100
 ERRORS_CSV_MAX_LINES = 100_000
 Channel = Literal["email", "sms"]
@@ -58,7 +55,7 @@ class ImportOptions:
 def _job(r: Reader, job_id: str) -> dict[str, Any]:
     row = r.job(job_id)
     if row is None:
-        raise NotFound("import job id", [job_id], "List jobs with get_import_jobs.")
+        raise NotFound("import job id", [job_id], "List jobs with get_jobs.")
     return row
 
 
@@ -66,8 +63,16 @@ def job_uri(job_id: str) -> str:
     return f"contacts://imports/{job_id}"
 
 
-def to_model(row: dict[str, Any]) -> ImportJob:
+def notify_text(row: dict[str, Any]) -> str | None:
+    """What became of the job's notify_url POST, if it was made."""
     notify = row.get("notify_result")
+    if not notify:
+        return None
+    return (f"delivered to {row['notify_url']}" if notify.get("delivered") else
+            f"not delivered to {row['notify_url']} after {notify.get('attempts')} attempts: {notify.get('error')}")
+
+
+def to_model(row: dict[str, Any]) -> ImportJob:
     skipped = row.get("skipped") or 0
     notes = [*(row.get("notes") or []), *([f"{skipped} line{'s' if skipped > 1 else ''} of existing contacts "
                                            "skipped (update_enabled=false); not in the error report"]
@@ -79,19 +84,17 @@ def to_model(row: dict[str, Any]) -> ImportJob:
         duplicates=row["duplicates"], skipped=skipped, notes=notes, percent=row["percent"], mapping=row["mapping"],
         unknown_columns=row["unknown_columns"] or [], error=row["error"],
         error_report=f"{job_uri(row['id'])}/errors" if row["invalid"] else None,
-        notify=(f"delivered to {row['notify_url']}" if notify.get("delivered") else
-                f"not delivered to {row['notify_url']} after {notify.get('attempts')} attempts: {notify.get('error')}")
-        if notify else None,
+        notify=notify_text(row),
         created_at=row["created_at"], started_at=row["started_at"], finished_at=row["finished_at"])
 
 
-QUEUED_MAX = 20  # jobs of one account waiting to run, each with its own copy of its file
+QUEUED_MAX = 20  # jobs of one account waiting to run (imports and exports), each import with a copy of its file
 
 
-def _room_in_queue(r: Reader) -> None:
+def room_in_queue(r: Reader) -> None:
     if len(r.jobs(status="queued", after_seq=None, limit=QUEUED_MAX + 1)) >= QUEUED_MAX:
-        raise LimitExceeded("import jobs waiting to run", QUEUED_MAX, f"{QUEUED_MAX} already",
-                            "Wait for some to finish (get_import_jobs), or cancel some (cancel_import_job).")
+        raise LimitExceeded("jobs waiting to run", QUEUED_MAX, f"{QUEUED_MAX} already",
+                            "Wait for some to finish (get_jobs), or cancel some (cancel_job).")
 
 
 async def create_import(scope: Scope, source: Source, options: ImportOptions, *, new_list_name: str | None,
@@ -121,14 +124,14 @@ async def create_import(scope: Scope, source: Source, options: ImportOptions, *,
         raise InvalidInput("new_list_name", "cannot be empty")
     if notify_url:
         await check_url(notify_url, url_policy(scope.settings))  # refused now, not when the job ends
-    await scope.read(_room_in_queue)  # before the source is copied: waiting jobs hold their files on disk
+    await scope.read(room_in_queue)  # before the source is copied: waiting jobs hold their files on disk
     job_id = "imp_" + secrets.token_urlsafe(16)
     stored = await store_source(source, job_id, scope.settings, client_roots)
     options.name_hint = stored.name_hint
     now = utc_now()
 
     def unit(w: Writer) -> ImportJob:
-        _room_in_queue(w)  # again, in the transaction: calls made at once all counted
+        room_in_queue(w)  # again, in the transaction: calls made at once all counted
         if groups:
             lists, segments = group_ids(w, groups)
             options.list_ids = list(dict.fromkeys([*options.list_ids, *lists]))
@@ -168,55 +171,6 @@ async def create_import(scope: Scope, source: Source, options: ImportOptions, *,
     return job
 
 
-async def get_job(scope: Scope, job_id: str) -> ImportJob:
-    return to_model(await scope.read(lambda r: _job(r, job_id)))
-
-
-async def wait_for(scope: Scope, job_id: str, seconds: float,
-                   report: Callable[[ImportJob], Awaitable[None]] | None = None) -> ImportJob:
-    """The job once it has finished, or as it stands after `seconds`; `report` hears each change."""
-    job = await get_job(scope, job_id)
-    last = None
-    with anyio.move_on_after(min(seconds, WAIT_MAX_SECONDS)):
-        while job.status not in FINISHED:
-            if report is not None and (job.status, job.percent) != last:
-                last = (job.status, job.percent)
-                await report(job)
-            await anyio.sleep(0.2)
-            job = await get_job(scope, job_id)
-    if report is not None and job.status in FINISHED:
-        await report(job)
-    return job
-
-
-async def list_jobs(scope: Scope, *, status: str | None, limit: int, cursor: str | None) -> ImportJobPage:
-    query = {"status": status}
-    after = decode_cursor(cursor, query)
-    rows = await scope.read(lambda r: r.jobs(status=status, after_seq=after, limit=limit + 1))
-    seqs = {row["id"]: row["seq"] for row in rows}
-    kept, next_cursor = page([to_model(r) for r in rows], limit=limit, key=lambda j: seqs[j.id], query=query)
-    return ImportJobPage(jobs=kept, next_cursor=next_cursor)
-
-
-async def cancel_job(scope: Scope, job_id: str) -> ImportJob:
-    """Stop a queued or running job; batches already applied stay (the counts say how many lines)."""
-    def unit(w: Writer) -> ImportJob:
-        row = _job(w, job_id)
-        if row["status"] in FINISHED:
-            raise InvalidInput("job_id", f"job {job_id} has already {row['status']}; only queued or running jobs "
-                                         "can be cancelled")
-        w.update_job(job_id, {"status": "cancelled", "finished_at": utc_now()})
-        # A queued job never reaches the runner, which deletes a job's own copy of its file: do it here.
-        if row["status"] == "queued":
-            discard_own_file(row)
-        return to_model(w.job(job_id))
-
-    job = await scope.write(unit, small=True)
-    if scope.runner is not None:
-        scope.runner.cancel(job_id)
-    return job
-
-
 async def error_page(scope: Scope, job_id: str, cursor: str | None, limit: int = ERRORS_PAGE) -> ImportErrorPage:
     query = {"errors": job_id}
     after = decode_cursor(cursor, query) or 0
@@ -228,11 +182,6 @@ async def error_page(scope: Scope, job_id: str, cursor: str | None, limit: int =
     lines = [ImportErrorLine(line=e["line"], values=e["data"], reason=e["reason"]) for e in await scope.read(unit)]
     kept, next_cursor = page(lines, limit=limit, key=lambda e: e.line, query=query)
     return ImportErrorPage(job_id=job_id, errors=kept, next_cursor=next_cursor)
-
-
-def neutralise(cell: str) -> str:
-    """A cell a spreadsheet would run as a formula gets a leading apostrophe (CSV injection)."""
-    return "'" + cell if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell
 
 
 async def errors_csv(scope: Scope, job_id: str) -> str:

@@ -1,4 +1,5 @@
-"""The job runner: runs queued import jobs for as long as the server lives.
+"""The job runner: runs queued import and export jobs for as long as the server lives (an export's own
+work is core/exports/jobs.py), and deletes export files whose time has come.
 
 Started in the server lifespan. At start-up it also picks up jobs left `running` by a stopped or
 killed process and resumes each from its checkpoint.
@@ -13,6 +14,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +31,7 @@ from ..upsert import BatchOptions
 from ...outbound import OutboundError, download, post_json
 from ...storage.api import Claim
 from . import engine
+from ..exports import jobs as exports
 from .jobs import FINISHED, ImportOptions, to_model
 from .readers import Limits
 from .sources import discard_own_file, url_policy
@@ -37,6 +41,7 @@ log = logging.getLogger(__name__)
 
 
 POLL_SECONDS = 2.0
+SWEEP_SECONDS = 60.0  # how often expired export files are looked for
 MAX_STARTS = 3  # a job is started at most this many times without applying a batch: once, then twice more
 
 
@@ -75,6 +80,8 @@ class JobRunner:
         self._cancelled: set[str] = set()
         self._running: dict[str, tuple[int, anyio.CancelScope]] = {}  # job id -> (account id, its scope)
         self._claims: dict[str, Claim] = {}  # job id -> this process's claim on it
+        self._stops: dict[str, threading.Event] = {}  # job id -> set to stop its export's writing thread
+        self._swept = 0.0
         # A URL's user and password, for the job that downloads it: only ever in this memory (see _process).
         self.credentials: dict[str, tuple[str, str]] = {}
 
@@ -86,12 +93,17 @@ class JobRunner:
         running = self._running.get(job_id)
         if running is not None:  # a queued job is never started: its status says cancelled
             self._cancelled.add(job_id)
+            if job_id in self._stops:
+                self._stops[job_id].set()  # an export's thread stops at its next batch
             running[1].cancel()  # a download or a read in progress stops now, not at the next batch
 
     async def run(self) -> None:
         settings = self.state.settings
         while True:
             self._wake = anyio.Event()
+            if time.monotonic() - self._swept >= SWEEP_SECONDS:
+                self._swept = time.monotonic()
+                await exports.sweep(self.state)
             for account_id, job_id in await self.state.store.pending_jobs():
                 if len(self._running) >= settings.jobs_at_once:
                     break
@@ -118,6 +130,7 @@ class JobRunner:
                 await self._claims.pop(job_id).release()
             self._running.pop(job_id, None)
             self._cancelled.discard(job_id)
+            self._stops.pop(job_id, None)
             self.credentials.pop(job_id, None)
             self.wake()  # a slot is free: the next job may start
 
@@ -127,7 +140,11 @@ class JobRunner:
             if job is None or job["status"] in FINISHED:
                 return
             try:
-                await self._process(scope, job)
+                if job["kind"] == "export":
+                    self._stops[job_id] = threading.Event()
+                    await exports.run_export(scope, job, self._stops[job_id])
+                else:
+                    await self._process(scope, job)
             except _ClaimLost:
                 # Another process may run it now, from the last batch committed: this one leaves it as it is.
                 log.warning("import job %s: this process lost its claim on it; stopped here", job_id)
@@ -135,9 +152,9 @@ class JobRunner:
             except (ContactsError, OutboundError) as exc:
                 await self._finish(scope, job_id, "failed", str(exc))
             except Exception as exc:  # a bug must fail the job, not the runner
-                log.exception("import job %s crashed", job_id)
-                await self._finish(scope, job_id, "failed", f"internal error ({type(exc).__name__}); the lines "
-                                                            "counted so far were imported")
+                log.exception("job %s crashed", job_id)
+                await self._finish(scope, job_id, "failed", f"internal error ({type(exc).__name__})" + (
+                    "; the lines counted so far were imported" if job["kind"] == "import" else ""))
         final = await scope.read(lambda r: r.job(job_id))
         if final["status"] in FINISHED:
             discard_own_file(final)
@@ -247,9 +264,12 @@ class JobRunner:
         await scope.write(unit)
 
     async def _notify(self, scope: Scope, job: dict[str, Any]) -> None:
-        summary = to_model(job).model_dump(mode="json")
+        kind = job["kind"]
+        # An export's summary holds no path nor link: whoever is notified reads the job for those.
+        summary = (to_model(job) if kind == "import" else exports.to_model(job, exports.Delivery(local=False), b"")
+                   ).model_dump(mode="json")
         try:
-            result = await post_json(job["notify_url"], {"event": "import.finished", "job": summary},
+            result = await post_json(job["notify_url"], {"event": f"{kind}.finished", "job": summary},
                                      policy=url_policy(scope.settings))
             outcome = {"delivered": result.delivered, "attempts": result.attempts, "status": result.status,
                        "error": result.error}

@@ -15,6 +15,7 @@ JobStatus = Literal["queued", "running", "completed", "failed", "cancelled"]
 class ImportJob(Out):
     """An import job: status, counts; rejected lines in error_report (+ .csv); unknown_columns ignored."""
 
+    kind: Literal["import"] = "import"
     id: str
     status: JobStatus
     source: str
@@ -39,9 +40,7 @@ class ImportJob(Out):
     finished_at: str | None = None
 
 
-class ImportJobPage(Out):
-    jobs: list[ImportJob]
-    next_cursor: str | None = None
+
 
 
 class ImportErrorLine(Out):

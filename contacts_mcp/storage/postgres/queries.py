@@ -13,11 +13,14 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
+import psycopg.rows
 
+from .connection import translate
 from ..sqlite.contacts import ContactReads, ContactWrites
 from ..sqlite.erase import EraseReads, EraseWrites
 from ..sqlite.events import EventReads, EventWrites
 from ..sqlite.fields import FieldReads, FieldWrites
+from ..sqlite.exports import ExportReads
 from ..sqlite.filters import PlanWrites
 from ..sqlite.imports import ImportReads, ImportWrites
 from ..sqlite.lists import ListReads, ListWrites
@@ -47,6 +50,18 @@ class PostgresSession(Session):
 
     def _account_term(self, node: Any = None) -> str:
         return "c.account_id = ?"  # the planner's statistics choose between the indexes and a scan
+
+    FIRST_CODE = "ascii"  # in a UTF-8 database, the first character's code point
+
+    def _group_ids(self, members: str, column: str) -> str:
+        return f"(SELECT string_agg(m.{column}::text, ',') FROM {members} m WHERE m.contact_id = c.id)"
+
+    def _stream(self, sql: str, params: Sequence[Any], size: int) -> Iterator[list[tuple]]:
+        # A server-side cursor: the rows come `size` at a time, never all of them in this process at once.
+        with self._conn.raw.cursor(name="export", row_factory=psycopg.rows.tuple_row) as cursor:
+            cursor.execute(translate(sql), list(params))
+            while batch := cursor.fetchmany(size):
+                yield batch
 
     @staticmethod
     def _attribute(name: str, kind: str = "text") -> tuple[str, list[Any]]:
@@ -178,7 +193,7 @@ class PostgresWrites(PostgresSession):
 
 
 class Reader(PostgresSession, ContactReads, OptoutReads, ListReads, FieldReads, ImportReads, SegmentReads,
-             EventReads, StatsReads, EraseReads):
+             EventReads, StatsReads, EraseReads, ExportReads):
     """Read queries, bound to one account."""
 
 

@@ -22,7 +22,7 @@ from psycopg_pool import ConnectionPool
 
 from ..sqlite.accounts import Accounts, token, version
 from ..sqlite.events import due_delivery_ids, lease_deliveries
-from ..sqlite.imports import pending_jobs
+from ..sqlite.imports import expired_exports, pending_jobs
 from .connection import Connection, configure
 from .migrations import migrate
 from .queries import Reader, Writer
@@ -198,6 +198,21 @@ class Store:
 
     async def pending_jobs(self) -> list[tuple[int, str]]:
         return await self._run(self._reads, _plain_read, pending_jobs)
+
+    async def expired_exports(self, now: str) -> list[tuple[int, str, str]]:
+        return await self._run(self._reads, _plain_read, expired_exports, now)
+
+    async def stream(self, account_id: int, fn: Callable[[Reader], T]) -> T:
+        def unit() -> T:
+            raw = _connect(self.url)  # not a pooled one: an export may read for minutes
+            try:
+                configure(raw)
+                return _read_unit(raw, account_id, fn)
+            finally:
+                raw.close()
+
+        self._check_open()
+        return await anyio.to_thread.run_sync(unit)
 
     async def claim_deliveries(self, now: str, until: str, limit: int) -> list[dict[str, Any]]:
         ids = await self._run(self._reads, _plain_read, due_delivery_ids, now, limit)

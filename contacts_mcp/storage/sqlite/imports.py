@@ -31,11 +31,15 @@ class ImportReads(Session):
     def job_status(self, job_id: str) -> str | None:
         return self._value("SELECT status FROM import_jobs WHERE account_id = ? AND id = ?", [self.account_id, job_id])
 
-    def jobs(self, *, status: str | None, after_seq: int | None, limit: int) -> list[dict[str, Any]]:
+    def jobs(self, *, status: str | None, after_seq: int | None, limit: int,
+             kind: str | None = None) -> list[dict[str, Any]]:
         where, params = ["account_id = ?"], [self.account_id]
         if status:
             where.append("status = ?")
             params.append(status)
+        if kind:
+            where.append("kind = ?")
+            params.append(kind)
         if after_seq is not None:
             where.append("seq < ?")
             params.append(after_seq)
@@ -102,3 +106,11 @@ def pending_jobs(conn: Any) -> list[tuple[int, str]]:
     only, which then works on each job inside that job's own account."""
     return [(r[0], r[1]) for r in conn.execute(
         "SELECT account_id, id FROM import_jobs WHERE status IN ('queued', 'running') ORDER BY seq").fetchall()]
+
+
+def expired_exports(conn: Any, now: str) -> list[tuple[int, str, str]]:
+    """(account id, job id, file) of the export files kept past their time, across accounts: for the job
+    runner's clean-up only, which then clears each inside its own account."""
+    return [(r[0], r[1], r[2]) for r in conn.execute(
+        "SELECT account_id, id, file_path FROM import_jobs WHERE expires_at IS NOT NULL AND file_path IS NOT NULL "
+        "AND expires_at < ?", [now]).fetchall()]

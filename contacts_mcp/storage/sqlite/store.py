@@ -41,8 +41,9 @@ from .erase import EraseReads, EraseWrites
 from .events import EventReads, EventWrites, due_delivery_ids, lease_deliveries
 from ..tree import fold
 from .fields import FieldReads, FieldWrites
+from .exports import ExportReads
 from .filters import FilterSql, PlanWrites
-from .imports import ImportReads, ImportWrites, pending_jobs
+from .imports import ImportReads, ImportWrites, expired_exports, pending_jobs
 from .lists import ListReads, ListWrites
 from .migrations import migrate
 from .optouts import OptoutReads, OptoutWrites
@@ -59,7 +60,7 @@ PROGRESS_STEPS = 1000  # SQLite VM steps between two looks at the clock during s
 
 
 class Reader(ContactReads, OptoutReads, ListReads, FieldReads, ImportReads, SegmentReads, EventReads, StatsReads,
-             EraseReads):
+             EraseReads, ExportReads):
     """Read queries, bound to one account."""
 
 
@@ -309,6 +310,23 @@ class Store:
         """(account id, job id) of the import jobs to run, across accounts (the job runner's query). A
         read: it need not queue behind the writer, nor hold it (WAL readers see every commit)."""
         return await self._on_reader(pending_jobs)
+
+    async def expired_exports(self, now: str) -> list[tuple[int, str, str]]:
+        return await self._on_reader(expired_exports, now)
+
+    async def stream(self, account_id: int, fn: Callable[[Reader], T]) -> T:
+        """`fn` on one snapshot, on a connection and thread of its own (see storage/api.py)."""
+        def unit() -> T:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            try:
+                _configure(conn, False)
+                return _read_snapshot(conn, account_id, fn)
+            finally:
+                conn.close()
+
+        if self._closed:
+            raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
+        return await anyio.to_thread.run_sync(unit)
 
     async def claim_deliveries(self, now: str, until: str, limit: int) -> list[dict]:
         """Webhook deliveries due now, leased until `until` (storage/api.py). The poll is a read; only when

@@ -1,0 +1,90 @@
+"""An export's columns: which ones by default, which ones a caller may name, and how each value is shown.
+
+The default is everything a contact holds, importable columns first: the built-in fields, the custom
+fields, the lists and static segments it is a member of (by name), its opt-out reason per channel, its
+status, then this database's own records of it (id, source, created_at, updated_at; deleted_at when deleted
+contacts are written). The importer reads every column back (core/imports): the records as information only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ...storage.api import ExportColumn
+from ..errors import InvalidInput
+from ..fields import ALL_BUILTINS, Registry
+from .cells import neutralise
+
+GROUPS = {"lists": "list", "segments": "segment"}
+OPTOUTS = {f"optout_{c}": c for c in ("email", "sms", "voice", "voicemail")}
+RECORDS = ("id", "source", "created_at", "updated_at")
+SEPARATOR = "|"  # between the names of a contact's lists; a | or \ in a name is escaped with a backslash
+
+
+def default_columns(reg: Registry, deleted: str) -> list[str]:
+    custom = [name for name, f in reg.fields.items() if not f.builtin]
+    return [*ALL_BUILTINS, *custom, *GROUPS, *OPTOUTS, "status", *RECORDS,
+            *(["deleted_at"] if deleted != "no" else [])]
+
+
+def storage_columns(names: Sequence[str], reg: Registry) -> list[ExportColumn]:
+    """The columns as storage reads them; a name that is no column is refused, naming the accepted ones."""
+    out = []
+    for name in names:
+        field = reg.fields.get(name)
+        if name in GROUPS:
+            out.append(ExportColumn(group=GROUPS[name]))  # type: ignore[arg-type]
+        elif name in OPTOUTS:
+            out.append(ExportColumn(channel=OPTOUTS[name]))
+        elif field is not None and not field.builtin:
+            out.append(ExportColumn(attribute=name, kind=field.type if field.type in ("number", "boolean") else "text"))
+        elif field is not None or name in (*RECORDS, "status", "deleted_at"):
+            out.append(ExportColumn(column=name))
+        else:
+            custom = [n for n, f in reg.fields.items() if not f.builtin]
+            raise InvalidInput("columns", f"{name!r} is not a column; accepted: {', '.join(ALL_BUILTINS)}, "
+                                          f"{', '.join(GROUPS)}, {', '.join(OPTOUTS)}, status, "
+                                          f"{', '.join(RECORDS)}, deleted_at"
+                                          + (f", or a custom field: {', '.join(custom[:30])}" if custom else
+                                             " (no custom fields yet)"))
+    return out
+
+
+def check_names(names: list[str]) -> list[str]:
+    if not names:
+        raise InvalidInput("columns", "is empty; leave it out for every column, or name the ones wanted")
+    if len(set(names)) != len(names):
+        twice = sorted({n for n in names if names.count(n) > 1})
+        raise InvalidInput("columns", f"names {', '.join(twice)} more than once; name each column once")
+    return names
+
+
+def _escape(name: str) -> str:
+    return name.replace("\\", "\\\\").replace(SEPARATOR, "\\" + SEPARATOR)
+
+
+def shapers(columns: Sequence[ExportColumn], names: dict[str, dict[int, str]], *, text: bool
+            ) -> list[tuple[int, Callable[[Any], Any]]]:
+    """(position, function) for each column whose stored value is not yet what the file shows: group ids
+    become names (sorted; joined and neutralised in a spreadsheet, a list in JSON), booleans true/false."""
+    out: list[tuple[int, Callable[[Any], Any]]] = []
+    for i, col in enumerate(columns):
+        if col.group is not None:
+            by_id = names[col.group]
+            if text:
+                shown = {gid: _escape(n) for gid, n in by_id.items()}
+
+                def joined(ids: str | None, shown: dict[int, str] = shown) -> str | None:
+                    if ids is None:
+                        return None
+                    return neutralise(SEPARATOR.join(sorted(shown[int(g)] for g in ids.split(",") if int(g) in shown)))
+                out.append((i, joined))
+            else:
+                def listed(ids: str | None, by_id: dict[int, str] = by_id) -> list[str] | None:
+                    return None if ids is None else sorted(by_id[int(g)] for g in ids.split(",") if int(g) in by_id)
+                out.append((i, listed))
+        elif col.kind == "boolean":
+            out.append((i, (lambda v: None if v is None else ("true" if v else "false")) if text else
+                        (lambda v: None if v is None else bool(v))))
+    return out
