@@ -64,7 +64,7 @@ def backend() -> str:
 def settings(tmp_path: Path, backend: str, request) -> Settings:
     if backend == "postgres":
         return Settings(db_path=tmp_path / "contacts.db", db_url=request.getfixturevalue("pg_url"),
-                        files_dir=tmp_path / "files", default_region="FR")
+                        files_dir=tmp_path / "files", export_dir=tmp_path / "exports", default_region="FR")
     return Settings(db_path=tmp_path / "contacts.db", default_region="FR")
 
 
