@@ -21,7 +21,8 @@ Working well:
 - Find before you change: get_contacts looks contacts up by contact_ids/emails/mobiles, or lists them with
   filters. Every listing is paged: pass next_cursor back until it is absent.
 - Many contacts: upsert_contacts (up to 3,000 per call); files: import_file, then get_jobs and
-  the job's error report (contacts://imports/{job_id}/errors).
+  the job's error report (contacts://imports/{job_id}/errors). Files out: export_contacts, then get_jobs
+  for the file (its path, download_url or resource); import_file reads an export back as it was.
 - Filters select contacts by fields, lists, segments, reachability, opt-outs: the `filter` argument of
   get_contacts, get_stats and apply_to_contacts; its language is in the contacts://filters resource.
 - Mass changes (a whole list, a filter): apply_to_contacts, in two calls; the first is a dry run that

@@ -418,10 +418,20 @@ class EraseWrites(Protocol):
 class ExportReads(Protocol):
     """What an export reads (storage/columns.py), on the snapshot of Store.stream."""
 
+    native_csv: bool
+    """Whether the database writes CSV itself (export_csv), faster than rows written as CSV in Python."""
+
     def export_count(self, node: Node | None, *, deleted: str) -> int:
         """How many contacts export_rows will yield."""
-    def export_rows(self, node: Node | None, columns: Sequence[ExportColumn], *, deleted: str, neutral: bool,
+    def export_rows(self, node: Node | None, columns: Sequence[ExportColumn], *, deleted: str, text: bool,
                     batch: int = 5000) -> Iterator[list[tuple]]:
-        """The contacts `node` selects (all if None; deleted ones: `deleted` no, also or only), in id order, a tuple of
-        `columns` each, `batch` at a time. `neutral`: typed text that starts like a spreadsheet formula (after
-        any apostrophes) comes with one more apostrophe in front."""
+        """The contacts `node` selects (all if None; deleted ones: `deleted` no, also or only), in id order, a
+        tuple of `columns` each, `batch` at a time: groups as their ids joined by commas, custom fields typed.
+        `text`: as a spreadsheet shows them: booleans 'true' / 'false', and any typed text that starts like a
+        formula (after any apostrophes) with one more apostrophe in front (storage/columns.py)."""
+    def export_csv(self, node: Node | None, columns: Sequence[ExportColumn], *, deleted: str,
+                   delimiter: str) -> Iterator[bytes]:
+        """With native_csv: what export_rows(text=True) gives, written by the database as CSV lines (no header;
+        fields quoted when they hold the delimiter, a quote or a line break; LF), with each group column as one
+        cell: names in code-point order, a | or \\ escaped by a backslash, joined by |, neutralised; times
+        as ISO text."""

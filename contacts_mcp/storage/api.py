@@ -55,14 +55,14 @@ from .rows import (
     COUNTERS, HAS_EMAIL, HAS_FIXED, HAS_MOBILE, HASHED, KEY_COLUMNS, REASON_SHIFT, UNCONFIRMED, AccountRow, TokenListRow,
     TokenRow,
 )
-from .columns import ExportColumn
+from .columns import ExportColumn, neutralise
 from .tree import All, Any_, Cond, Node, Not
 
 T = TypeVar("T")
 
 # Facts of the stored representation that core computes with (storage/rows.py): identity columns, the
 # prefix of an erased (hashed) address, an import job's counters, the bits of a statistics profile.
-__all__ = ["COUNTERS", "ExportColumn", "All", "Any_", "Cond", "Node", "Not", "Accounts", "Claim", "HASHED", "HAS_EMAIL", "HAS_FIXED", "HAS_MOBILE", "KEY_COLUMNS", "REASON_SHIFT",
+__all__ = ["COUNTERS", "ExportColumn", "neutralise", "All", "Any_", "Cond", "Node", "Not", "Accounts", "Claim", "HASHED", "HAS_EMAIL", "HAS_FIXED", "HAS_MOBILE", "KEY_COLUMNS", "REASON_SHIFT",
            "UNCONFIRMED", "Reader", "Store", "Writer"]
 
 

@@ -27,3 +27,15 @@ class ExportColumn(NamedTuple):
     kind: str = "text"
     group: Literal["list", "segment"] | None = None
     channel: str | None = None
+
+
+# What makes a spreadsheet run a cell as a formula (OWASP: = + - @ tab CR), and the rule that neutralises
+# such a cell so exactly that an importer can undo it (core/exports/cells.py): one more apostrophe in front
+# of a text that starts with one of them after any apostrophes.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(text: str) -> str:
+    if text[:1] in FORMULA_START or (text[:1] == "'" and text.lstrip("'")[:1] in FORMULA_START):
+        return "'" + text
+    return text

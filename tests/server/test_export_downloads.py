@@ -40,7 +40,7 @@ async def test_the_download_url_serves_the_file_with_its_name_to_whoever_holds_i
     assert url.startswith(f"http://127.0.0.1:{port}/exports/{job['id']}?token=")
     response = httpx.get(url)  # no API token: the signed link is the key
     assert response.status_code == 200
-    assert response.text == "email,first_name\r\nann@example.com,'=1+1\r\n"
+    assert response.text == "email,first_name\nann@example.com,'=1+1\n"
     assert response.headers["content-type"].startswith("text/csv")
     assert f'filename="contacts-{job["id"]}.csv"' in response.headers["content-disposition"]
     assert response.headers["cache-control"] == "no-store"

@@ -3,22 +3,18 @@
 A cell that starts with = + - @ tab or CR, after any apostrophes, gets one more apostrophe in front: what
 spreadsheets take as "text, not a formula". The importer removes exactly one from a cell of that shape
 (restore), so every value survives an export and an import unchanged: `+33612345678` travels as
-`'+33612345678`, a name really written `'=x` as `''=x`. storage/sqlite/exports.py applies the same rule in
-SQL to the columns it reads.
+`'+33612345678`, a name really written `'=x` as `''=x`. The rule itself is storage's (storage/columns.py): it applies it in SQL
+to the columns an export reads.
 """
 
 from __future__ import annotations
 
 import re
 
+from ...storage.api import neutralise
+
+__all__ = ["neutralise", "restore"]
 _NEUTRALISED = re.compile(r"'+[=+\-@\t\r]")
-TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(cell: str) -> str:
-    if cell[:1] in TRIGGERS or (cell[:1] == "'" and cell.lstrip("'")[:1] in TRIGGERS):
-        return "'" + cell
-    return cell
 
 
 def restore(cell: str) -> str:

@@ -19,7 +19,7 @@ from .cells import neutralise
 GROUPS = {"lists": "list", "segments": "segment"}
 OPTOUTS = {f"optout_{c}": c for c in ("email", "sms", "voice", "voicemail")}
 RECORDS = ("id", "source", "created_at", "updated_at")
-SEPARATOR = "|"  # between the names of a contact's lists; a | or \ in a name is escaped with a backslash
+SEPARATOR = "|"  # between the names of a contact's groups in a sheet's cell
 
 
 def default_columns(reg: Registry, deleted: str) -> list[str]:
@@ -60,31 +60,37 @@ def check_names(names: list[str]) -> list[str]:
     return names
 
 
-def _escape(name: str) -> str:
-    return name.replace("\\", "\\\\").replace(SEPARATOR, "\\" + SEPARATOR)
-
-
 def shapers(columns: Sequence[ExportColumn], names: dict[str, dict[int, str]], *, text: bool
             ) -> list[tuple[int, Callable[[Any], Any]]]:
-    """(position, function) for each column whose stored value is not yet what the file shows: group ids
-    become names (sorted; joined and neutralised in a spreadsheet, a list in JSON), booleans true/false."""
+    """(position, function) for each column whose stored value is not yet what the file holds: a contact's
+    group ids become their names (code-point order): in a sheet one cell, joined by | with a | or \\ in a
+    name escaped by a backslash, and neutralised (storage/columns.py); in a JSON line a list. Booleans of a
+    JSON line become true / false (a sheet's come as text from storage)."""
     out: list[tuple[int, Callable[[Any], Any]]] = []
     for i, col in enumerate(columns):
         if col.group is not None:
             by_id = names[col.group]
-            if text:
-                shown = {gid: _escape(n) for gid, n in by_id.items()}
 
-                def joined(ids: str | None, shown: dict[int, str] = shown) -> str | None:
+            def listed(ids: str, by_id: dict[int, str] = by_id) -> list[str]:
+                return sorted(by_id[int(g)] for g in ids.split(",") if int(g) in by_id)
+
+            if text:
+                cells: dict[str, str] = {}  # few distinct sets of groups: each cell is made once
+
+                def cell(ids: str | None, cells: dict[str, str] = cells, listed: Callable = listed) -> str | None:
                     if ids is None:
                         return None
-                    return neutralise(SEPARATOR.join(sorted(shown[int(g)] for g in ids.split(",") if int(g) in shown)))
-                out.append((i, joined))
+                    got = cells.get(ids)
+                    if got is None:
+                        got = cells[ids] = neutralise(SEPARATOR.join(map(_escape, listed(ids))))
+                    return got
+                out.append((i, cell))
             else:
-                def listed(ids: str | None, by_id: dict[int, str] = by_id) -> list[str] | None:
-                    return None if ids is None else sorted(by_id[int(g)] for g in ids.split(",") if int(g) in by_id)
-                out.append((i, listed))
-        elif col.kind == "boolean":
-            out.append((i, (lambda v: None if v is None else ("true" if v else "false")) if text else
-                        (lambda v: None if v is None else bool(v))))
+                out.append((i, lambda ids, listed=listed: None if ids is None else listed(ids)))
+        elif col.kind == "boolean" and not text:
+            out.append((i, lambda v: None if v is None else bool(v)))
     return out
+
+
+def _escape(name: str) -> str:
+    return name.replace("\\", "\\\\").replace(SEPARATOR, "\\" + SEPARATOR)
