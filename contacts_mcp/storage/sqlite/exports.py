@@ -29,14 +29,16 @@ _TIMES = ("created_at", "updated_at", "deleted_at")
 
 class ExportReads(FilterSql):
     FIRST_CODE = "unicode"  # the code point of a text's first character (PostgreSQL: ascii)
+    BYTES = ""  # the collation comparing texts by code point (SQLite's default; PostgreSQL: COLLATE "C")
     native_csv = False  # whether export_csv is there (the database writes CSV itself)
 
     def _group_ids(self, members: str, column: str) -> str:
         return f"(SELECT group_concat(m.{column}) FROM {members} m WHERE m.contact_id = c.id)"
 
-    def _group_names(self, kind: str) -> str:
-        """A contact's groups as one cell: names in code-point order, a | or \\ escaped by a backslash, joined
-        by |, neutralised (only backends with native_csv need it)."""
+    def _group_names(self, kind: str) -> tuple[str, str]:
+        """A contact's groups as one cell (names in code-point order, a | or \\ escaped by a backslash, joined
+        by |, neutralised) and the join that brings them, binding the account id: only backends with native_csv
+        need it."""
         raise NotImplementedError
 
     def _time_text(self, expr: str) -> str:
@@ -53,8 +55,9 @@ class ExportReads(FilterSql):
         """`expr` with one more leading apostrophe when it starts like a formula, after any apostrophes
         (so that the importer, removing one, gets back exactly what was stored: core/exports/cells.py)."""
         first = f"{self.FIRST_CODE}({expr})"
-        return (f"(CASE WHEN {first} IN ({_FORMULA}) OR ({first} = {_APOSTROPHE} AND "
-                f"{self.FIRST_CODE}(ltrim({expr}, '''')) IN ({_FORMULA})) THEN '''' || {expr} ELSE {expr} END)")
+        # Each such first character sorts before 'A': one comparison settles most texts (names, emails).
+        return (f"(CASE WHEN {expr} < 'A'{self.BYTES} AND ({first} IN ({_FORMULA}) OR ({first} = {_APOSTROPHE} AND "
+                f"{self.FIRST_CODE}(ltrim({expr}, '''')) IN ({_FORMULA}))) THEN '''' || {expr} ELSE {expr} END)")
 
     def _export_column(self, col: ExportColumn, text: bool, names: bool = False) -> tuple[str, list[Any]]:
         """SQL for one column and its parameters; `names`: groups by name, times as ISO text (native CSV)."""
@@ -75,7 +78,7 @@ class ExportReads(FilterSql):
             return expr, params
         if col.group is not None:
             if names:
-                return self._group_names(col.group), []
+                return self._group_names(col.group)[0], []
             _, members, column = GROUP_TABLES[col.group]
             return self._group_ids(members, column), []
         bit = CHANNEL_BITS[col.channel or ""]
@@ -95,9 +98,10 @@ class ExportReads(FilterSql):
     def _export_select(self, node: Node | None, columns: Sequence[ExportColumn], deleted: str, text: bool,
                        names: bool = False) -> tuple[str, list[Any]]:
         parts = [self._export_column(col, text, names) for col in columns]
+        joins = [self._group_names(kind)[1] for kind in dict.fromkeys(c.group for c in columns if c.group)] if names else []
         where, wparams = self._export_where(node, deleted)
-        return (f"SELECT {', '.join(expr for expr, _ in parts)} FROM contacts c WHERE {where} ORDER BY c.id",
-                [*(p for _, ps in parts for p in ps), *wparams])
+        return (f"SELECT {', '.join(expr for expr, _ in parts)} FROM contacts c {' '.join(joins)} WHERE {where} "
+                "ORDER BY c.id", [*(p for _, ps in parts for p in ps), *[self.account_id] * len(joins), *wparams])
 
     def export_count(self, node: Node | None, *, deleted: str) -> int:
         """How many contacts the export will write (on the same snapshot as export_rows)."""

@@ -6,12 +6,3 @@ ALTER TABLE import_jobs ADD COLUMN kind text NOT NULL DEFAULT 'import';
 ALTER TABLE import_jobs ADD COLUMN expires_at timestamptz;
 ALTER TABLE import_jobs ADD COLUMN bytes bigint;
 CREATE INDEX import_jobs_expiry ON import_jobs (expires_at) WHERE expires_at IS NOT NULL AND file_path IS NOT NULL;
--- An export's neutralising of a cell (storage/columns.py: one more apostrophe before a text that starts like a
--- formula after any apostrophes), as a function for a costly argument (a subquery): evaluated once.
-CREATE FUNCTION contacts_neutral(t text) RETURNS text LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
-BEGIN
-    IF ascii(t) IN (61, 43, 45, 64, 9, 13) OR (ascii(t) = 39 AND ascii(ltrim(t, '''')) IN (61, 43, 45, 64, 9, 13)) THEN
-        RETURN '''' || t;
-    END IF;
-    RETURN t;
-END $$;
