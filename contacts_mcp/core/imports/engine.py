@@ -5,7 +5,8 @@ Reading and preparing (normalisation, validation) is CPU work done off the event
 applying is one write unit per batch on the writer thread (upsert.apply_batch, the path every contact
 write takes). A batch's contacts, its rejected lines and the job's checkpoint (the last line applied) commit
 together, so a job stopped at any point, even by SIGKILL, resumes from its checkpoint without losing
-or repeating a line.
+or repeating a line. An export's own columns (status, lists, segments, opt-outs: extras.py) are read with
+their line and applied with its contact, in the same transaction.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from ...storage.api import COUNTERS
 from ..errors import ContactsError, InvalidInput
 from ..fields import Registry
 from ..upsert import BatchOptions, apply_batch
+from .extras import BatchExtras, Extras, line_reader
 from .lineplan import line_plan
 from .mapping import Mapping, resolve
 from .readers import Limits, open_table
@@ -66,6 +68,7 @@ class Chunk:
     lines: list[int] = field(default_factory=list)
     rows: list[tuple | str] = field(default_factory=list)
     raw: list[str] = field(default_factory=list)  # original cells joined by RAW_SEP, for the error report
+    extras: list[Extras | None] = field(default_factory=list)  # per line, when the file has an export's columns
 
     def items(self) -> list[tuple | ContactsError]:
         """Lines as read (apply_batch builds a Prepared only for a line that matches a contact)."""
@@ -94,6 +97,7 @@ def read_chunks(spec: ReadSpec) -> Iterator[Header | Chunk]:
         header_line = table.first_row_line if columns.has_header and not table.header_from_keys else 0
         plan = line_plan(columns, spec.region, spec.registry, spec.match_keys)
         prepare_line = plan.prepare
+        read_extras = line_reader(columns.extras, arrays=table.format == "json")
         chunk = Chunk(checkpoint=spec.checkpoint, names=plan.names)
         for line, cells in table.rows(skip=max(spec.checkpoint, header_line or 0)):
             chunk.checkpoint = line
@@ -103,6 +107,14 @@ def read_chunks(spec: ReadSpec) -> Iterator[Header | Chunk]:
                 chunk.rows.append(prepare_line(cells))
             except ContactsError as exc:
                 chunk.rows.append(str(exc))
+            if read_extras is not None:
+                try:
+                    extras = read_extras(cells)
+                except ContactsError as exc:  # the line is invalid as a whole, naming every problem
+                    earlier = chunk.rows[-1]
+                    chunk.rows[-1] = f"{earlier}; {exc}" if earlier.__class__ is str else str(exc)
+                    extras = None
+                chunk.extras.append(extras if chunk.rows[-1].__class__ is tuple else None)
             if len(chunk.rows) >= spec.batch_rows:
                 chunk.progress = table.progress()
                 yield chunk
@@ -112,8 +124,15 @@ def read_chunks(spec: ReadSpec) -> Iterator[Header | Chunk]:
 
 
 def apply_chunk(w: Any, job_id: str, chunk: Chunk, opts: BatchOptions, headers: list[str]) -> dict[str, int]:
-    """One batch in the caller's write transaction: contacts, rejected lines, checkpoint. Returns the counts."""
-    results = apply_batch(w, chunk.items(), opts, wire_names=chunk.names) if chunk.rows else []
+    """One batch in the caller's write transaction: contacts (with their extras), rejected lines, checkpoint.
+    Returns the counts."""
+    items = chunk.items()
+    extras = BatchExtras(w, chunk.extras) if any(chunk.extras) else None
+    if extras is not None:
+        items = extras.refuse(items)  # before anything of the line is applied
+    results = apply_batch(w, items, opts, wire_names=chunk.names) if chunk.rows else []
+    if extras is not None:
+        results = extras.apply(w, results, opts)
     counts = dict.fromkeys(COUNTERS, 0)
     errors = []
     for line, raw, result in zip(chunk.lines, chunk.raw, results):

@@ -3,6 +3,7 @@
 With a header line, each header is matched to a field by name or alias (see fields.fold); without one,
 columns follow the canonical order (spec §2: the built-in fields, then custom fields by creation).
 An explicit mapping, by header text or by column number ("1" is the first column), wins over both.
+A header no field takes may be one of an export's own columns (see extras.py).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 from ..errors import InvalidInput
 from ..fields import IDENTITY_FIELDS, Registry, fold
 from ..models import BUILTIN_FIELDS
+from .extras import RECORD_COLUMNS, export_column, records_note
 from .readers import ATTRIBUTES_PREFIX
 
 IGNORE = ("", "ignore", "skip", "-")
@@ -24,9 +26,11 @@ class Mapping:
     headers: list[str]                # column names as shown in reports ("column 3" without a header)
     unknown: list[str]                # columns matched to no field
     notes: list[str] = field(default_factory=list)  # what the job tells about its columns
+    extras: dict[str, list[int]] = field(default_factory=dict)  # an export's status, lists... -> their columns
 
     def described(self) -> dict[str, str]:
-        return {h: f for h, f in zip(self.headers, self.fields) if f}
+        roles = {i: role for role, columns in self.extras.items() for i in columns}
+        return {h: f or roles[i] for i, (h, f) in enumerate(zip(self.headers, self.fields)) if f or i in roles}
 
 
 def check_explicit(mapping: dict[str, str] | None, reg: Registry) -> None:
@@ -88,6 +92,17 @@ def resolve(first_row: list[str], reg: Registry, *, has_header: bool | None, exp
             raise InvalidInput("mapping", f"columns {headers[seen[f]]!r} and {headers[i]!r} both go to field '{f}'; "
                                           "map one of them to another field or to 'ignore'")
         seen.setdefault(f, i)
+    # An export's own columns, where no field (or explicit mapping) takes the header: its status, lists,
+    # segments and opt-outs are applied with each line; its records of the contact are left out, on purpose.
+    extras: dict[str, list[int]] = {}
+    records: list[int] = []
+    for i, h in enumerate(headers if has_header else ()):
+        if fields[i] is None and i not in chosen and (role := export_column(h)):
+            ignored.add(i)  # read, or left out on purpose: not an unknown column
+            if role in RECORD_COLUMNS:
+                records.append(i)
+            else:
+                extras.setdefault(role, []).append(i)
     if not any(f in IDENTITY_FIELDS for f in fields):
         shown = ", ".join(headers[:20])
         raise InvalidInput("mapping", f"no column is an email, mobile or ext_id (columns: {shown}); name one with "
@@ -98,8 +113,10 @@ def resolve(first_row: list[str], reg: Registry, *, has_header: bool | None, exp
         f"{_spans([i + 1 for i in extra])} {'has' if len(extra) == 1 else 'have'} no field in the canonical order "
         f"(the {len(order)} fields of get_fields) and {'was' if len(extra) == 1 else 'were'} ignored; to keep "
         "them, create fields (manage_fields) or map them, e.g. mapping {\"%d\": \"<field>\"}" % (extra[0] + 1)]
+    if records:
+        notes.append(records_note([headers[i] for i in records]))
     return Mapping(has_header=has_header, fields=fields, headers=headers, unknown=[headers[i] for i in extra],
-                   notes=notes)
+                   notes=notes, extras=extras)
 
 
 def _spans(numbers: list[int]) -> str:

@@ -3,15 +3,16 @@
 One module per format (csvfile, jsonfile, sheets; archive for ZIP), each registering its opener in
 `OPENERS` (_base.py): a new format is a module here, its entry in FORMATS and its extensions.
 
-One entry point, `open_table`, turns a CSV, XLSX, XLS, ODS or JSON file (or a ZIP holding exactly one
-of those) into a `Table` whose `rows()` yields `(line_number, cells)` with bounded memory, so a
+One entry point, `open_table`, turns a CSV, XLSX, XLS, ODS or JSON file (an array, or JSON lines), or a ZIP
+holding exactly one of those, into a `Table` whose `rows()` yields `(line_number, cells)` with bounded memory, so a
 background import job can process rows in batches and resume after a crash with `rows(skip=n)`.
 
 Every refusal is an `InvalidInput` or `LimitExceeded` whose message says what is wrong and how to fix it.
 
 Row contract (all formats):
   * cells are `str`; spreadsheet and JSON values are converted (see `_cell`): None -> "", bools ->
-    "true"/"false", integral numbers without ".0", dates as ISO 8601;
+    "true"/"false", integral numbers without ".0", dates as ISO 8601; a CSV or spreadsheet cell that an
+    export guarded against formulas (`'+33612345678`) loses that apostrophe (see `_unguarded`);
   * line numbers are 1-based: the physical sheet row, the CSV record index, or the JSON array index;
   * rows whose cells are all empty are not yielded but still count in line numbers;
   * `rows(skip=n)` passes over the first n rows (blank ones included), so it yields only lines > n:

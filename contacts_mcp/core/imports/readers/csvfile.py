@@ -14,7 +14,7 @@ from typing import Any
 from ...errors import InvalidInput
 from ._base import (
     Limits, OPENERS, Table, _ALLOWED, _CHUNK, _CP1252_UNDEFINED, _DELIMITERS, _SNIFF_BYTES, _SNIFF_RECORDS,
-    _truncate,
+    _truncate, _unguarded,
 )
 from .detect import _sniff_format
 
@@ -46,7 +46,7 @@ class _CsvTable(Table):
         self._files.add(f)
         if track:
             self._tracked, self._done = f.buffer, False
-        counted = [0]  # characters handed to the csv reader so far
+        counted = [0, -1]  # characters handed to the csv reader so far; where the last line with a ' ended
         max_cols = self._limits.max_columns
         max_chars = self._limits.max_cell_chars
         max_line = max_cols * (max_chars + 3) + 2  # every cell at its longest, quoted, plus the newline
@@ -62,6 +62,8 @@ class _CsvTable(Table):
                 if len(row) > max_cols:
                     row = self._too_wide(line, row)
                 now = counted[0]
+                if counted[1] > seen:  # an apostrophe in the record's text (a scan per line, cheaper than a join)
+                    row = _unguarded(row)
                 if now - seen > max_chars:  # only a record this long can hold an over-long cell
                     row = _truncate(row, max_chars)
                 seen = now
@@ -107,6 +109,8 @@ def _counting(f: Any, counted: list[int], max_line: int) -> Iterator[str]:
             raise _LineTooLong(k)
         n += k
         counted[0] = n
+        if "'" in text:
+            counted[1] = n
         yield text
 
 

@@ -18,7 +18,7 @@ from ._base import FORMATS, _ALLOWED, _EXTENSIONS, _ODS_MIMETYPE, _OLE_MAGIC
 
 def detect_format(path: Path, declared: str | None = None, name_hint: str | None = None) -> str:
     """The format to read `path` as: the declared one (validated), else the extension of `name_hint`
-    or of `path`, else what the first bytes show (ZIP/XLSX/ODS, XLS, JSON array, else CSV)."""
+    or of `path`, else what the first bytes show (ZIP/XLSX/ODS, XLS, JSON array or lines, else CSV)."""
     if declared is not None:
         fmt = str(declared).strip().lower().lstrip(".")
         if fmt not in FORMATS:
@@ -50,7 +50,7 @@ def _sniff_format(path: Path) -> str:
         return _zip_kind(path)
     if head.startswith(_OLE_MAGIC[:4]):
         return "xls"
-    if head.lstrip(b"\xef\xbb\xbf").lstrip(b" \t\r\n").startswith(b"["):
+    if head.lstrip(b"\xef\xbb\xbf").lstrip(b" \t\r\n").startswith((b"[", b"{")):  # an array, or JSON lines
         return "json"
     return "csv"
 

@@ -1,4 +1,5 @@
-"""JSON: an array of objects, nested `attributes` flattened into `attributes.NAME` columns."""
+"""JSON: an array of objects, or JSON lines (an object a line); nested `attributes` flattened into
+`attributes.NAME` columns."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 
 from ...errors import InvalidInput
 from ._base import Limits, OPENERS, Table, _CountedTable, _cell
+from .detect import _extension
 
 
 class _JsonTable(_CountedTable):
@@ -56,10 +58,19 @@ def _nested_cells(item: dict, nested: list[str], keys: list[str]) -> list[str]:
 
 
 def _open_json(path: Path, name: str, limits: Limits) -> Table:
-    shape = 'JSON imports are an array of objects like [{"email": "ann@example.com", "name": "Ann"}, ...]'
+    shape = ('JSON imports are an array of objects like [{"email": "ann@example.com", "name": "Ann"}, ...], or '
+             "JSON lines (one object per line, as an export's .jsonl file)")
+    lines = _extension(name) in ("jsonl", "ndjson")
     try:
         with open(path, "rb") as f:
-            data = json.load(f)
+            raw = f.read()
+        try:
+            data = _json_lines(raw) if lines else json.loads(raw)
+        except json.JSONDecodeError as e:
+            # One object followed by more: JSON lines in a file not named so.
+            if lines or e.msg != "Extra data" or not raw.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
+                raise
+            data = _json_lines(raw)
     except UnicodeDecodeError as e:
         raise InvalidInput("file", f"{name} is not UTF-8 encoded JSON ({e.reason}); re-save it as UTF-8") from None
     except json.JSONDecodeError as e:
@@ -94,6 +105,22 @@ def _open_json(path: Path, name: str, limits: Limits) -> Table:
                 f"{limits.max_columns} columns are allowed, so keep only the contact fields",
             )
     return _JsonTable(name, list(keys), list(nested), data, limits)
+
+
+def _json_lines(raw: bytes) -> list[Any]:
+    """The values of a JSON-lines file, one a non-blank line. Split on newlines only: a JSON string may hold
+    U+2028, which str.splitlines splits on. An error tells its place in the whole file."""
+    text = raw.decode("utf-8-sig")
+    data = []
+    start = 0
+    for line in text.split("\n"):
+        if line.strip():
+            try:
+                data.append(json.loads(line))
+            except json.JSONDecodeError as e:
+                raise json.JSONDecodeError(e.msg, text, start + e.pos) from None
+        start += len(line) + 1
+    return data
 
 
 def _kind(v: Any) -> str:

@@ -13,7 +13,7 @@ from ...errors import InvalidInput, LimitExceeded
 from ..sheet_budget import check_xlsx
 from ._base import (
     Limits, OPENERS, Table, _CHUNK, _CountedTable, _FIX_FORMAT, _MAX_SHEET_CELLS, _OLE_MAGIC, _cell, _mb,
-    _reraise_if_not_failure, _unreadable,
+    _reraise_if_not_failure, _unguarded, _unreadable,
 )
 
 
@@ -34,7 +34,8 @@ class _SheetTable(_CountedTable):
         if skip:
             it = islice(it, skip, None)
         cell = _cell
-        rows = ((line, [c if type(c) is str else cell(c) for c in raw]) for line, raw in enumerate(it, skip + 1))
+        rows = ((line, _unguarded([c if type(c) is str else cell(c) for c in raw]))
+                for line, raw in enumerate(it, skip + 1))
         return self._emit(rows, skip, track, wide=self.width > self._limits.max_columns)
 
     def _close(self) -> None:
