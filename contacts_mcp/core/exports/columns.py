@@ -65,7 +65,7 @@ def shapers(columns: Sequence[ExportColumn], names: dict[str, dict[int, str]], *
     """(position, function) for each column whose stored value is not yet what the file holds: a contact's
     group ids become their names (code-point order): in a sheet one cell, joined by | with a | or \\ in a
     name escaped by a backslash, and neutralised (storage/columns.py); in a JSON line a list. Booleans of a
-    JSON line become true / false (a sheet's come as text from storage)."""
+    JSON line become true / false (a sheet's come as text from storage), whole numbers integers."""
     out: list[tuple[int, Callable[[Any], Any]]] = []
     for i, col in enumerate(columns):
         if col.group is not None:
@@ -89,6 +89,8 @@ def shapers(columns: Sequence[ExportColumn], names: dict[str, dict[int, str]], *
                 out.append((i, lambda ids, listed=listed: None if ids is None else listed(ids)))
         elif col.kind == "boolean" and not text:
             out.append((i, lambda v: None if v is None else bool(v)))
+        elif col.kind == "number" and not text:  # 21.0 and 21 are one number: written the way an import keeps it
+            out.append((i, lambda v: int(v) if v.__class__ is float and v.is_integer() else v))
     return out
 
 
