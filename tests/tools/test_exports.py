@@ -207,3 +207,31 @@ async def test_an_export_reads_one_snapshot_while_contacts_are_written_and_delet
     assert seen == [f"c{i}@example.com" for i in range(10)] and count == 10
     now = await state.store.stream(scope.account_id, lambda r: r.export_count(None, deleted="no"))
     assert now == 10  # one more, one fewer
+
+
+async def test_the_notify_url_gets_the_export_summary_without_a_path_and_a_private_one_is_refused(client_with,
+                                                                                                http_files):
+    base, received, _ = http_files
+    async with client_with() as plain:
+        assert "loopback" in await fails(plain, "export_contacts", {"notify_url": f"{base}/hook"})
+    async with client_with(allow_private_urls=True) as allowed:
+        await call(allowed, "create_contact", {"contact": {"email": "ann@example.com"}})
+        job = await export(allowed, columns=["email"], notify_url=f"{base}/hook")
+        with anyio.fail_after(15):
+            while not received:
+                await anyio.sleep(0.1)
+        summary = received[0]
+        assert summary["event"] == "export.finished" and summary["job"]["id"] == job["id"]
+        assert summary["job"]["rows"] == 1 and "file" not in summary["job"]
+
+
+async def test_waiting_on_an_export_sends_progress_notifications(client):
+    await call(client, "upsert_contacts", {"contacts": [{"email": f"p{i}@example.com"} for i in range(50)]})
+    seen: list[tuple[float, float | None, str | None]] = []
+
+    async def on_progress(progress, total, message):
+        seen.append((progress, total, message))
+
+    result = await client.call_tool("export_contacts", {"wait_seconds": 30}, progress_callback=on_progress)
+    assert result.structured_content["status"] == "completed"
+    assert seen and seen[-1][0] == 100 and "50 of 50 contacts written" in seen[-1][2]
