@@ -114,7 +114,7 @@ async def test_a_read_token_lists_only_the_tools_it_may_call(served, settings):
     async with Client(build_server(replace(settings, read_only=True))) as stdio_read_only:
         read_only = {t.name for t in (await stdio_read_only.list_tools()).tools}
     assert names == read_only and "get_contacts" in names and "create_contact" not in names
-    assert len(everything) == 29 and names < everything
+    assert len(everything) == 30 and names < everything
 
 
 def test_wrong_secrets_for_a_known_token_id_do_not_lock_its_owner_out(served):

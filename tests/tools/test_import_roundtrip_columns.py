@@ -74,11 +74,11 @@ async def test_json_values_are_never_unguarded(client):
 
 
 async def test_the_records_of_an_export_are_left_out_with_one_note_and_are_not_unknown(client):
-    text = ("id,email,source,Created_At,updated_at,deleted_at,colour\n"
+    text = ("id,email,source,created_at,updated_at,deleted_at,colour\n"
             "999,rec@example.com,api,2020-01-01T00:00:00Z,2020-01-02T00:00:00Z,,red\n")
     job = await run_import(client, csv_text=text)
     assert job["created"] == 1 and job["unknown_columns"] == ["colour"]
-    assert job["notes"] == ["columns id, source, Created_At, updated_at, deleted_at are this server's own records of "
+    assert job["notes"] == ["columns id, source, created_at, updated_at, deleted_at are this server's own records of "
                             "a contact (from an export): not imported"]
     assert job["mapping"] == {"email": "email"}
     c = (await contacts(client))[0]
@@ -225,3 +225,11 @@ async def test_json_lines_are_read_in_a_json_file_too_and_an_array_item_must_be_
     assert (job["created"], job["invalid"]) == (1, 1)
     assert "lists" in (await errors_of(client, job))[1]
     assert [x["name"] for x in (await call(client, "get_lists", {}))["lists"]] == ["[B]"]
+
+
+async def test_a_crm_status_or_source_column_stays_an_unknown_column(client):
+    # Only an export's own spelling is read as its columns: a CRM's "Status" of "Active" fails no line.
+    job = await call(client, "import_file", {"csv_text": "email,Status,Source\nann@example.com,Active,Web\n",
+                                             "wait_seconds": 30})
+    assert job["status"] == "completed" and job["created"] == 1 and job["invalid"] == 0
+    assert job["unknown_columns"] == ["Status", "Source"]

@@ -22,7 +22,6 @@ from typing import Any, get_args
 from ...storage.api import Writer
 from ..errors import InvalidInput, all_invalid
 from ..exports.columns import GROUPS, OPTOUTS, RECORDS
-from ..fields import fold
 from ..groups import memberships
 from ..models import Status
 from ..normalize import clean_text
@@ -32,7 +31,7 @@ from ..upsert import BatchOptions, ItemResult
 STATUSES: tuple[str, ...] = get_args(Status)
 ROLES = ("status", *GROUPS, *OPTOUTS)            # the columns applied with a line
 RECORD_COLUMNS = (*RECORDS, "deleted_at")         # the columns left out on purpose
-_BY_FOLD = {fold(name): name for name in (*ROLES, *RECORD_COLUMNS)}
+_NAMES = frozenset((*ROLES, *RECORD_COLUMNS))
 _SEPARATOR, _ESCAPE = "|", "\\"                   # between a contact's group names; before a | or \ in a name
 _APPLIED = ("created", "updated", "unchanged")    # the outcomes of lines whose contact was written
 _CACHED_CELLS = 10_000                            # group cells parsed, per job (most lines repeat a few)
@@ -42,8 +41,10 @@ Extras = tuple[str | None, tuple[str, ...], tuple[str, ...], tuple[tuple[str, st
 
 
 def export_column(header: str) -> str | None:
-    """The export column a header names (folded like every header), None for any other."""
-    return _BY_FOLD.get(fold(header))
+    """The export column a header names, None for any other. Only as an export spells it: a CRM's "Status"
+    ("Active", "Lead") or "Source" stays an unknown column, as before, instead of failing every line."""
+    name = header.strip()
+    return name if name in _NAMES else None
 
 
 def records_note(headers: Sequence[str]) -> str:
