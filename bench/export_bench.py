@@ -1,6 +1,7 @@
 """Exports of a big base through a real server over stdio: prints figures, asserts nothing.
 
     .venv/bin/python bench/export_bench.py [--contacts 1000000] [--formats csv,xlsx,jsonl] [--postgres URL]
+                                           [--columns email,mobile,…]
 
 Builds a base of --contacts contacts in-process (filter_bench's data: built-in fields, three custom fields,
 two overlapping lists A and B), opts 5% out by email with a reason and puts a third in a static segment.
@@ -85,13 +86,13 @@ def _peak_mb(pid: int) -> float:
     return 0.0
 
 
-async def export(db: str, fmt: str, n: int) -> None:
+async def export(db: str, fmt: str, n: int, columns: list[str] | None) -> None:
     env = dict(os.environ, CONTACTS_MCP_DB=db)
     async with Client(StdioServerParameters(command=COMMAND, args=["serve"], env=env), read_timeout_seconds=120) as client:
         pid = _server_pid()
         start_mb = _peak_mb(pid)
         t = time.perf_counter()
-        job = await until_done(client, await call(client, "export_contacts", {"format": fmt}))
+        job = await until_done(client, await call(client, "export_contacts", {"format": fmt, "columns": columns}))
         s = time.perf_counter() - t
         peak = _peak_mb(pid)
     print(f"{fmt} export: {job['rows']:,} rows x {len(job['columns'])} columns in {s:.1f} s = {job['rows'] / s:,.0f} "
@@ -100,7 +101,7 @@ async def export(db: str, fmt: str, n: int) -> None:
     Path(job["file"]).unlink()
 
 
-async def main(n: int, formats: list[str], postgres: str | None) -> None:
+async def main(n: int, formats: list[str], postgres: str | None, columns: list[str] | None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         files = write_files(Path(tmp), n)
         db = fresh_database(postgres, "export_bench") if postgres else str(Path(tmp) / "bench.db")
@@ -109,7 +110,7 @@ async def main(n: int, formats: list[str], postgres: str | None) -> None:
         settings = replace(settings, import_roots=(Path(tmp),), max_file_bytes=2**31)
         await build(settings, files)
         for fmt in formats:
-            await export(db, fmt, n)
+            await export(db, fmt, n, columns)
 
 
 if __name__ == "__main__":
@@ -118,5 +119,6 @@ if __name__ == "__main__":
     parser.add_argument("--formats", default="csv,xlsx,jsonl")
     parser.add_argument("--postgres", metavar="URL", help="run on a new database export_bench on this PostgreSQL "
                         "server (postgresql://user@host:port) instead of a SQLite file")
+    parser.add_argument("--columns", help="comma-separated columns (default: every column)")
     args = parser.parse_args()
-    anyio.run(main, args.contacts, args.formats.split(","), args.postgres)
+    anyio.run(main, args.contacts, args.formats.split(","), args.postgres, args.columns.split(",") if args.columns else None)

@@ -26,6 +26,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..storage.api import Reader, Writer
+from .exports.jobs import delete_files, forget_files
 from .errors import InvalidInput
 from .models import DeleteResult
 from .normalize import normalize_phone, utc_now
@@ -73,9 +74,13 @@ async def erase(scope: Scope, ids: list[int], *, confirm: str | None, reason: st
             w.delete_import_errors(_error_lines(w, rows, region))
             erased = w.erase_contacts(found)
             w.insert_erasure(erased_by=by, reason=reason, contact_ids=found, now=now)
+            exports_files.extend(forget_files(w))
         return DeleteResult(changed=erased, not_found=missing)
 
-    return await scope.write(unit)
+    exports_files: list = []
+    result = await scope.write(unit)
+    delete_files(exports_files)  # once committed: an export file may hold an erased contact
+    return result
 
 
 def _hash_optouts(w: Writer, contact_ids: list[int], addresses: set[str]) -> None:

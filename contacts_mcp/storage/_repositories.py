@@ -58,7 +58,7 @@ class ContactReads(Protocol):
         kind: str,
     ) -> set[tuple[int, int]]:
         """(contact id, group id) pairs that exist among the given contacts and lists (or segments)."""
-    def filter_ids(self, node: Node, *, after_id: int, limit: int, deleted: str = False) -> Sequence[int]:
+    def filter_ids(self, node: Node, *, after_id: int, limit: int, deleted: bool = False) -> Sequence[int]:
         """Ids of the contacts that match, in rising order after `after_id` (deleted ones only if asked)."""
     def filter_fingerprint(self, node: Node) -> tuple[int, int, int]:
         """Which contacts (not deleted) match, as three numbers that differ for another set."""

@@ -19,8 +19,8 @@ FIELDS = (("score", "number", None), ("vip", "boolean", None), ("renewal", "date
           ("tier", "choice", ["gold", "silver", "=bronze"]))
 LISTS = ("Customers", "=SUM(A1)", "Pipe | list", "Back\\slash", "+Plus", "Élèves")
 SEGMENTS = ("Hot", "-Cold", "'Quoted")
-TRICKY = ("=1+1", "+33", "-x", "@home", "'=already", "''+twice", "'plain", "\tTab", "O'Neil", "Zoë, \"the\" best",
-          "multi\nline", "Ünïcødé ✓", "  spaced  ")
+TRICKY = ("=1+1", "+33", "-x", "@home", "'=already", "''+twice", "'plain", "O'Neil", "Zoë, \"the\" best",
+          "multi\nline", "car\rriage", "Ünïcødé ✓", "  spaced  ", "semi;colon", "pipe|d")
 REASONS = ("unsubscribed", "owner_blocked", "hardbounce", "complaint")
 CHANNELS = ("email", "sms", "voice", "voicemail")
 
@@ -104,7 +104,7 @@ async def test_an_export_imported_into_an_empty_database_exports_the_same_file(c
             job = await call(empty, "import_file", {"path": str(exported), "wait_seconds": 30})
             assert job["status"] == "completed" and job["invalid"] == 0 and not job.get("unknown_columns"), job
             again = await _export(empty, fmt, columns)
-    if fmt == "xlsx":  # the same cells: a zip's bytes also hold times
+    if fmt == "xlsx":  # the same cells
         from python_calamine import CalamineWorkbook
         import io
 
@@ -112,4 +112,4 @@ async def test_an_export_imported_into_an_empty_database_exports_the_same_file(c
             return CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_index(0).to_python()
         assert cells(again) == cells(first)
     else:
-        assert again.decode().splitlines() == first.decode().splitlines()
+        assert again == first

@@ -235,3 +235,38 @@ async def test_waiting_on_an_export_sends_progress_notifications(client):
     result = await client.call_tool("export_contacts", {"wait_seconds": 30}, progress_callback=on_progress)
     assert result.structured_content["status"] == "completed"
     assert seen and seen[-1][0] == 100 and "50 of 50 contacts written" in seen[-1][2]
+
+
+async def test_erasing_contacts_deletes_every_export_file_of_the_account(client):
+    made = await call(client, "upsert_contacts", {"contacts": [{"email": "gone@example.com"},
+                                                               {"email": "kept@example.com"}]})
+    job = await export(client, columns=["email"])
+    assert "gone@example.com" in Path(job["file"]).read_text()
+    await call(client, "delete_contacts", {"action": "erase", "contact_ids": [made["items"][0]["id"]],
+                                           "confirm": "erase 1 contact", "reason": "erasure request"})
+    assert not Path(job["file"]).exists()
+    after = (await call(client, "get_jobs", {"job_id": job["id"]}))["jobs"][0]
+    assert "file" not in after and "resource" not in after and "erased" in after["error"]
+
+
+async def test_an_export_file_is_readable_by_its_owner_only(client):
+    await call(client, "create_contact", {"contact": {"email": "ann@example.com"}})
+    job = await export(client, columns=["email"])
+    assert Path(job["file"]).stat().st_mode & 0o777 == 0o600
+
+
+async def test_a_file_the_sweep_cannot_delete_is_logged_and_the_others_go(state, settings, caplog):
+    scope = replace(state.scope(), settings=replace(settings, export_hours=0.0), runner=None)
+    await upsert_contacts(scope, [ContactInput(email="a@example.com")])
+    done = []
+    for _ in range(2):
+        job = await exports.create_export(scope, exports.ExportOptions(columns=["email"]), notify_url=None,
+                                          delivery=Delivery(local=True))
+        await exports.run_export(scope, await scope.read(lambda r, j=job.id: r.job(j)), threading.Event())
+        done.append(await jobs.get_job(scope, job.id))
+    stuck = Path(done[0].file).with_suffix(".dir")
+    stuck.mkdir()  # a path unlink() refuses: the sweep must log it and go on
+    await state.store.write(scope.account_id, lambda w: w.update_job(done[0].id, {"file_path": str(stuck)}))
+    await anyio.sleep(0.01)
+    await exports.sweep(state)
+    assert stuck.is_dir() and not Path(done[1].file).exists() and "could not be deleted" in caplog.text

@@ -233,3 +233,13 @@ async def test_a_crm_status_or_source_column_stays_an_unknown_column(client):
                                              "wait_seconds": 30})
     assert job["status"] == "completed" and job["created"] == 1 and job["invalid"] == 0
     assert job["unknown_columns"] == ["Status", "Source"]
+
+
+async def test_an_import_never_confirms_a_contact_waiting_for_its_double_opt_in(client):
+    await call(client, "subscribe_contact", {"contact": {"email": "pending@example.com"}})
+    job = await call(client, "import_file", {"csv_text": "email,status\npending@example.com,confirmed\n"
+                                                         "new@example.com,unconfirmed\n", "wait_seconds": 30})
+    assert job["status"] == "completed" and job["invalid"] == 0
+    found = (await call(client, "get_contacts", {"emails": ["pending@example.com", "new@example.com"]}))["contacts"]
+    assert {c["email"]: c["status"] for c in found} == {"pending@example.com": "unconfirmed",
+                                                        "new@example.com": "unconfirmed"}

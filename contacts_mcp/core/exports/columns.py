@@ -20,6 +20,7 @@ GROUPS = {"lists": "list", "segments": "segment"}
 OPTOUTS = {f"optout_{c}": c for c in ("email", "sms", "voice", "voicemail")}
 RECORDS = ("id", "source", "created_at", "updated_at")
 SEPARATOR = "|"  # between the names of a contact's groups in a sheet's cell
+CACHED_CELLS = 10_000  # group cells kept made (most contacts share a few sets of groups)
 
 
 def default_columns(reg: Registry, deleted: str) -> list[str]:
@@ -82,6 +83,8 @@ def shapers(columns: Sequence[ExportColumn], names: dict[str, dict[int, str]], *
                         return None
                     got = cells.get(ids)
                     if got is None:
+                        if len(cells) >= CACHED_CELLS:  # memory stays flat however varied the memberships
+                            cells.clear()
                         got = cells[ids] = neutralise(SEPARATOR.join(map(_escape, listed(ids))))
                     return got
                 out.append((i, cell))

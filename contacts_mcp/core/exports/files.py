@@ -10,6 +10,7 @@ import anyio
 
 from ...storage.api import Reader
 from ..errors import ContactsError, InvalidInput, NotFound
+from ..normalize import utc_now
 from ..scope import Scope
 from .delivery import check_token, key_of
 from .jobs import RESOURCE_MAX_BYTES
@@ -28,7 +29,7 @@ def ready_file(row: dict[str, Any] | None, job_id: str) -> Path:
         raise InvalidInput("job_id", f"export {job_id} is {row['status']}; its file exists once it is completed "
                                      "(get_jobs with wait_seconds)")
     path = row["file_path"]
-    if path is None or not Path(path).is_file():
+    if path is None or not Path(path).is_file() or (row["expires_at"] or "") < utc_now():
         raise InvalidInput("job_id", f"export {job_id}'s file was deleted (exports are kept for a while only); "
                                      "export again")
     return Path(path)

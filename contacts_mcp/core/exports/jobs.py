@@ -8,6 +8,7 @@ Memory stays flat: nothing but one batch is ever held.
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import threading
@@ -37,6 +38,8 @@ from .writers import EXTENSIONS, open_writer
 
 PAGE = 500  # lists or segments read a page at a time for their names
 RESOURCE_MAX_BYTES = 1024 * 1024
+XLSX_MAX_ROWS = 1_048_576  # Excel's rows, the header's included
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -89,8 +92,8 @@ def _describe(options: ExportOptions) -> tuple[str, str]:
 def to_model(row: dict[str, Any], delivery: Delivery, key: bytes) -> ExportJob:
     options = row["options"]
     path, size = row["file_path"], row["bytes"]
-    ready = row["status"] == "completed" and path is not None
-    expired = row["status"] == "completed" and path is None
+    ready = row["status"] == "completed" and path is not None and Path(path).is_file()
+    expired = row["status"] == "completed" and not ready
     ext = EXTENSIONS[options["format"]]
     return ExportJob(
         id=row["id"], status=row["status"], source=row["source_name"], format=options["format"],
@@ -100,8 +103,8 @@ def to_model(row: dict[str, Any], delivery: Delivery, key: bytes) -> ExportJob:
         resource=f"contacts://exports/{row['id']}.{ext}" if ready and size is not None and size <= RESOURCE_MAX_BYTES
         else None,
         expires_at=row["expires_at"],
-        error=row["error"] or (f"the file was deleted at {row['expires_at']} (exports are kept "
-                               "for a while only); export again" if expired else None),
+        error=row["error"] or (f"the file was deleted (exports are kept until expires_at only); export again"
+                               if expired else None),
         notify=notify_text(row), created_at=row["created_at"], started_at=row["started_at"],
         finished_at=row["finished_at"])
 
@@ -154,11 +157,14 @@ def _write_file(r: Reader, compiler: Filters, reg: Any, options: ExportOptions, 
     tree = _tree(r, compiler, options)
     columns = storage_columns(options.columns, reg)
     total = r.export_count(tree, deleted=options.deleted)
+    if options.format == "xlsx" and total >= XLSX_MAX_ROWS:
+        raise InvalidInput("format", f"xlsx: a sheet holds {XLSX_MAX_ROWS - 1:,} contacts at most and this export "
+                                     f"has {total:,}; use csv or jsonl, or export less (a list, a filter)")
     text = options.format != "jsonl"
     shape = shapers(columns, {kind: _group_names(r, kind) for kind in GROUPS.values()
                               if any(c.group == kind for c in columns)}, text=text)
     written, told = 0, time.monotonic()
-    with open(part, "wb") as file:
+    with os.fdopen(os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as file:
         out = open_writer(options.format, file, delimiter=options.delimiter, bom=options.bom)
         out.header(options.columns)
         if options.format == "csv" and r.native_csv:  # the database writes the lines (PostgreSQL: COPY)
@@ -200,7 +206,9 @@ async def run_export(scope: Scope, job: dict[str, Any], stop: threading.Event) -
     options = ExportOptions(**job["options"])
     folder = scope.settings.exports_dir
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    part = folder / f"{job_id}.{EXTENSIONS[options.format]}.part"
+    # A name of this attempt's own, created here or failing: another process that took the job over (its
+    # claim lost here) never writes into the same file.
+    part = folder / f"{job_id}.{secrets.token_hex(4)}.{EXTENSIONS[options.format]}.part"
     started = job["started_at"] or utc_now()
 
     def begin(w: Writer) -> bool:
@@ -216,8 +224,15 @@ async def run_export(scope: Scope, job: dict[str, Any], stop: threading.Event) -
 
     async def told(rows: int, total: int) -> None:
         values = {"lines_read": rows, "total_lines": total, "percent": round(100.0 * rows / total, 1) if total else 0.0}
-        await scope.write(lambda w: w.update_job(job_id, values) if w.job_status(job_id) == "running" else None,
-                          small=True)
+
+        def unit(w: Writer) -> bool:
+            if w.job_status(job_id) != "running":
+                return False
+            w.update_job(job_id, values)
+            return True
+
+        if not await scope.write(unit, small=True):
+            stop.set()  # cancelled, maybe from another server process: this one stops writing
 
     def tick(rows: int, total: int) -> None:  # from the export's thread: the write runs on the event loop
         anyio.from_thread.run(told, rows, total)
@@ -231,7 +246,7 @@ async def run_export(scope: Scope, job: dict[str, Any], stop: threading.Event) -
     except BaseException:
         part.unlink(missing_ok=True)
         raise
-    final = part.with_suffix("")  # <job id>.<ext>
+    final = folder / f"{job_id}.{EXTENSIONS[options.format]}"
     os.replace(part, final)
     size = final.stat().st_size
     expires = format_ts(datetime.now(timezone.utc) + timedelta(hours=scope.settings.export_hours))
@@ -244,13 +259,48 @@ async def run_export(scope: Scope, job: dict[str, Any], stop: threading.Event) -
                               "finished_at": utc_now()})
         return True
 
-    if not await scope.write(finish, small=True):
-        final.unlink(missing_ok=True)
+    with anyio.CancelScope(shield=True):  # a cancel now must not leave a finished file nobody knows of
+        if not await scope.write(finish, small=True):
+            final.unlink(missing_ok=True)
 
 
 async def sweep(state: Any) -> None:
-    """Delete the export files whose time has come, across accounts (the job runner calls it now and then)."""
+    """Delete the export files whose time has come, across accounts, and the .part files a crash left behind
+    (the job runner calls it now and then). A file that cannot be deleted is logged and tried again next time:
+    it never stops the runner."""
     for account_id, job_id, path in await state.store.expired_exports(utc_now()):
-        Path(path).unlink(missing_ok=True)
+        try:
+            Path(path).unlink(missing_ok=True)
+        except OSError as exc:
+            log.warning("export %s: its expired file %s could not be deleted: %s", job_id, path, exc)
+            continue
         await state.scope(account_id).write(lambda w, job_id=job_id: w.update_job(job_id, {"file_path": None}),
                                             small=True)
+    folder = state.settings.exports_dir
+    cutoff = time.time() - state.settings.export_hours * 3600
+    for part in folder.glob("*.part") if folder.is_dir() else ():
+        try:
+            if part.stat().st_mtime < cutoff:
+                part.unlink()
+        except OSError as exc:
+            log.warning("export folder: %s could not be deleted: %s", part, exc)
+
+
+def forget_files(w: Writer) -> list[Path]:
+    """In an erasure's transaction: every export file of the account is forgotten (no copy of an erased contact
+    may stay on disk or be downloaded); the caller deletes the files the list names once it has committed."""
+    paths = []
+    for row in w.jobs(status="completed", after_seq=None, limit=1_000_000, kind="export"):
+        if row["file_path"]:
+            paths.append(Path(row["file_path"]))
+            w.update_job(row["id"], {"file_path": None, "error": "deleted with every export file when contacts "
+                                                                 "were erased; export again"})
+    return paths
+
+
+def delete_files(paths: list[Path]) -> None:
+    for path in paths:
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as exc:
+            log.warning("export file %s could not be deleted: %s", path, exc)

@@ -34,13 +34,29 @@ class CsvWriter:
         self._text = io.TextIOWrapper(file, encoding="utf-8", newline="", write_through=False)
         if bom:
             self._text.write(_BOM)
-        self._csv = csv.writer(self._text, delimiter=delimiter, lineterminator="\n")
+        self._buffer = io.StringIO()
+        self._csv = csv.writer(self._buffer, delimiter=delimiter, lineterminator="\n")
+        # Python's writer quotes a CR only when it is in the line terminator: rows holding one go through
+        # this one, whose "\r\n" ending is then made "\n" again.
+        self._crlf = csv.writer(self._buffer, delimiter=delimiter, lineterminator="\r\n")
 
     def header(self, names: Sequence[str]) -> None:
-        self._csv.writerow(names)
+        self.rows([names])
 
     def rows(self, batch: Sequence[Sequence[Any]]) -> None:
+        self._buffer.seek(0)
+        self._buffer.truncate()
         self._csv.writerows(batch)
+        text = self._buffer.getvalue()
+        if "\r" in text:  # rare: one scan of the batch's text settles it
+            text = "".join(self._crlf_row(row) for row in batch)
+        self._text.write(text)
+
+    def _crlf_row(self, row: Sequence[Any]) -> str:
+        self._buffer.seek(0)
+        self._buffer.truncate()
+        self._crlf.writerow(row)
+        return self._buffer.getvalue()[:-2] + "\n"
 
     def raw(self, data: bytes) -> None:
         """Lines the database wrote as CSV, in UTF-8."""

@@ -225,7 +225,9 @@ class BatchExtras:
             row = rows.get(cid)
             if row is None:  # nothing to compare or write for this line
                 continue
-            if status and row["status"] != status:
+            # Double opt-in: an import may make an existing contact unconfirmed, never confirm one (only
+            # confirm_subscription does); a contact it creates takes the status as written.
+            if status and row["status"] != status and (cid in created or status != "confirmed"):
                 row["status"] = status
                 changed.add(cid)
             for channel, reason in optouts:

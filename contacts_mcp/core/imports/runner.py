@@ -53,9 +53,10 @@ def _begin(w: Any, job_id: str) -> dict[str, Any] | None:
         return job
     if job["starts"] >= MAX_STARTS:
         w.update_job(job_id, {"status": "failed", "finished_at": utc_now(), "error":
-                              f"the server stopped {job['starts']} times while this import was running, each time "
-                              "before it could apply a batch, so it is not tried again. Check the file (or save it "
-                              "as CSV) and import it again"})
+                              f"the server stopped {job['starts']} times while this job was running, each time "
+                              "before it got anywhere, so it is not tried again. " + (
+                                  "Check the file (or save it as CSV) and import it again" if job["kind"] == "import"
+                                  else "Export again, maybe less at a time (a list, a filter)")})
     else:
         w.update_job(job_id, {"starts": job["starts"] + 1})
     return w.job(job_id)
@@ -98,12 +99,22 @@ class JobRunner:
             running[1].cancel()  # a download or a read in progress stops now, not at the next batch
 
     async def run(self) -> None:
+        try:
+            await self._loop()
+        finally:  # the server stops: exports' threads stop at their next batch instead of running to the end
+            for stop in self._stops.values():
+                stop.set()
+
+    async def _loop(self) -> None:
         settings = self.state.settings
         while True:
             self._wake = anyio.Event()
             if time.monotonic() - self._swept >= SWEEP_SECONDS:
                 self._swept = time.monotonic()
-                await exports.sweep(self.state)
+                try:
+                    await exports.sweep(self.state)
+                except Exception:  # the database away for a moment: the next sweep tries again
+                    log.exception("the sweep of expired export files failed")
             for account_id, job_id in await self.state.store.pending_jobs():
                 if len(self._running) >= settings.jobs_at_once:
                     break
