@@ -7,7 +7,7 @@ from pydantic import Field
 
 from ..core import jobs
 from ..core.exports import jobs as core
-from ..core.models import ExportJob
+from ..core.models import Delimiter, ExportFormat, ExportJob
 from .common import FilterArg, Toolbox, scope_of, tool
 from .jobs import Wait, delivery_of, progress
 
@@ -24,8 +24,8 @@ def register(box: Toolbox) -> None:
         columns: Annotated[list[str] | None, Field(max_length=200, description="In this order. Default: fields, "
                                                    "lists, segments, optout_<channel>, status, id, source, "
                                                    "created_at, updated_at.")] = None,
-        format: Annotated[Literal["csv", "xlsx", "jsonl"], Field(description="File format.")] = "csv",  # noqa: A002
-        delimiter: Annotated[Literal[",", ";", "\t", "|"], Field(description="CSV delimiter.")] = ",",
+        format: Annotated[ExportFormat, Field(description="File format.")] = "csv",  # noqa: A002
+        delimiter: Annotated[Delimiter, Field(description="CSV delimiter.")] = ",",
         bom: Annotated[bool, Field(description="CSV: start with a UTF-8 BOM (Excel).")] = False,
         notify_url: Annotated[str | None, Field(description="POSTed the summary at the end.")] = None,
         wait_seconds: Wait = 0,

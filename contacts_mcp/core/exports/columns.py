@@ -19,7 +19,7 @@ from .cells import neutralise
 GROUPS = {"lists": "list", "segments": "segment"}
 OPTOUTS = {f"optout_{c}": c for c in ("email", "sms", "voice", "voicemail")}
 RECORDS = ("id", "source", "created_at", "updated_at")
-SEPARATOR = "|"  # between the names of a contact's groups in a sheet's cell
+SEPARATOR, ESCAPE = "|", "\\"  # between the names of a contact's groups in a sheet's cell; before a | or \ in one
 CACHED_CELLS = 10_000  # group cells kept made (most contacts share a few sets of groups)
 
 
@@ -98,4 +98,4 @@ def shapers(columns: Sequence[ExportColumn], names: dict[str, dict[int, str]], *
 
 
 def _escape(name: str) -> str:
-    return name.replace("\\", "\\\\").replace(SEPARATOR, "\\" + SEPARATOR)
+    return name.replace(ESCAPE, ESCAPE * 2).replace(SEPARATOR, ESCAPE + SEPARATOR)

@@ -13,7 +13,8 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import get_args
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -29,7 +30,7 @@ from ..filters import Filters, filters_of, member
 from ..imports.jobs import QUEUED_MAX, notify_text, room_in_queue
 from ..imports.sources import url_policy
 from ..lists import require_list
-from ..models import ExportJob, Filter
+from ..models import Delimiter, ExportJob, Filter
 from ..normalize import format_ts, utc_now
 from ..scope import Scope
 from .columns import GROUPS, check_names, default_columns, shapers, storage_columns
@@ -37,6 +38,7 @@ from .delivery import Delivery, link
 from .writers import EXTENSIONS, open_writer
 
 PAGE = 500  # lists or segments read a page at a time for their names
+DELIMITERS: tuple[str, ...] = get_args(Delimiter)
 RESOURCE_MAX_BYTES = 1024 * 1024
 XLSX_MAX_ROWS = 1_048_576  # Excel's rows, the header's included
 log = logging.getLogger(__name__)
@@ -112,15 +114,16 @@ def to_model(row: dict[str, Any], delivery: Delivery, key: bytes) -> ExportJob:
 async def create_export(scope: Scope, options: ExportOptions, *, notify_url: str | None,
                         delivery: Delivery) -> ExportJob:
     """Check everything that can be checked now, queue the job; returns at once."""
-    if len(options.delimiter) != 1 or options.delimiter in ('"', "\r", "\n"):
-        raise InvalidInput("delimiter", f"must be one character other than a quote or a line break, such as "
-                                        f"',' ';' or a tab; received {options.delimiter!r}")
-    reg = await registry(scope, fresh=True)
-    options.columns = check_names(options.columns) if options.columns else default_columns(reg, options.deleted)
-    storage_columns(options.columns, reg)
+    if options.delimiter not in DELIMITERS:
+        raise InvalidInput("delimiter", f"must be one of {', '.join(map(repr, DELIMITERS))} (the ones imports "
+                                        f"detect); received {options.delimiter!r}")
+    await registry(scope, fresh=True)
+    compiler = await filters_of(scope)
+    options.columns = (check_names(options.columns) if options.columns
+                       else default_columns(compiler.reg, options.deleted))
+    storage_columns(options.columns, compiler.reg)
     if notify_url:
         await check_url(notify_url, url_policy(scope.settings))
-    compiler = await filters_of(scope)
     job_id = "exp_" + secrets.token_urlsafe(16)
     source_kind, source_name = _describe(options)
 
@@ -150,47 +153,47 @@ def _group_names(r: Reader, kind: str) -> dict[int, str]:
         after = rows[-1]["id"]
 
 
-def _write_file(r: Reader, compiler: Filters, reg: Any, options: ExportOptions, part: Path,
+def _write_file(r: Reader, compiler: Filters, options: ExportOptions, part: Path,
                 tick: Callable[[int, int], None], stop: threading.Event) -> int:
     """The whole export, on one snapshot, into `part`; the number of contacts written. `tick(rows, total)`
     hears the progress about once a second."""
     tree = _tree(r, compiler, options)
-    columns = storage_columns(options.columns, reg)
+    columns = storage_columns(options.columns, compiler.reg)
     total = r.export_count(tree, deleted=options.deleted)
     if options.format == "xlsx" and total >= XLSX_MAX_ROWS:
         raise InvalidInput("format", f"xlsx: a sheet holds {XLSX_MAX_ROWS - 1:,} contacts at most and this export "
                                      f"has {total:,}; use csv or jsonl, or export less (a list, a filter)")
-    text = options.format != "jsonl"
-    shape = shapers(columns, {kind: _group_names(r, kind) for kind in GROUPS.values()
-                              if any(c.group == kind for c in columns)}, text=text)
-    written, told = 0, time.monotonic()
     with os.fdopen(os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as file:
         out = open_writer(options.format, file, delimiter=options.delimiter, bom=options.bom)
         out.header(options.columns)
-        if options.format == "csv" and r.native_csv:  # the database writes the lines (PostgreSQL: COPY)
-            lines = 0
-            for data in r.export_csv(tree, columns, deleted=options.deleted, delimiter=options.delimiter):
-                out.raw(data)  # type: ignore[attr-defined] - a CsvWriter
-                lines += data.count(b"\n")  # a line break inside a quoted field counts too: progress only
-                if stop.is_set():
-                    raise _Stopped
-                if time.monotonic() - told >= 1.0:
-                    tick(min(lines, total), total)
-                    told = time.monotonic()
-            out.close()
-            return total
-        for batch in r.export_rows(tree, columns, deleted=options.deleted, text=text):
+        native = options.format == "csv" and r.native_csv
+        written, told = 0, time.monotonic()
+        for chunk, rows in _native(r, tree, columns, options) if native else _batches(r, tree, columns, options):
             if stop.is_set():
                 raise _Stopped
-            if shape:
-                batch = [_shaped(row, shape) for row in batch]
-            out.rows(batch)
-            written += len(batch)
+            out.raw(chunk) if native else out.rows(chunk)  # type: ignore[attr-defined] - raw: a CsvWriter
+            written += rows
             if time.monotonic() - told >= 1.0:
-                tick(written, total)
+                tick(min(written, total), total)
                 told = time.monotonic()
         out.close()
-    return written
+    return total if native else written
+
+
+def _native(r: Reader, tree: Node | None, columns: list, options: ExportOptions) -> Iterator[tuple[bytes, int]]:
+    """CSV the database writes itself (PostgreSQL: COPY), with its line breaks as a count (progress only: a
+    quoted field may hold one too)."""
+    for data in r.export_csv(tree, columns, deleted=options.deleted, delimiter=options.delimiter):
+        yield data, data.count(b"\n")
+
+
+def _batches(r: Reader, tree: Node | None, columns: list, options: ExportOptions) -> Iterator[tuple[list, int]]:
+    """Rows as the file shows them: group ids named, JSON lines' values typed (columns.shapers)."""
+    text = options.format != "jsonl"
+    shape = shapers(columns, {kind: _group_names(r, kind) for kind in GROUPS.values()
+                              if any(c.group == kind for c in columns)}, text=text)
+    for batch in r.export_rows(tree, columns, deleted=options.deleted, text=text):
+        yield ([_shaped(row, shape) for row in batch] if shape else batch), len(batch)
 
 
 def _shaped(row: tuple, shape: list) -> list:
@@ -219,7 +222,7 @@ async def run_export(scope: Scope, job: dict[str, Any], stop: threading.Event) -
 
     if not await scope.write(begin, small=True):
         return
-    reg = await registry(scope, fresh=True)
+    await registry(scope, fresh=True)  # fields changed since the job was queued are the ones written
     compiler = await filters_of(scope)
 
     async def told(rows: int, total: int) -> None:
@@ -239,7 +242,7 @@ async def run_export(scope: Scope, job: dict[str, Any], stop: threading.Event) -
 
     try:
         written = await scope.store.stream(
-            scope.account_id, lambda r: _write_file(r, compiler, reg, options, part, tick, stop))
+            scope.account_id, lambda r: _write_file(r, compiler, options, part, tick, stop))
     except _Stopped:
         part.unlink(missing_ok=True)
         return

@@ -21,7 +21,7 @@ from typing import Any, get_args
 
 from ...storage.api import Writer
 from ..errors import InvalidInput, all_invalid
-from ..exports.columns import GROUPS, OPTOUTS, RECORDS
+from ..exports.columns import ESCAPE, GROUPS, OPTOUTS, RECORDS, SEPARATOR
 from ..groups import memberships
 from ..models import Status
 from ..normalize import clean_text
@@ -32,7 +32,6 @@ STATUSES: tuple[str, ...] = get_args(Status)
 ROLES = ("status", *GROUPS, *OPTOUTS)            # the columns applied with a line
 RECORD_COLUMNS = (*RECORDS, "deleted_at")         # the columns left out on purpose
 _NAMES = frozenset((*ROLES, *RECORD_COLUMNS))
-_SEPARATOR, _ESCAPE = "|", "\\"                   # between a contact's group names; before a | or \ in a name
 _APPLIED = ("created", "updated", "unchanged")    # the outcomes of lines whose contact was written
 _CACHED_CELLS = 10_000                            # group cells parsed, per job (most lines repeat a few)
 
@@ -134,21 +133,21 @@ def _names(column: str, cell: str, arrays: bool) -> tuple[str, ...]:
                 raise InvalidInput(column, f"is an array of {json.dumps(items)[:80]}; give names (text), e.g. "
                                            "[\"Clients\", \"VIP\"]")
             return _cleaned(column, items)
-    if _ESCAPE not in cell:
-        return _cleaned(column, cell.split(_SEPARATOR))
+    if ESCAPE not in cell:
+        return _cleaned(column, cell.split(SEPARATOR))
     parts, part, escaped = [], [], False
     for ch in cell:
         if escaped:
-            part.append(ch if ch in (_SEPARATOR, _ESCAPE) else _ESCAPE + ch)  # a lone \ stays as written
+            part.append(ch if ch in (SEPARATOR, ESCAPE) else ESCAPE + ch)  # a lone \ stays as written
             escaped = False
-        elif ch == _ESCAPE:
+        elif ch == ESCAPE:
             escaped = True
-        elif ch == _SEPARATOR:
+        elif ch == SEPARATOR:
             parts.append("".join(part))
             part = []
         else:
             part.append(ch)
-    parts.append("".join(part) + (_ESCAPE if escaped else ""))
+    parts.append("".join(part) + (ESCAPE if escaped else ""))
     return _cleaned(column, parts)
 
 

@@ -32,6 +32,7 @@ from ...outbound import OutboundError, download, post_json
 from ...storage.api import Claim
 from . import engine
 from ..exports import jobs as exports
+from ..exports.delivery import Delivery
 from .jobs import FINISHED, ImportOptions, to_model
 from .readers import Limits
 from .sources import discard_own_file, url_policy
@@ -277,7 +278,7 @@ class JobRunner:
     async def _notify(self, scope: Scope, job: dict[str, Any]) -> None:
         kind = job["kind"]
         # An export's summary holds no path nor link: whoever is notified reads the job for those.
-        summary = (to_model(job) if kind == "import" else exports.to_model(job, exports.Delivery(local=False), b"")
+        summary = (to_model(job) if kind == "import" else exports.to_model(job, Delivery(local=False), b"")
                    ).model_dump(mode="json")
         try:
             result = await post_json(job["notify_url"], {"event": f"{kind}.finished", "job": summary},

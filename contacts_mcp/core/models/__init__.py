@@ -9,7 +9,7 @@ from .stats import Reachable, Stats, ListFigures, StatsResult
 from .lists import ListImport, ContactList, ListPage, ListRef, Folder, FolderPage, ListsChange, FoldersChange
 from .fields import FieldInfo, FieldsChange, FieldStat, FieldStats, FieldPage
 from .imports import JobStatus, ImportJob, ImportErrorLine, ImportErrorPage
-from .exports import ExportFormat, ExportJob, JobPage
+from .exports import Delimiter, ExportFormat, ExportJob, JobPage
 from .optouts import OptOut, OptOutPage, OptOutResult, RestoreResult
 from .segments import Segment, SegmentPage, SegmentsChange, MembershipChange
 from .events import SubscribeInput, SubscribeResult, Event, EventPage, Webhook, WebhooksResult

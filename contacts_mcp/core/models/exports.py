@@ -10,6 +10,7 @@ from ._base import Out
 from .imports import ImportJob, JobStatus
 
 ExportFormat = Literal["csv", "xlsx", "jsonl"]
+Delimiter = Literal[",", ";", "\t", "|"]  # a CSV export's: the ones an import detects
 
 
 class ExportJob(Out):

@@ -35,10 +35,10 @@ class ExportReads(FilterSql):
     def _group_ids(self, members: str, column: str) -> str:
         return f"(SELECT group_concat(m.{column}) FROM {members} m WHERE m.contact_id = c.id)"
 
-    def _group_names(self, kind: str) -> tuple[str, str]:
-        """A contact's groups as one cell (names in code-point order, a | or \\ escaped by a backslash, joined
-        by |, neutralised) and the join that brings them, binding the account id: only backends with native_csv
-        need it."""
+    def _group_join(self, kind: str) -> str:
+        """The join that brings each contact's groups as one text, `<kind>_names.names` (names in code-point
+        order, a | or \\ escaped by a backslash, joined by |), binding the account id: only backends with
+        native_csv need it."""
         raise NotImplementedError
 
     def _time_text(self, expr: str) -> str:
@@ -78,7 +78,7 @@ class ExportReads(FilterSql):
             return expr, params
         if col.group is not None:
             if names:
-                return self._group_names(col.group)[0], []
+                return self._neutral(f"{col.group}_names.names"), []
             _, members, column = GROUP_TABLES[col.group]
             return self._group_ids(members, column), []
         bit = CHANNEL_BITS[col.channel or ""]
@@ -98,7 +98,7 @@ class ExportReads(FilterSql):
     def _export_select(self, node: Node | None, columns: Sequence[ExportColumn], deleted: str, text: bool,
                        names: bool = False) -> tuple[str, list[Any]]:
         parts = [self._export_column(col, text, names) for col in columns]
-        joins = [self._group_names(kind)[1] for kind in dict.fromkeys(c.group for c in columns if c.group)] if names else []
+        joins = [self._group_join(kind) for kind in dict.fromkeys(c.group for c in columns if c.group)] if names else []
         where, wparams = self._export_where(node, deleted)
         return (f"SELECT {', '.join(expr for expr, _ in parts)} FROM contacts c {' '.join(joins)} WHERE {where} "
                 "ORDER BY c.id", [*(p for _, ps in parts for p in ps), *[self.account_id] * len(joins), *wparams])
