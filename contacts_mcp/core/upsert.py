@@ -20,6 +20,7 @@ an ext_id, email or mobile fails (blank values were made missing by `prepare`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any, Literal, NamedTuple
 
 from ..storage.api import Writer
@@ -69,7 +70,7 @@ class _Batch:
     hashed: dict[str, str]  # address -> the hash an erased contact's opt-out blocks it as
     lists: Memberships
     segments: Memberships
-    ids: range      # reserved for the contacts this batch may create (one per item at most)
+    ids: Sequence[int]  # reserved for the contacts this batch may create (one per item at most)
     next_id: int
     inserted: dict[int, dict[str, Any]] = field(default_factory=dict)
     dirty: set[int] = field(default_factory=set)
@@ -300,9 +301,11 @@ def _changes(row: dict[str, Any], p: Prepared, erase: bool) -> dict[str, Any]:
 
 
 def apply_batch(w: Writer, items: list[Prepared | tuple | ContactsError], opts: BatchOptions,
-                wire_names: tuple[str, ...] = ()) -> list[ItemResult]:
+                wire_names: tuple[str, ...] = (), slots: Sequence[int] | None = None) -> list[ItemResult]:
     """Apply contacts in order; an item given as an error is reported as failed. Import lines may come
-    as read: a tuple of values in `wire_names` order, then the attributes (the fresh-insert lane)."""
+    as read: a tuple of values in `wire_names` order, then the attributes (core/lanes.py sends here the lines
+    that are not simply new). `slots`: the id each item takes if it creates a contact (else ids are reserved
+    here, one after the other in the order of the contacts created)."""
     items = resolve_group_names(w, items)
     positions = {name: i for i, name in enumerate(wire_names)}
     wire_keys = [(c, positions[c]) for c in KEY_COLUMNS if c in positions]
@@ -312,40 +315,15 @@ def apply_batch(w: Writer, items: list[Prepared | tuple | ContactsError], opts: 
             return {c: v for c, i in wire_keys if (v := item[i])}  # type: ignore[index]
         return {c: v for c in KEY_COLUMNS if (v := item.key(c))}  # type: ignore[union-attr]
 
-    # Import lines that may all be new contacts are looked at column-wise (no identity dict per line) first.
-    lines_only = opts.repeats == "skip" and not opts.optout and all(
-        i.__class__ is tuple or isinstance(i, ContactsError) for i in items)
-    keyed: list[tuple[Prepared | tuple, dict[str, str]]] = []
-    if lines_only:
-        lines = [item for item in items if item.__class__ is tuple]
-        by_column = {c: [v for line in lines if (v := line[i])] for c, i in wire_keys}  # type: ignore[index]
-    else:
-        keyed = [(item, identity(item)) for item in items if not isinstance(item, ContactsError)]
-        by_column = {c: [v for _, keys in keyed if (v := keys.get(c))] for c in KEY_COLUMNS}
-
-    def look_up() -> dict[int, dict[str, Any]]:
-        """The contacts holding any of the batch's identities, by id."""
-        return {row["id"]: row for col, values in by_column.items() if values
-                for row in w.contacts_by_key(col, list(set(values)))}
-
-    # Lines that may all be new contacts (no identity repeated among them) are inserted first, and looked up
-    # only if the unique indexes say one is taken: the common case of a big import costs no lookup at all.
-    no_repeats = lines_only and all(len(set(v)) == len(v) for v in by_column.values())
-    rows = {} if no_repeats else look_up()
+    keyed = [(item, identity(item)) for item in items if not isinstance(item, ContactsError)]
+    by_column = {c: [v for _, keys in keyed if (v := keys.get(c))] for c in KEY_COLUMNS}
+    # The contacts holding any of the batch's identities, by id.
+    rows = {row["id"]: row for col, values in by_column.items() if values
+            for row in w.contacts_by_key(col, list(set(values)))}
     # Fixed phones are no identity (no contact is matched by one), but opt-outs block them too.
     fixed_at = positions.get("fixed_phone")
-    if lines_only:
-        fixed = [v for line in lines if (v := line[fixed_at])] if fixed_at is not None else []  # type: ignore[index]
-    else:
-        fixed = [v for item, _ in keyed if (v := _fixed_phone(item, fixed_at))]
-    addresses = [*by_column.get("email_key", ()), *by_column.get("mobile", ()), *fixed]
-    suppressed, hashed = suppressions(w, addresses)
-    if lines_only:
-        if no_repeats and not suppressed and (done := _insert_fresh(w, items, opts, positions)) is not None:
-            return done
-        if no_repeats:
-            rows = look_up()
-        keyed = [(item, identity(item)) for item in items if not isinstance(item, ContactsError)]
+    fixed = [v for item, _ in keyed if (v := _fixed_phone(item, fixed_at))]
+    suppressed, hashed = suppressions(w, [*by_column["email_key"], *by_column["mobile"], *fixed])
     prepared = [item for item, _ in keyed if isinstance(item, Prepared)]
     targets = [p.target_id for p in prepared if p.target_id is not None]
     for row in w.contacts_by_ids(targets) if targets else []:
@@ -357,43 +335,26 @@ def apply_batch(w: Writer, items: list[Prepared | tuple | ContactsError], opts: 
     batch = _Batch(w=w, opts=opts, rows=rows, index=index, suppressed=suppressed, hashed=hashed,
                    lists=memberships(w, "list", list(rows), list_ids),
                    segments=memberships(w, "segment", list(rows), segment_ids),
-                   ids=w.reserve_contact_ids(len(items)), next_id=0, positions=positions)
+                   ids=w.reserve_contact_ids(len(items)) if slots is None else slots, next_id=0, positions=positions)
     results: list[ItemResult] = []
     keys_of = iter(keyed)
-    for item in items:
+    for at, item in enumerate(items):
         if isinstance(item, ContactsError):
             results.append(ItemResult("failed", error=str(item), exception=item))
             continue
         _, present = next(keys_of)
+        if slots is not None:
+            batch.next_id = at  # the item's own id, should it create a contact
         try:
             results.append(batch.apply(item, present))
         except (Conflict, NotFound, InvalidInput) as exc:
             results.append(ItemResult("failed", error=str(exc), exception=exc))
     batch.flush()
-    _events(w, opts, results)
+    created_events(w, opts, [r.id for r in results if r.outcome == "created"])
     return results
 
 
-def _events(w: Writer, opts: BatchOptions, results: list[ItemResult]) -> None:
-    if opts.event_key:
-        w.insert_contact_events(opts.event_key, [r.id for r in results if r.outcome == "created"], opts.now)
-
-
-def _insert_fresh(w: Writer, items: list[Prepared | tuple | ContactsError], opts: BatchOptions,
-                  positions: dict[str, int]) -> list[ItemResult] | None:
-    """The common case of a big import, a whole batch of lines that are nobody yet, done column-wise:
-    apply_batch has found no address opt-out and no identity repeating within the batch, and the insert
-    finds none held by a contact; else (None) the batch takes the line-by-line path, which handles every case."""
-    lines = [item for item in items if item.__class__ is tuple]
-    ids = w.reserve_contact_ids(len(lines))
-    if not w.insert_wire_rows(tuple(positions), [(cid, line, 0, 0) for cid, line in zip(ids, lines)],
-                              source=opts.source, now=opts.now, last_import=opts.job_id, unless_taken=True):
-        return None
-    for kind, groups in (("list", opts.list_ids), ("segment", opts.segment_ids)):
-        if groups:
-            w.add_memberships([(cid, gid) for gid in groups for cid in ids], opts.now, kind)
-    made = iter(ids)
-    results = [ItemResult("failed", error=str(item), exception=item) if isinstance(item, ContactsError)
-               else ItemResult("created", next(made)) for item in items]
-    _events(w, opts, results)
-    return results
+def created_events(w: Writer, opts: BatchOptions, ids: list[int]) -> None:
+    """An event of the batch's type (opts.event_key) for each contact it created."""
+    if opts.event_key and ids:
+        w.insert_contact_events(opts.event_key, ids, opts.now)

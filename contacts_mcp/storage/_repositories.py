@@ -85,11 +85,12 @@ class ContactWrites(Protocol):
         source: str,
         now: str,
         last_import: str | None,
-        unless_taken: bool = False,
-    ) -> bool:
+        skip_taken: bool = False,
+    ) -> set[int]:
         """New contacts from import lines as read: (id, values in `names` order + attributes, optout_mask,
-        optout_reasons). `unless_taken`: all of them, or none and False if an identity of one is taken (by a
-        contact or another line); the unique indexes answer while inserting, without a lookup first."""
+        optout_reasons), in increasing id order. `skip_taken`: a line whose identity (ext_id, email key,
+        mobile) a contact holds already is left out, and its id is in the set returned; without it, such a
+        line fails the unit. The unique indexes answer while inserting, without a lookup first."""
     def update_contacts(self, rows: Sequence[dict[str, Any]]) -> None:
         """Write back whole rows (every mutable column) by id."""
     def release_keys(self, ids: Sequence[int], columns: Sequence[str]) -> None:

@@ -366,22 +366,31 @@ async def test_an_active_opt_out_is_recorded_once_per_contact_or_address_channel
                    (b, "unsubscribed", "api", ["b@example.com"])]
 
 
-async def test_new_import_lines_are_inserted_all_together_or_not_at_all_when_an_identity_is_taken(store: Store):
+async def test_new_import_lines_are_inserted_together_but_those_whose_identity_is_taken_are_left_out(store: Store):
     names = ("email", "email_key", "mobile")
 
-    def lines(w, *emails):
-        ids = w.reserve_contact_ids(len(emails))
-        rows = [(cid, (e.upper(), e, f"+336123450{i:02d}", {}), 0, 0) for i, (cid, e) in enumerate(zip(ids, emails))]
-        return w.insert_wire_rows(names, rows, source="import:j", now=NOW, last_import="j", unless_taken=True)
+    def lines(w, *lines):
+        ids = w.reserve_contact_ids(len(lines))
+        rows = [(cid, (e.upper(), e, f"+3361234{m:04d}", {}), 0, 0) for cid, (e, m) in zip(ids, lines)]
+        refused = w.insert_wire_rows(names, rows, source="import:j", now=NOW, last_import="j", skip_taken=True)
+        return list(ids), refused
 
     taken = await store.write(1, lambda w: _contact(w, email_key="taken@example.com"))
-    assert await store.write(1, lambda w: lines(w, "a@example.com", "taken@example.com", "c@example.com")) is False
-    assert await store.write(1, lambda w: lines(w, "a@example.com", "b@example.com", "c@example.com")) is True
+    ids, refused = await store.write(1, lambda w: lines(w, ("a@example.com", 1), ("taken@example.com", 2),
+                                                        ("c@example.com", 3)))
+    assert refused == {ids[1]}
+    # By email, by mobile (a's), by neither: only the last one goes in.
+    ids, refused = await store.write(1, lambda w: lines(w, ("c@example.com", 4), ("d@example.com", 1),
+                                                        ("e@example.com", 2)))
+    assert refused == {ids[0], ids[1]}
+    ids, refused = await store.write(1, lambda w: lines(w, ("f@example.com", 5)))
+    assert refused == set()
 
     def state(r):
-        found = r.contacts_by_key("email_key", ["a@example.com", "b@example.com", "c@example.com", "taken@example.com"])
+        found = r.contacts_by_key("email_key", ["a@example.com", "c@example.com", "d@example.com", "e@example.com",
+                                                "f@example.com", "taken@example.com"])
         return sorted(row["email_key"] for row in found), r.group_profiles("base", [0])[0], r.recount_profiles("base", 0)
 
     keys, kept, recounted = await store.read(1, state)
-    assert keys == ["a@example.com", "b@example.com", "c@example.com", "taken@example.com"]
-    assert kept == recounted and sum(kept.values()) == 4 and taken
+    assert keys == ["a@example.com", "c@example.com", "e@example.com", "f@example.com", "taken@example.com"]
+    assert kept == recounted and sum(kept.values()) == 5 and taken

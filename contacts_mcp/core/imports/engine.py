@@ -2,8 +2,8 @@
 transaction.
 
 Reading and preparing (normalisation, validation) is CPU work done off the event loop, in a thread;
-applying is one write unit per batch on the writer thread (upsert.apply_batch, the path every contact
-write takes). A batch's contacts, its rejected lines and the job's checkpoint (the last line applied) commit
+applying is one write unit per batch on the writer thread (lanes.apply_lines: new contacts together, the
+other lines through upsert.apply_batch, the path every contact write takes). A batch's contacts, its rejected lines and the job's checkpoint (the last line applied) commit
 together, so a job stopped at any point, even by SIGKILL, resumes from its checkpoint without losing
 or repeating a line. An export's own columns (status, lists, segments, opt-outs: extras.py) are read with
 their line and applied with its contact, in the same transaction.
@@ -19,7 +19,8 @@ from typing import Any
 from ...storage.api import COUNTERS
 from ..errors import ContactsError, InvalidInput
 from ..fields import Registry
-from ..upsert import BatchOptions, apply_batch
+from ..lanes import apply_lines
+from ..upsert import BatchOptions
 from .extras import BatchExtras, Extras, line_reader
 from .lineplan import line_plan
 from .mapping import Mapping, resolve
@@ -130,7 +131,7 @@ def apply_chunk(w: Any, job_id: str, chunk: Chunk, opts: BatchOptions, headers: 
     extras = BatchExtras(w, chunk.extras) if any(chunk.extras) else None
     if extras is not None:
         items = extras.refuse(items)  # before anything of the line is applied
-    results = apply_batch(w, items, opts, wire_names=chunk.names) if chunk.rows else []
+    results = apply_lines(w, items, opts, chunk.names) if chunk.rows else []
     if extras is not None:
         results = extras.apply(w, results, opts)
     counts = dict.fromkeys(COUNTERS, 0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from ..rows import KEY_COLUMNS
@@ -173,10 +173,11 @@ class ContactWrites(ContactReads):
         self._bulk_insert("contacts", ("account_id", *_INSERT_ORDER), [values(row) for row in rows])
 
     def insert_wire_rows(self, names: Sequence[str], rows: Sequence[tuple[int, tuple, int, int]], *, source: str,
-                         now: str, last_import: str | None, unless_taken: bool = False) -> bool:
+                         now: str, last_import: str | None, skip_taken: bool = False) -> set[int]:
         """New contacts from import lines as read: (id, values in `names` order + attributes, optout_mask,
-        optout_reasons). `unless_taken`: all of them, or none and False if an identity of one is taken (by a
-        contact or another line); the unique indexes answer while inserting, without a lookup first."""
+        optout_reasons), in increasing id order. `skip_taken`: a line whose identity a contact holds already
+        is left out, and its id is in the set returned (the unique indexes answer while inserting, without a
+        lookup first); without it, such a line fails the unit."""
         if set(names) - set(DATA_COLUMNS):
             raise ValueError(f"unknown columns: {set(names) - set(DATA_COLUMNS)}")
         cols = ("account_id", "id", *names, "attributes", "source", "created_at", "updated_at", "optout_mask",
@@ -184,25 +185,14 @@ class ContactWrites(ContactReads):
         account = self.account_id
         values = [(account, cid, *line[:-1], _json(line[-1]), source, now, now, mask, reasons, last_import)
                   for cid, line, mask, reasons in rows]
-        if not unless_taken:
+        refused: set[int] = set()
+        if not skip_taken:
             self._bulk_insert("contacts", cols, values)
-        elif not self._unless_taken(lambda: self._bulk_insert("contacts", cols, values)):
-            return False
+        elif values:
+            refused = self._insert_untaken("contacts", cols, values)
         if rows:
             self._touch_new_range(rows[0][0], rows[-1][0])  # ids handed out in increasing order
-        return True
-
-    def _unless_taken(self, insert: Callable[[], None]) -> bool:
-        """Run `insert` in a savepoint: True, or False with nothing kept if a unique index refused a row."""
-        self._run("SAVEPOINT new_rows")
-        try:
-            insert()
-            taken = False
-        except self.TAKEN:  # the statement failed whole; the savepoint undoes what came before it
-            self._run("ROLLBACK TO new_rows")
-            taken = True
-        self._run("RELEASE new_rows")
-        return not taken
+        return refused
 
     def update_contacts(self, rows: Sequence[dict[str, Any]]) -> None:
         """Write back whole rows (every mutable column) by id."""

@@ -79,6 +79,19 @@ class Session:
         come from code, never callers."""
         self._conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks(len(columns))})", rows)
 
+    def _insert_untaken(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> set[int]:
+        """New rows, but those a unique index refuses (a value another row holds) are left out: returns their
+        ids (the column "id", rows in increasing id order). Only uniqueness is forgiven; any other constraint
+        still fails the unit."""
+        done = self._conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks(len(columns))}) "
+                                      "ON CONFLICT DO NOTHING", rows).rowcount
+        if done == len(rows):  # nearly every batch: nothing refused, no query
+            return set()
+        at = list(columns).index("id")
+        wanted = [row[at] for row in rows]
+        found = self._conn.execute(f"SELECT id FROM {table} WHERE id BETWEEN ? AND ?", (wanted[0], wanted[-1]))
+        return set(wanted).difference(r[0] for r in found)
+
     def _all(self, sql: str, params: Sequence[Any] | dict = ()) -> list[dict[str, Any]]:
         return [dict(row) for row in self._conn.execute(sql, params)]
 

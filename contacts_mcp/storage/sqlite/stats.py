@@ -144,7 +144,11 @@ class StatsWrites(StatsReads):
 
     def _touch_new_range(self, lo: int, hi: int) -> None:
         """Contacts about to be inserted with ids lo..hi (all above any existing id): they counted for
-        nothing before, and are counted by range afterwards."""
+        nothing before, and are counted by range afterwards. Ranges that overlap become one (an import batch's
+        lines inserted together and those applied one by one share its block of ids): each id counts once."""
+        for r in [r for r in self._ranges if r[0] <= hi and lo <= r[1]]:
+            self._ranges.remove(r)
+            lo, hi = min(lo, r[0]), max(hi, r[1])
         self._ranges.append((lo, hi))
 
     def _count(self, where: str, params: Sequence[Any]) -> Counter[GroupKey]:
