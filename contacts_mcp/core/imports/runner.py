@@ -245,23 +245,47 @@ class JobRunner:
                                 unlink_segment_ids=tuple(options.unlink_segment_ids),
                                 optout=tuple(options.optout_channels), event_key=options.event_key,
                                 restore_deleted=options.restore_deleted)
-        while job_id not in self._cancelled:
-            chunk = await chunks.next()
-            if chunk is None:
-                break
-            if not await self._claims[job_id].held():
-                raise _ClaimLost(job_id)
-            opts = dataclasses.replace(job_opts, now=utc_now())  # each batch stamped with its own time
+        failure: Exception | None = None
+        # The next chunk is received (and decoded) while this one is applied: the writer never waits for it.
+        send, receive = anyio.create_memory_object_stream[engine.Chunk | Exception | None](0)
 
-            def unit(w: Any, chunk: engine.Chunk = chunk, opts: BatchOptions = opts) -> bool:
-                # Checked inside the transaction: once a cancel has committed, no batch follows it.
-                if w.job_status(job_id) != "running":
-                    return False
-                engine.apply_chunk(w, job_id, chunk, opts, headers)
-                return True
+        async def read_ahead() -> None:
+            async with send:
+                while True:
+                    try:
+                        chunk = await chunks.next()
+                    except Exception as exc:  # noqa: BLE001 - raised by the loop below, as if read there
+                        await send.send(exc)
+                        return
+                    await send.send(chunk)
+                    if chunk is None:
+                        return
 
-            if not await scope.write(unit):
-                break
+        async with anyio.create_task_group() as tg, receive:
+            tg.start_soon(read_ahead)
+            async for chunk in receive:
+                if isinstance(chunk, Exception):
+                    failure = chunk  # raised outside the task group, which would wrap it in a group
+                    break
+                if chunk is None or job_id in self._cancelled:
+                    break
+                if not await self._claims[job_id].held():
+                    failure = _ClaimLost(job_id)
+                    break
+                opts = dataclasses.replace(job_opts, now=utc_now())  # each batch stamped with its own time
+
+                def unit(w: Any, chunk: engine.Chunk = chunk, opts: BatchOptions = opts) -> bool:
+                    # Checked inside the transaction: once a cancel has committed, no batch follows it.
+                    if w.job_status(job_id) != "running":
+                        return False
+                    engine.apply_chunk(w, job_id, chunk, opts, headers)
+                    return True
+
+                if not await scope.write(unit):
+                    break
+            tg.cancel_scope.cancel()
+        if failure is not None:
+            raise failure
 
     async def _finish(self, scope: Scope, job_id: str, status: str, error: str | None) -> None:
         def unit(w: Any) -> None:
