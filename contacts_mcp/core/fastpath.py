@@ -13,6 +13,7 @@ is_valid_number(); the phone metadata (patterns, prefixes, lengths) is read from
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import email_validator as _ev
 import phonenumbers
@@ -111,58 +112,67 @@ def _prefix_matcher(pattern: str | None):
 
 
 def _desc(desc):
-    """(possible lengths or None, compiled fullmatch) for a PhoneNumberDesc, or None if it never matches."""
+    """(possible lengths or None, pattern) of a PhoneNumberDesc, or None if it never matches."""
     if desc is None or not desc.national_number_pattern:
         return None
     lengths = frozenset(desc.possible_length) if len(desc.possible_length) > 0 else None
-    return lengths, re.compile(desc.national_number_pattern).fullmatch
+    return lengths, desc.national_number_pattern
 
 
-def _matches(desc, nsn: str) -> bool:
-    lengths, fullmatch = desc
-    if lengths is not None and len(nsn) not in lengths:
-        return False
-    return fullmatch(nsn) is not None
+def _part(desc) -> str:
+    """A regex that matches the whole of a national number exactly when phonenumbers' _is_number_matching_desc
+    does: its length is one of the possible lengths (when the desc lists them) and it fullmatches the pattern."""
+    lengths, pattern = desc
+    length = "" if lengths is None else "(?=" + "|".join(f".{{{n}}}\\Z" for n in sorted(lengths)) + ")"
+    return f"{length}(?:{pattern})"
+
+
+def _any(descs) -> Callable[[str], bool]:
+    """Whether a national number matches any of these descs: one regex for them all (an alternation, tried in
+    C), instead of a match a desc."""
+    if not descs:
+        return lambda nsn: False
+    fullmatch = re.compile("|".join(f"(?:{_part(d)})" for d in descs)).fullmatch
+    return lambda nsn: fullmatch(nsn) is not None
 
 
 class _Validity:
     """phonenumbers' _number_type_helper(nsn, metadata) != UNKNOWN, for one region, with compiled patterns."""
 
-    __slots__ = ("general", "types", "leading", "before_fixed", "fixed", "mobile", "same")
+    __slots__ = ("valid", "leading", "before_fixed", "fixed", "mobile", "same")
 
     def __init__(self, metadata) -> None:
-        self.general = _desc(metadata.general_desc)
+        general = _desc(metadata.general_desc)
         types = []
-        # Order does not change the verdict; mobile first because it is the common case. The mobile
-        # pattern is only consulted when phonenumbers would (not same_mobile_and_fixed_line_pattern).
+        # The mobile pattern is only consulted when phonenumbers would (not same_mobile_and_fixed_line_pattern).
         if not metadata.same_mobile_and_fixed_line_pattern:
             types.append(_desc(metadata.mobile))
         types.extend(_desc(getattr(metadata, name)) for name in _TYPE_FIELDS)
-        self.types = tuple(d for d in types if d is not None)
+        types = [d for d in types if d is not None]
+        # valid(nsn): the general desc matches, and so does one of the types (order does not change the verdict).
+        if general is None or not types:
+            self.valid = lambda nsn: False
+        else:
+            either = "|".join(f"(?:{_part(d)})" for d in types)
+            fullmatch = re.compile(f"(?=(?:{_part(general)})\\Z)(?:{either})").fullmatch
+            self.valid = lambda nsn: fullmatch(nsn) is not None
         # For sms(): phonenumbers' number_type order, where a number of any type before fixed_line is not
         # a mobile, and a fixed-line match is FIXED_LINE_OR_MOBILE only if it matches mobile too.
-        self.before_fixed = tuple(d for d in (_desc(getattr(metadata, n)) for n in _TYPE_FIELDS[:-1]) if d)
-        self.fixed = _desc(metadata.fixed_line)
-        self.mobile = _desc(metadata.mobile)
+        self.before_fixed = _any([d for d in (_desc(getattr(metadata, n)) for n in _TYPE_FIELDS[:-1]) if d])
+        fixed, mobile = _desc(metadata.fixed_line), _desc(metadata.mobile)
+        self.fixed = _any([fixed] if fixed else [])
+        self.mobile = _any([mobile] if mobile else [])
         self.same = bool(metadata.same_mobile_and_fixed_line_pattern)
         leading = metadata.leading_digits
         self.leading = re.compile(leading).match if leading is not None else None
 
-    def valid(self, nsn: str) -> bool:
-        if self.general is None or not _matches(self.general, nsn):
-            return False
-        for d in self.types:
-            if _matches(d, nsn):
-                return True
-        return False
-
     def sms(self, nsn: str) -> bool:
         """True when number_type would be MOBILE or FIXED_LINE_OR_MOBILE (a valid number assumed)."""
-        if any(_matches(d, nsn) for d in self.before_fixed):
+        if self.before_fixed(nsn):
             return False
-        if self.fixed is not None and _matches(self.fixed, nsn):
-            return self.same or (self.mobile is not None and _matches(self.mobile, nsn))
-        return not self.same and self.mobile is not None and _matches(self.mobile, nsn)
+        if self.fixed(nsn):
+            return self.same or self.mobile(nsn)
+        return not self.same and self.mobile(nsn)
 
 
 class _Country:
