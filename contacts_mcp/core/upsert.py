@@ -261,7 +261,9 @@ class _Batch:
             w.insert_contacts(list(self.inserted.values()))
         if self.fresh:
             o = self.opts
-            w.insert_wire_rows(tuple(self.positions), self.fresh, source=o.source, now=o.now, last_import=o.job_id)
+            ids, lines, masks, reasons = zip(*self.fresh)
+            w.insert_wire_rows(tuple(self.positions), ids, lines, source=o.source, now=o.now, last_import=o.job_id,
+                               optouts=list(zip(masks, reasons)))
         self.lists.flush(w, "list", self.opts.now)
         self.segments.flush(w, "segment", self.opts.now)
         if self.optouts:

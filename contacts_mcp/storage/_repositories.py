@@ -80,17 +80,19 @@ class ContactWrites(Protocol):
     def insert_wire_rows(
         self,
         names: Sequence[str],
-        rows: Sequence[tuple[int, tuple, int, int]],
+        ids: Sequence[int],
+        lines: Sequence[tuple],
         *,
         source: str,
         now: str,
         last_import: str | None,
+        optouts: Sequence[tuple[int, int]] | None = None,
         skip_taken: bool = False,
     ) -> set[int]:
-        """New contacts from import lines as read: (id, values in `names` order + attributes, optout_mask,
-        optout_reasons), in increasing id order. `skip_taken`: a line whose identity (ext_id, email key,
-        mobile) a contact holds already is left out, and its id is in the set returned; without it, such a
-        line fails the unit. The unique indexes answer while inserting, without a lookup first."""
+        """New contacts from import lines as read (values in `names` order, then the attributes), with their ids in
+        increasing order, and their (optout_mask, optout_reasons) if not 0. `skip_taken`: a line whose identity
+        (ext_id, email key, mobile) a contact holds already is left out, and its id is in the set returned;
+        without it, such a line fails the unit. The unique indexes answer while inserting, without a lookup first."""
     def update_contacts(self, rows: Sequence[dict[str, Any]]) -> None:
         """Write back whole rows (every mutable column) by id."""
     def release_keys(self, ids: Sequence[int], columns: Sequence[str]) -> None:

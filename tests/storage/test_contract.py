@@ -371,8 +371,8 @@ async def test_new_import_lines_are_inserted_together_but_those_whose_identity_i
 
     def lines(w, *lines):
         ids = w.reserve_contact_ids(len(lines))
-        rows = [(cid, (e.upper(), e, f"+3361234{m:04d}", {}), 0, 0) for cid, (e, m) in zip(ids, lines)]
-        refused = w.insert_wire_rows(names, rows, source="import:j", now=NOW, last_import="j", skip_taken=True)
+        rows = [(e.upper(), e, f"+3361234{m:04d}", {}) for e, m in lines]
+        refused = w.insert_wire_rows(names, ids, rows, source="import:j", now=NOW, last_import="j", skip_taken=True)
         return list(ids), refused
 
     taken = await store.write(1, lambda w: _contact(w, email_key="taken@example.com"))

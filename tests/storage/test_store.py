@@ -196,3 +196,51 @@ def test_a_database_of_an_older_version_keeps_its_data_and_gets_its_statistics(t
     assert sum(reader.group_profiles("base", [0])[0].values()) == 2
     assert conn.execute("SELECT optout_reasons FROM contacts WHERE id = 1").fetchall()[0][0] == 2
     assert conn.execute("SELECT COUNT(*) FROM list_members").fetchall()[0][0] == 2
+
+
+def test_a_database_before_stored_folds_gets_them_for_every_contact(tmp_path, monkeypatch):
+    from contacts_mcp.storage.sqlite import migrations
+
+    conn = sqlite3.connect(tmp_path / "old.db", isolation_level=None)
+    monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:15])
+    migrations.migrate(conn)
+    conn.execute("INSERT INTO contacts (id, account_id, email, email_key, city, company, source, created_at, "
+                 "updated_at) VALUES (1, 1, 'a@x.fr', 'a@x.fr', 'Béziers', 'ACME', 'api', 't', 't')")
+    monkeypatch.undo()
+    migrations.migrate(conn)
+    assert conn.execute("SELECT city_folded, company_folded, postal_code_folded FROM contacts").fetchall() == [
+        ("beziers", "acme", None)]
+
+
+async def test_the_stored_folds_follow_city_company_and_postal_code_through_every_write(state: AppState, backend):
+    """Filters read the folded columns (migration 016): whatever writes a contact, they must equal the fold."""
+    if backend == "postgres":
+        pytest.skip("PostgreSQL indexes contacts_fold(column) itself: no stored column to keep")
+    from contacts_mcp.storage.tree import fold
+
+    scope = state.scope()
+    made = await contacts.upsert_contacts(scope, [ContactInput(email="a@x.fr", city="Saint-Étienne", company="Ça Va"),
+                                                  ContactInput(email="b@x.fr", postal_code="75001")])
+    assert made.created == 2
+    made = await contacts.upsert_contacts(scope, [ContactInput(email="a@x.fr", city="NÎMES", company="Zoë"),
+                                                  ContactInput(email="b@x.fr", city="Orléans")])
+    assert made.updated == 2
+
+    def import_lines(w):  # an import's new contacts, inserted as read
+        names = ("email", "email_key", "city", "postal_code")
+        ids = w.reserve_contact_ids(2)
+        w.insert_wire_rows(names, ids, [("d@x.fr", "d@x.fr", "Besançon", "2B100", None),
+                                        ("e@x.fr", "e@x.fr", None, "75001", None)],
+                           source="import:j", now="t", last_import="j")
+
+    await scope.write(import_lines)
+    with sqlite3.connect(state.store.path) as db:
+        # An update that forgets them (none of ours does): the trigger puts them right. Any connection that
+        # writes contacts has the server's contacts_fold() (as since migration 014).
+        db.create_function("contacts_fold", 1, fold, deterministic=True)
+        db.execute("UPDATE contacts SET company = 'Élan' WHERE email_key = 'b@x.fr'")
+        rows = db.execute("SELECT city, company, postal_code, city_folded, company_folded, postal_code_folded "
+                          "FROM contacts ORDER BY id").fetchall()
+    assert len(rows) == 4 and rows[0][3] == "nimes" and rows[1][4] == "elan"
+    for city, company, postal_code, *folded in rows:
+        assert folded == [fold(city), fold(company), fold(postal_code)]

@@ -45,8 +45,7 @@ def _existing(w, rnd: random.Random, job: str) -> None:
     for n in range(0, 40, 3):
         lines.append((f"p{n}@example.com", f"p{n}@example.com", f"+3361234{n + 1:04d}" if n % 2 else None, "Old", None))
     ids = w.reserve_contact_ids(len(lines))
-    w.insert_wire_rows(NAMES, [(cid, line, 0, 0) for cid, line in zip(ids, lines)], source="t", now=NOW,
-                       last_import=None)
+    w.insert_wire_rows(NAMES, ids, lines, source="t", now=NOW, last_import=None)
     w.set_deleted([ids[1], ids[4]], NOW, NOW)
     w.insert_optouts([(None, [("p5@example.com", EMAIL_MASK)], "email", "unsubscribed", "api"),
                       (None, [("+33612340020", 15)], "sms", "complaint", "api")], NOW)

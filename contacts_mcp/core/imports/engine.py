@@ -11,8 +11,10 @@ their line and applied with its contact, in the same transaction.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +79,8 @@ class Chunk:
 
 
 RAW_SEP = "\x1f"
+_OUTCOME = itemgetter(0)  # an ItemResult's outcome
+_COUNTER = {"failed": "invalid", "duplicate": "duplicates"}  # the job's counter of an outcome, where named otherwise
 
 
 def read_chunks(spec: ReadSpec) -> Iterator[Header | Chunk]:
@@ -135,16 +139,16 @@ def apply_chunk(w: Any, job_id: str, chunk: Chunk, opts: BatchOptions, headers: 
     if extras is not None:
         results = extras.apply(w, results, opts)
     counts = dict.fromkeys(COUNTERS, 0)
+    outcomes = Counter(map(_OUTCOME, results))  # in C: a line costs nothing here but its outcome's count
+    for outcome, n in outcomes.items():
+        counts[_COUNTER.get(outcome, outcome)] += n
     errors = []
-    for line, raw, result in zip(chunk.lines, chunk.raw, results):
-        if result.outcome == "failed":
-            counts["invalid"] += 1
-            cells = raw.split(RAW_SEP)
-            errors.append((line, {h: (cells[i] if i < len(cells) else "") for i, h in enumerate(headers)}, result.error))
-        elif result.outcome == "duplicate":
-            counts["duplicates"] += 1
-        else:
-            counts[result.outcome] += 1
+    if outcomes["failed"]:
+        for line, raw, result in zip(chunk.lines, chunk.raw, results):
+            if result.outcome == "failed":
+                cells = raw.split(RAW_SEP)
+                errors.append((line, {h: (cells[i] if i < len(cells) else "") for i, h in enumerate(headers)},
+                               result.error))
     if errors:
         w.insert_errors(job_id, errors)
     percent = round(100.0 * (chunk.progress or 0.0), 1)

@@ -36,6 +36,7 @@ UNTAKEN_ROWS = 1000  # rows a statement of _insert_untaken's ON CONFLICT insert 
 
 class PostgresSession(Session):
     TAKEN = psycopg.errors.UniqueViolation
+    FOLDED_COLUMNS = ()  # its indexes are on contacts_fold(column), a SQL function (migration 006)
     FOLD_ANY = "lower"  # folds every letter, unless the database's LC_CTYPE is C (then ASCII only, as SQLite's)
     CONTACT_EVENT_DATA = ("jsonb_build_object('key', COALESCE(email, mobile)) || CASE WHEN mobile IS NULL "
                           "THEN '{}'::jsonb ELSE jsonb_build_object('sms', mobile) END")

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import operator
+from itertools import repeat
+from operator import itemgetter
 from collections.abc import Sequence
 from typing import Any
 
 from ..rows import KEY_COLUMNS
-from ..tree import Node
+from ..tree import Node, fold
 from .filters import FilterSql
 from .session import CHUNK, GROUP_TABLES, chunks, like_pattern, marks
 
@@ -42,6 +44,14 @@ def _decode(row: dict[str, Any]) -> dict[str, Any]:
         if col in row and isinstance(row[col], str):
             row[col] = json.loads(row[col])
     return row
+
+
+class _Folds(dict):
+    """fold() of each value, each distinct value folded once."""
+
+    def __missing__(self, value: Any) -> Any:
+        self[value] = folded = fold(value)
+        return folded
 
 
 class ContactReads(FilterSql):
@@ -163,46 +173,59 @@ class ContactWrites(ContactReads):
         """Insert whole rows with their pre-allocated ids (above any existing one)."""
         self._touch_new(row["id"] for row in rows)
         account = self.account_id
+        folds = self.FOLDED_COLUMNS
 
         def values(row: dict[str, Any]) -> tuple:
             full = {**_INSERT_TEMPLATE, **row}  # missing columns are NULL; one C-level merge and lookup
             full["attributes"] = _json(full["attributes"])
             full["blocked_senders"] = _json(full["blocked_senders"])
-            return (account, *_insert_values(full))
+            return (account, *_insert_values(full), *[fold(full[c]) for c in folds])
 
-        self._bulk_insert("contacts", ("account_id", *_INSERT_ORDER), [values(row) for row in rows])
+        self._bulk_insert("contacts", ("account_id", *_INSERT_ORDER, *[f"{c}_folded" for c in folds]),
+                          [values(row) for row in rows])
 
-    def insert_wire_rows(self, names: Sequence[str], rows: Sequence[tuple[int, tuple, int, int]], *, source: str,
-                         now: str, last_import: str | None, skip_taken: bool = False) -> set[int]:
-        """New contacts from import lines as read: (id, values in `names` order + attributes, optout_mask,
-        optout_reasons), in increasing id order. `skip_taken`: a line whose identity a contact holds already
-        is left out, and its id is in the set returned (the unique indexes answer while inserting, without a
-        lookup first); without it, such a line fails the unit."""
+    def insert_wire_rows(self, names: Sequence[str], ids: Sequence[int], lines: Sequence[tuple], *, source: str,
+                         now: str, last_import: str | None, optouts: Sequence[tuple[int, int]] | None = None,
+                         skip_taken: bool = False) -> set[int]:
+        """New contacts from import lines as read (values in `names` order, then the attributes), with their ids
+        in increasing order, and their (optout_mask, optout_reasons) if not 0. `skip_taken`: a line whose
+        identity a contact holds already is left out, and its id is in the set returned (the unique indexes
+        answer while inserting, without a lookup first); without it, such a line fails the unit."""
         if set(names) - set(DATA_COLUMNS):
             raise ValueError(f"unknown columns: {set(names) - set(DATA_COLUMNS)}")
-        cols = ("account_id", "id", *names, "attributes", "source", "created_at", "updated_at", "optout_mask",
-                "optout_reasons", "last_import")
-        account = self.account_id
-        values = [(account, cid, *line[:-1], _json(line[-1]), source, now, now, mask, reasons, last_import)
-                  for cid, line, mask, reasons in rows]
+        # The folded columns (FOLDED_COLUMNS) of those the lines hold, folded here: cheaper than inside the
+        # database, and cheaper again with a batch's repeated cities and companies folded once.
+        folded = [i for i, name in enumerate(names) if name in self.FOLDED_COLUMNS]
+        cols = ("account_id", "id", *names, "attributes", "source", "created_at", "updated_at", "last_import",
+                "optout_mask", "optout_reasons", *[f"{names[i]}_folded" for i in folded])
+        head, tail = (self.account_id,), (source, now, now, last_import)
+        bits = optouts or repeat((0, 0))
+        if folded:
+            of = _Folds().__getitem__
+            pick = itemgetter(*folded) if len(folded) > 1 else (lambda line, at=folded[0]: (line[at],))
+            values = [(*head, cid, *line[:-1], _json(line[-1]), *tail, *bit, *map(of, pick(line)))
+                      for cid, line, bit in zip(ids, lines, bits)]
+        else:
+            values = [(*head, cid, *line[:-1], _json(line[-1]), *tail, *bit) for cid, line, bit in zip(ids, lines, bits)]
         refused: set[int] = set()
         if not skip_taken:
             self._bulk_insert("contacts", cols, values)
         elif values:
             refused = self._insert_untaken("contacts", cols, values)
-        if rows:
-            self._touch_new_range(rows[0][0], rows[-1][0])  # ids handed out in increasing order
+        if values:
+            self._touch_new_range(ids[0], ids[len(values) - 1])  # ids handed out in increasing order
         return refused
 
     def update_contacts(self, rows: Sequence[dict[str, Any]]) -> None:
         """Write back whole rows (every mutable column) by id."""
         self._touch(row["id"] for row in rows)
-        sets = ", ".join(f"{c} = ?" for c in ROW_COLUMNS)
+        folds = self.FOLDED_COLUMNS
+        sets = ", ".join(f"{c} = ?" for c in (*ROW_COLUMNS, *[f"{c}_folded" for c in folds]))
         account = self.account_id
 
         def values(row: dict[str, Any]) -> tuple:
             full = {**row, "attributes": _json(row["attributes"]), "blocked_senders": _json(row["blocked_senders"])}
-            return (*_update_values(full), account, row["id"])
+            return (*_update_values(full), *[fold(row.get(c)) for c in folds], account, row["id"])
 
         self._conn.executemany(f"UPDATE contacts SET {sets} WHERE account_id = ? AND id = ?",
                                [values(row) for row in rows])

@@ -5,7 +5,8 @@ values are always parameters: nothing a caller writes becomes SQL text. Both bac
 code; what they spell differently (a custom field's typed value, an email's domain) are Session hooks.
 
 Text compares folded (tree.fold: case and accents): the value folded here, the column by the database's
-contacts_fold(), which the common fields are indexed on (migrations: SQLite 014, PostgreSQL 006).
+contacts_fold(); the common fields are indexed folded (SQLite: stored beside them, migration 016;
+PostgreSQL: an index on contacts_fold(column), migration 006).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from ..tree import COLUMNS, All, Any_, Cond, Node, Not, fold
 from .session import GROUP_TABLES, Session, like_pattern
 
 _COMPARE = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
-# Columns indexed (account_id, contacts_fold(column)) by migration 014 / 006.
+# Columns indexed folded (SQLite migration 016, PostgreSQL 006).
 _INDEXED = ("city", "company", "postal_code")
 
 
@@ -63,7 +64,10 @@ class FilterSql(Session):
             return "(" + " OR ".join(ors) + ")", params
         expr, eparams = self._expression(c)
         values = [fold(v) for v in c.values] if c.kind == "text" else list(c.values)
-        lhs = f"{self.FOLD}({expr})" if c.kind == "text" else expr
+        lhs = expr
+        if c.kind == "text":
+            stored = c.attribute is None and c.column in self.FOLDED_COLUMNS
+            lhs = f"c.{c.column}_folded" if stored else f"{self.FOLD}({expr})"
         # `expr IS NOT NULL AND …`: an absent value makes the condition false, not unknown (see tree.py).
         known = f"{expr} IS NOT NULL"
         op = c.op

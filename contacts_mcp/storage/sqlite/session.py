@@ -50,6 +50,10 @@ class Session:
     # What an insert raises when a unique index refuses a row (an identity already taken).
     TAKEN: type[Exception] = sqlite3.IntegrityError
 
+    # Columns stored folded beside themselves (<column>_folded, migration 016), written with the row: filters
+    # compare and index those. PostgreSQL indexes its own contacts_fold() of the column instead (C, no column).
+    FOLDED_COLUMNS: tuple[str, ...] = ("city", "company", "postal_code")
+
     # The SQL function that lower-cases any letter (a search term with letters beyond ASCII; see store.py).
     FOLD_ANY = "fold_any"
 
