@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections import Counter
 from functools import partial
+from itertools import repeat
 
 from ..storage.api import KEY_COLUMNS, Writer
 from .errors import ContactsError
@@ -42,28 +43,26 @@ def apply_lines(w: Writer, items: list[Item], opts: BatchOptions, names: tuple[s
                                  [lines[k] for k in fast] if slow else lines, source=opts.source, now=opts.now,
                                  last_import=opts.job_id, skip_taken=True)
     if refused:
-        slow |= {k for k in fast if slots[k] in refused}
-    inserted = [slots[k] for k in fast if slots[k] not in refused] if refused or slow else list(slots)
-    for kind, groups in (("list", opts.list_ids), ("segment", opts.segment_ids)):
-        if groups and inserted:
-            w.add_memberships([(cid, gid) for gid in groups for cid in inserted], opts.now, kind)
-    created_events(w, opts, inserted)
-    late: dict[int, ItemResult] = {}
+        slow |= {slots.index(cid) for cid in refused}  # a few lines; a range's index() is arithmetic
+    if opts.list_ids or opts.segment_ids or opts.event_key:
+        inserted = [slots[k] for k in fast if slots[k] not in refused] if slow else list(slots)
+        for kind, groups in (("list", opts.list_ids), ("segment", opts.segment_ids)):
+            if groups and inserted:
+                w.add_memberships([(cid, gid) for gid in groups for cid in inserted], opts.now, kind)
+        created_events(w, opts, inserted)
+    # One result a line, made in C ("created" with its slot), then the slow lane's put in their places.
+    made = list(map(_result, zip(repeat("created"), slots, repeat(None), repeat(None))))
     if slow:
         order = sorted(slow)
         done = apply_batch(w, [lines[k] for k in order], opts, wire_names=names,  # type: ignore[misc]
                            slots=[slots[k] for k in order])
-        late = dict(zip(order, done))
-    results: list[ItemResult] = []
-    k = 0
-    for item in items:
-        if item.__class__ is tuple:
-            results.append(late[k] if k in late else _result(("created", slots[k], None, None)))
-            k += 1
-        else:
-            results.append(ItemResult("failed", error=str(item), exception=item))  # type: ignore[arg-type]
-    return results
-
+        for k, result in zip(order, done):
+            made[k] = result
+    if len(made) == len(items):
+        return made
+    line_result = iter(made).__next__
+    return [line_result() if item.__class__ is tuple else ItemResult("failed", error=str(item), exception=item)
+            for item in items]  # type: ignore[arg-type]
 
 def _not_simply_new(w: Writer, lines: list[tuple], positions: dict[str, int]) -> set[int]:
     """The lines that must take the slow lane whatever the database holds: an identity repeated within the

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
-
 import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import chain
+from operator import itemgetter
+from typing import Any
 
 # The groups contacts are members of: kind -> (table, membership table, its group column).
 GROUP_TABLES = {"list": ("lists", "list_members", "list_id"), "segment": ("segments", "segment_members", "segment_id")}
@@ -92,9 +93,11 @@ class Session:
         if done == len(rows):  # nearly every batch: nothing refused, no query
             return set()
         at = list(columns).index("id")
-        wanted = [row[at] for row in rows]
-        found = self._conn.execute(f"SELECT id FROM {table} WHERE id BETWEEN ? AND ?", (wanted[0], wanted[-1]))
-        return set(wanted).difference(r[0] for r in found)
+        wanted = set(map(itemgetter(at), rows))
+        cursor = self._conn.cursor()
+        cursor.row_factory = None  # plain tuples, read in C
+        found = cursor.execute(f"SELECT id FROM {table} WHERE id BETWEEN ? AND ?", (min(wanted), max(wanted)))
+        return wanted.difference(chain.from_iterable(found))
 
     def _all(self, sql: str, params: Sequence[Any] | dict = ()) -> list[dict[str, Any]]:
         return [dict(row) for row in self._conn.execute(sql, params)]
