@@ -11,6 +11,7 @@ exact complement of what it wraps.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -74,3 +75,26 @@ def fold(text: Any) -> Any:
     if text.__class__ is not str:
         return text
     return text.lower() if text.isascii() else text.lower().translate(_TABLE)
+
+
+_SEP = "\x1f"
+
+
+def fold_all(values: Sequence[Any]) -> list[Any]:
+    """[fold(v) for v in values] (texts or None): each distinct text folded once, all of them together (joined,
+    lower-cased and translated in C). Lower-casing is per character but for the Greek final sigma, whose context
+    a control-character separator ends as the text's own end does."""
+    distinct = list(filter(None, dict.fromkeys(values)))
+    try:
+        joined = _SEP.join(distinct)
+    except TypeError:  # not all texts
+        return [fold(v) for v in values]
+    if joined.count(_SEP) != len(distinct) - 1:  # a text holding the separator: one at a time
+        return [fold(v) for v in values]
+    folded = joined.lower()
+    if not folded.isascii():
+        folded = folded.translate(_TABLE)
+    of = dict(zip(distinct, folded.split(_SEP))) if distinct else {}
+    of[None] = None
+    of[""] = ""
+    return list(map(of.__getitem__, values))

@@ -163,6 +163,10 @@ def _array(values: Iterable[Any]) -> str:
 class PostgresWrites(PostgresSession):
     """Write queries whose SQLite spelling differs; first in the Writer's bases, so they win."""
 
+    def _insert_lines(self, *args: Any) -> None:
+        # SQLite's rows made in C do not serve COPY, which takes whole rows: insert_wire_rows builds them.
+        return None
+
     def _remove_attribute(self, name: str) -> int:
         return self._run("UPDATE contacts SET attributes = attributes - ? WHERE account_id = ? "
                          "AND attributes ->> ? IS NOT NULL", [name, self.account_id, name])

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import json
 import operator
+import re
+from collections.abc import Callable
 from itertools import repeat
-from operator import itemgetter
+from operator import add, itemgetter
 from collections.abc import Sequence
 from typing import Any
 
 from ..rows import KEY_COLUMNS
-from ..tree import Node, fold
+from ..tree import Node, fold, fold_all
 from .filters import FilterSql
 from .session import CHUNK, GROUP_TABLES, chunks, like_pattern, marks
 
@@ -44,6 +46,26 @@ def _decode(row: dict[str, Any]) -> dict[str, Any]:
         if col in row and isinstance(row[col], str):
             row[col] = json.loads(row[col])
     return row
+
+
+def _picker(at: Sequence[int]) -> Callable[[tuple], tuple]:
+    """itemgetter of these positions that returns a tuple whatever their number."""
+    if len(at) > 1:
+        return itemgetter(*at)
+    return (lambda line, i=at[0]: (line[i],)) if at else (lambda line: ())
+
+
+_PLAIN = re.compile(r"[A-Za-z0-9:._+-]*")
+
+
+def _plain(value: Any) -> bool:
+    """A value that may be written into a statement as a literal: an integer, NULL, or a text of letters, digits
+    and : . _ + - only (a timestamp, a job's source). Anything else is bound as a parameter, as always."""
+    return value is None or value.__class__ is int or (value.__class__ is str and _PLAIN.fullmatch(value) is not None)
+
+
+def _literal(value: Any) -> str:
+    return "NULL" if value is None else str(value) if value.__class__ is int else f"'{value}'"
 
 
 class _Folds(dict):
@@ -193,28 +215,44 @@ class ContactWrites(ContactReads):
         answer while inserting, without a lookup first); without it, such a line fails the unit."""
         if set(names) - set(DATA_COLUMNS):
             raise ValueError(f"unknown columns: {set(names) - set(DATA_COLUMNS)}")
-        # The folded columns (FOLDED_COLUMNS) of those the lines hold, folded here: cheaper than inside the
-        # database, and cheaper again with a batch's repeated cities and companies folded once.
-        folded = [i for i, name in enumerate(names) if name in self.FOLDED_COLUMNS]
-        cols = ("account_id", "id", *names, "attributes", "source", "created_at", "updated_at", "last_import",
-                "optout_mask", "optout_reasons", *[f"{names[i]}_folded" for i in folded])
-        head, tail = (self.account_id,), (source, now, now, last_import)
-        bits = optouts or repeat((0, 0))
-        if folded:
-            of = _Folds().__getitem__
-            pick = itemgetter(*folded) if len(folded) > 1 else (lambda line, at=folded[0]: (line[at],))
+        if not ids:
+            return set()
+        refused = None if optouts else self._insert_lines(names, ids, lines, source, now, last_import, skip_taken)
+        if refused is None:
+            # The folded columns (FOLDED_COLUMNS) of those the lines hold, each distinct value folded once.
+            folded = [i for i, name in enumerate(names) if name in self.FOLDED_COLUMNS]
+            cols = ("account_id", "id", *names, "attributes", "source", "created_at", "updated_at", "last_import",
+                    "optout_mask", "optout_reasons", *[f"{names[i]}_folded" for i in folded])
+            head, tail = (self.account_id,), (source, now, now, last_import)
+            of, pick = _Folds().__getitem__, _picker(folded)
             values = [(*head, cid, *line[:-1], _json(line[-1]), *tail, *bit, *map(of, pick(line)))
-                      for cid, line, bit in zip(ids, lines, bits)]
-        else:
-            values = [(*head, cid, *line[:-1], _json(line[-1]), *tail, *bit) for cid, line, bit in zip(ids, lines, bits)]
-        refused: set[int] = set()
-        if not skip_taken:
-            self._bulk_insert("contacts", cols, values)
-        elif values:
-            refused = self._insert_untaken("contacts", cols, values)
-        if values:
-            self._touch_new_range(ids[0], ids[len(values) - 1])  # ids handed out in increasing order
+                      for cid, line, bit in zip(ids, lines, optouts or repeat((0, 0)))]
+            refused = self._insert_untaken("contacts", cols, values) if skip_taken else set()
+            if not skip_taken:
+                self._bulk_insert("contacts", cols, values)
+        self._touch_new_range(ids[0], ids[-1])  # ids handed out in increasing order
         return refused
+
+    def _insert_lines(self, names: Sequence[str], ids: Sequence[int], lines: Sequence[tuple], source: str, now: str,
+                      last_import: str | None, skip_taken: bool) -> set[int] | None:
+        """insert_wire_rows' common case, every row made in C: lines without custom fields (their attributes
+        None), a row's constants written into the statement (values the server makes, never a caller's: checked),
+        texts folded a column at a time. None when that does not apply: the caller builds each row instead."""
+        constants = (self.account_id, source, now, now, last_import, 0, 0)
+        if any(line[-1] is not None for line in lines) or not all(map(_plain, constants)):
+            return None
+        folded = [i for i, name in enumerate(names) if name in self.FOLDED_COLUMNS]
+        columns = ("id", *names, "attributes", *[f"{names[i]}_folded" for i in folded], "account_id", "source",
+                   "created_at", "updated_at", "last_import", "optout_mask", "optout_reasons")
+        values = ["?"] * (1 + len(names)) + ["COALESCE(?, '{}')"] + ["?"] * len(folded) + list(map(_literal, constants))
+        rows = map(add, zip(ids), lines)  # (id, values…, None)
+        if folded:
+            rows = map(add, rows, zip(*[fold_all([line[i] for line in lines]) for i in folded]))
+        sql = f"INSERT INTO contacts ({', '.join(columns)}) VALUES ({', '.join(values)})"
+        if not skip_taken:
+            self._conn.executemany(sql, rows)
+            return set()
+        return self._refused("contacts", ids, self._conn.executemany(f"{sql} ON CONFLICT DO NOTHING", rows).rowcount)
 
     def update_contacts(self, rows: Sequence[dict[str, Any]]) -> None:
         """Write back whole rows (every mutable column) by id."""

@@ -90,14 +90,16 @@ class Session:
         still fails the unit."""
         done = self._conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks(len(columns))}) "
                                       "ON CONFLICT DO NOTHING", rows).rowcount
-        if done == len(rows):  # nearly every batch: nothing refused, no query
+        return self._refused(table, list(map(itemgetter(list(columns).index("id")), rows)), done)
+
+    def _refused(self, table: str, ids: Sequence[int], done: int) -> set[int]:
+        """Which of the `ids` (increasing) an insert that put in `done` rows of them left out."""
+        if done == len(ids):  # nearly every batch: nothing refused, no query
             return set()
-        at = list(columns).index("id")
-        wanted = set(map(itemgetter(at), rows))
         cursor = self._conn.cursor()
         cursor.row_factory = None  # plain tuples, read in C
-        found = cursor.execute(f"SELECT id FROM {table} WHERE id BETWEEN ? AND ?", (min(wanted), max(wanted)))
-        return wanted.difference(chain.from_iterable(found))
+        found = cursor.execute(f"SELECT id FROM {table} WHERE id BETWEEN ? AND ?", (ids[0], ids[-1]))
+        return set(ids).difference(chain.from_iterable(found))
 
     def _all(self, sql: str, params: Sequence[Any] | dict = ()) -> list[dict[str, Any]]:
         return [dict(row) for row in self._conn.execute(sql, params)]
