@@ -13,7 +13,6 @@ is_valid_number(); the phone metadata (patterns, prefixes, lengths) is read from
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
 import email_validator as _ev
 import phonenumbers
@@ -127,19 +126,10 @@ def _part(desc) -> str:
     return f"{length}(?:{pattern})"
 
 
-def _any(descs) -> Callable[[str], bool]:
-    """Whether a national number matches any of these descs: one regex for them all (an alternation, tried in
-    C), instead of a match a desc."""
-    if not descs:
-        return lambda nsn: False
-    fullmatch = re.compile("|".join(f"(?:{_part(d)})" for d in descs)).fullmatch
-    return lambda nsn: fullmatch(nsn) is not None
-
-
 class _Validity:
     """phonenumbers' _number_type_helper(nsn, metadata) != UNKNOWN, for one region, with compiled patterns."""
 
-    __slots__ = ("valid", "leading", "before_fixed", "fixed", "mobile", "same")
+    __slots__ = ("valid", "valid_sms", "leading")
 
     def __init__(self, metadata) -> None:
         general = _desc(metadata.general_desc)
@@ -156,23 +146,21 @@ class _Validity:
             either = "|".join(f"(?:{_part(d)})" for d in types)
             fullmatch = re.compile(f"(?=(?:{_part(general)})\\Z)(?:{either})").fullmatch
             self.valid = lambda nsn: fullmatch(nsn) is not None
-        # For sms(): phonenumbers' number_type order, where a number of any type before fixed_line is not
-        # a mobile, and a fixed-line match is FIXED_LINE_OR_MOBILE only if it matches mobile too.
-        self.before_fixed = _any([d for d in (_desc(getattr(metadata, n)) for n in _TYPE_FIELDS[:-1]) if d])
         fixed, mobile = _desc(metadata.fixed_line), _desc(metadata.mobile)
-        self.fixed = _any([fixed] if fixed else [])
-        self.mobile = _any([mobile] if mobile else [])
-        self.same = bool(metadata.same_mobile_and_fixed_line_pattern)
+        # valid(nsn), and number_type(nsn) MOBILE or FIXED_LINE_OR_MOBILE, at once: phonenumbers' type order makes
+        # a number of any type before fixed-line no mobile, and a fixed-line one FIXED_LINE_OR_MOBILE only if it
+        # matches mobile too (or the two patterns are the same). So: the general desc, no type before fixed-line,
+        # and the mobile desc (fixed-line where they are the same), which is one of valid()'s types.
+        sms_desc = fixed if metadata.same_mobile_and_fixed_line_pattern else mobile
+        if general is None or sms_desc is None:
+            self.valid_sms = lambda nsn: False
+        else:
+            before = [d for d in (_desc(getattr(metadata, n)) for n in _TYPE_FIELDS[:-1]) if d]
+            unless = f"(?!(?:{'|'.join(f'(?:{_part(d)})' for d in before)})\\Z)" if before else ""
+            both = re.compile(f"(?=(?:{_part(general)})\\Z){unless}(?:{_part(sms_desc)})").fullmatch
+            self.valid_sms = lambda nsn: both(nsn) is not None
         leading = metadata.leading_digits
         self.leading = re.compile(leading).match if leading is not None else None
-
-    def sms(self, nsn: str) -> bool:
-        """True when number_type would be MOBILE or FIXED_LINE_OR_MOBILE (a valid number assumed)."""
-        if self.before_fixed(nsn):
-            return False
-        if self.fixed(nsn):
-            return self.same or self.mobile(nsn)
-        return not self.same and self.mobile(nsn)
 
 
 class _Country:
@@ -196,7 +184,9 @@ class _Country:
         """phonenumbers.is_valid_number for this calling code (region_code_for_number + for_region); with
         `mobile`, also that its type there is MOBILE or FIXED_LINE_OR_MOBILE."""
         region = self.single if self.single is not None else self._region(nsn)
-        return region is not None and region.valid(nsn) and (not mobile or region.sms(nsn))
+        if region is None:
+            return False
+        return region.valid_sms(nsn) if mobile else region.valid(nsn)
 
     def _region(self, nsn: str) -> _Validity | None:
         for region in self.regions:
