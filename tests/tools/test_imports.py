@@ -366,20 +366,24 @@ async def test_the_servers_own_data_is_not_importable_even_inside_an_import_root
                 assert "server's own data" in await fails(client, "import_file", {"path": str(root / name)})
 
 
-async def test_waiting_jobs_of_an_account_are_capped_before_their_files_are_copied(state, settings):
+async def test_waiting_jobs_of_an_account_are_capped_before_their_files_are_copied(settings):
+    import pytest
+
     from contacts_mcp.core.errors import LimitExceeded
     from contacts_mcp.core.imports import jobs
     from contacts_mcp.core.imports.sources import Source
+    from contacts_mcp.server.lifespan import running
 
-    scope = state.scope()
-    scope = type(scope)(scope.store, scope.settings, scope.account_id, scope.cache, None)  # nothing runs
-    for _ in range(jobs.QUEUED_MAX):
-        await jobs.create_import(scope, Source(csv_text="email\na@example.com\n"), jobs.ImportOptions(),
-                                 new_list_name=None, new_list_folder_id=None, notify_url=None, client_roots=[])
-    copies = len(list(settings.jobs_dir.iterdir()))
-    import pytest
+    def one(email: str):
+        return jobs.create_import(scope, Source(csv_text=f"email\n{email}\n"), jobs.ImportOptions(), new_list_name=None,
+                                  new_list_folder_id=None, notify_url=None, client_roots=[])
 
-    with pytest.raises(LimitExceeded, match="waiting to run"):
-        await jobs.create_import(scope, Source(csv_text="email\nb@example.com\n"), jobs.ImportOptions(),
-                                 new_list_name=None, new_list_folder_id=None, notify_url=None, client_roots=[])
-    assert len(list(settings.jobs_dir.iterdir())) == copies
+    # No job runner: the queued jobs stay queued (a runner polling meanwhile would start some of them).
+    async with running(settings, jobs=False) as state:
+        scope = state.scope()
+        for _ in range(jobs.QUEUED_MAX):
+            await one("a@example.com")
+        copies = len(list(settings.jobs_dir.iterdir()))
+        with pytest.raises(LimitExceeded, match="waiting to run"):
+            await one("b@example.com")
+        assert len(list(settings.jobs_dir.iterdir())) == copies
