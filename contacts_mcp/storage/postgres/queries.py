@@ -31,7 +31,6 @@ from ..sqlite.stats import StatsReads, StatsWrites
 
 
 SMALL_INSERT = 32  # fewer new rows than this are inserted by one INSERT, more by COPY
-UNTAKEN_ROWS = 1000  # rows a statement of _insert_untaken's ON CONFLICT insert (parameters: 65,535 at most)
 
 
 class PostgresSession(Session):
@@ -116,8 +115,9 @@ class PostgresSession(Session):
                 copy.write_row(row)
 
     def _insert_untaken(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> set[int]:
-        # The COPY, in a savepoint; only when a unique index refuses a line, the batch again with ON CONFLICT DO
-        # NOTHING, RETURNING the ids it inserted (rows of every other batch cost no second probe of each index).
+        # The COPY, in a savepoint (a batch of new contacts only: one probe of each unique index a line). Only when
+        # a unique index refuses a line: the rows COPYed into a temporary table of the same columns (no index, no
+        # WAL), then moved in one INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING id, set-based on the server.
         self._run("SAVEPOINT new_rows")
         try:
             self._bulk_insert(table, columns, rows)
@@ -126,14 +126,17 @@ class PostgresSession(Session):
         except self.TAKEN:
             self._run("ROLLBACK TO new_rows")
             self._run("RELEASE new_rows")
+        names = ", ".join(columns)
+        staging = f"new_{table}"
+        self._run(f"CREATE TEMP TABLE IF NOT EXISTS {staging} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
+        self._run(f"TRUNCATE {staging}")  # a second batch in one transaction
+        with self._conn.copy(f"COPY {staging} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        inserted = {r[0] for r in self._conn.execute(
+            f"INSERT INTO {table} ({names}) SELECT {names} FROM {staging} ORDER BY id ON CONFLICT DO NOTHING "
+            "RETURNING id")}
         at = list(columns).index("id")
-        inserted: set[int] = set()
-        for start in range(0, len(rows), UNTAKEN_ROWS):
-            part = rows[start:start + UNTAKEN_ROWS]
-            values = ", ".join([f"({marks(len(columns))})"] * len(part))
-            inserted.update(r[0] for r in self._conn.execute(
-                f"INSERT INTO {table} ({', '.join(columns)}) VALUES {values} ON CONFLICT DO NOTHING RETURNING id",
-                [v for row in part for v in row]))
         return {row[at] for row in rows} - inserted
 
     # Lookups by a list of values: one array parameter (= ANY), so one statement shape and a short plan
