@@ -1,4 +1,5 @@
-"""Spreadsheets (XLSX, XLS, ODS) through calamine, checked before loading and converted row by row."""
+"""Spreadsheets: XLS and ODS through calamine, checked before loading and converted row by row; XLSX streamed
+by xlsxfile once its container is checked here."""
 
 from __future__ import annotations
 
@@ -10,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import InvalidInput, LimitExceeded
-from ..sheet_budget import check_xlsx
 from ._base import (
     Limits, OPENERS, Table, _CHUNK, _CountedTable, _FIX_FORMAT, _MAX_SHEET_CELLS, _OLE_MAGIC, _cell, _mb,
     _reraise_if_not_failure, _unguarded, _unreadable,
 )
+from .xlsxfile import PartScan, open_xlsx
 
 
 class _SheetTable(_CountedTable):
@@ -47,8 +48,13 @@ class _SheetTable(_CountedTable):
 
 def _open_sheet(path: Path, fmt: str, name: str, sheet: str | None, limits: Limits) -> Table:
     label = fmt.upper()
-    if fmt in ("xlsx", "ods"):
-        _check_container(path, fmt, name, limits, sheet)
+    if fmt == "xlsx":
+        scans = _check_container(path, fmt, name, limits)
+        # _MAX_SHEET_CELLS read here, at each call: a test may lower it
+        return open_xlsx(path, name, sheet, limits, scans, _MAX_SHEET_CELLS,
+                         lambda names, meta: _choose_sheet(names, meta, sheet, name))
+    if fmt == "ods":
+        _check_container(path, fmt, name, limits)
     import python_calamine
 
     try:
@@ -58,7 +64,7 @@ def _open_sheet(path: Path, fmt: str, name: str, sheet: str | None, limits: Limi
         raise InvalidInput("file", _unreadable(name, label, e)) from None
     try:
         names = list(workbook.sheet_names)
-        chosen = _choose_sheet(workbook, names, sheet, name)
+        chosen = _choose_sheet(names, _metadata(workbook), sheet, name)
         try:
             ws = workbook.get_sheet_by_name(chosen)
         except BaseException as e:  # noqa: BLE001
@@ -82,7 +88,18 @@ def _open_sheet(path: Path, fmt: str, name: str, sheet: str | None, limits: Limi
         raise
 
 
-def _choose_sheet(workbook: Any, names: list[str], wanted: str | None, name: str) -> str:
+def _metadata(workbook: Any) -> list[tuple[str, str, bool]]:
+    """(name, type, visible) of a calamine workbook's sheets; [] when calamine cannot tell."""
+    try:
+        return [(m.name, str(getattr(m, "typ", "WorkSheet")).rsplit(".", 1)[-1],
+                 str(getattr(m, "visible", "Visible")).endswith(".Visible")) for m in workbook.sheets_metadata]
+    except Exception:  # noqa: BLE001 - metadata is a nicety
+        return []
+
+
+def _choose_sheet(names: list[str], meta: list[tuple[str, str, bool]], wanted: str | None, name: str) -> str:
+    """The sheet named `wanted` (exactly, else the one equal case-insensitively), else the first visible
+    worksheet; `meta` holds each sheet's (name, type, visible)."""
     if not names:
         raise InvalidInput("file", f"{name} has no sheets; {_FIX_FORMAT}")
     if wanted is not None:
@@ -95,23 +112,19 @@ def _choose_sheet(workbook: Any, names: list[str], wanted: str | None, name: str
             "sheet",
             f"{wanted!r} is not a sheet of {name}; its sheets are: {', '.join(map(repr, names))}",
         )
-    try:  # the first visible worksheet (not a chart sheet), as the spreadsheet app would show it
-        meta = list(workbook.sheets_metadata)
-        for want_visible in (True, False):
-            for m in meta:
-                typ = str(getattr(m, "typ", "WorkSheet"))
-                visible = str(getattr(m, "visible", "Visible"))
-                if typ.endswith("WorkSheet") and (visible.endswith(".Visible") or not want_visible):
-                    return m.name
-    except Exception:  # noqa: BLE001 - metadata is a nicety
-        pass
+    # the first visible worksheet (not a chart sheet), as the spreadsheet app would show it
+    for want_visible in (True, False):
+        for sheet, typ, visible in meta:
+            if typ.endswith("WorkSheet") and (visible or not want_visible):
+                return sheet
     return names[0]
 
 
-def _check_container(path: Path, fmt: str, name: str, limits: Limits, sheet: str | None = None) -> None:
-    """Decompress the XLSX/ODS ZIP container once, counting bytes, before calamine loads it: refuses
-    damaged, password-protected or oversized (zip bomb) spreadsheets with a clear message, and an XLSX
-    whose sheet would need more memory to load than the reader may use (see sheet_budget)."""
+def _check_container(path: Path, fmt: str, name: str, limits: Limits) -> dict[str, PartScan]:
+    """Decompress the XLSX/ODS ZIP container once, counting bytes, before it is read: refuses damaged,
+    password-protected or oversized (zip bomb) spreadsheets with a clear message. Returns, for an XLSX, what
+    was seen of each worksheet part on the way (its shared-string references and last row: see xlsxfile)."""
+    scans: dict[str, PartScan] = {}
     label = fmt.upper()
     try:
         zf = zipfile.ZipFile(path)
@@ -132,6 +145,7 @@ def _check_container(path: Path, fmt: str, name: str, limits: Limits, sheet: str
         infos = zf.infolist()
         if len(infos) > 10_000:
             raise LimitExceeded(f"parts in the {label} container", 10_000, len(infos), "Re-save the spreadsheet.")
+        shared = any(i.filename.lower().endswith("sharedstrings.xml") for i in infos)  # else no t="s" to count
         for info in infos:
             if info.is_dir():
                 continue
@@ -140,10 +154,15 @@ def _check_container(path: Path, fmt: str, name: str, limits: Limits, sheet: str
                     "file",
                     f"{name} is password-protected; remove the password in the spreadsheet app and upload it again",
                 )
+            scan = None
+            if fmt == "xlsx" and "worksheets/" in info.filename.replace("\\", "/").lower():
+                scan = scans[info.filename] = PartScan(count_refs=shared)
             try:
                 with zf.open(info) as part:
                     while chunk := part.read(_CHUNK):
                         total += len(chunk)
+                        if scan is not None:
+                            scan.feed(chunk)
                         if total > limits.max_zip_total_bytes:
                             raise LimitExceeded(
                                 f"uncompressed size of {label} {name}",
@@ -151,13 +170,14 @@ def _check_container(path: Path, fmt: str, name: str, limits: Limits, sheet: str
                                 f"more than that (the file is {_mb(path.stat().st_size)} compressed)",
                                 "Delete unused rows, columns and images, split the sheet, or save it as CSV.",
                             )
+                if scan is not None:
+                    scan.finish()
             except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as e:
                 raise InvalidInput(
                     "file",
                     f"{name} could not be read as {label}: part {info.filename!r} is damaged ({e}); {_FIX_FORMAT}",
                 ) from None
-        if fmt == "xlsx":
-            check_xlsx(zf, name, sheet, limits.max_reader_bytes, _MAX_SHEET_CELLS)
+    return scans
 
 
 # -- ZIP

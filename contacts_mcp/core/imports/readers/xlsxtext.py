@@ -12,6 +12,9 @@ import datetime as dt
 import math
 import re
 
+from itertools import product
+from string import ascii_uppercase
+
 from ._base import _datetime, _float
 
 # -- text
@@ -246,3 +249,29 @@ def custom_kind(fmt: str) -> int:
         prev = s
     return 0
 
+
+# -- cell references
+
+DIGITS = "0123456789"
+# Column letters -> 0-based index, for A..ZZZ (beyond XFD only a hostile file goes).
+COLUMNS = {"".join(t): i for i, t in enumerate(
+    t for n in (1, 2, 3) for t in product(ascii_uppercase, repeat=n))}
+
+
+def column_of(letters: str) -> int:
+    n = COLUMNS.get(letters)
+    if n is not None:
+        return n
+    n = 0
+    for c in letters.upper():
+        n = n * 26 + ord(c) - 64
+    return n - 1
+
+
+def excel_column(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, r = divmod(index - 1, 26)
+        letters = chr(65 + r) + letters
+    return letters
