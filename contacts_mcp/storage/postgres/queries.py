@@ -117,7 +117,8 @@ class PostgresSession(Session):
     def _insert_untaken(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> set[int]:
         # The COPY, in a savepoint (a batch of new contacts only: one probe of each unique index a line). Only when
         # a unique index refuses a line: the rows COPYed into a temporary table of the same columns (no index, no
-        # WAL), then moved in one INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING id, set-based on the server.
+        # WAL), the ones whose identity a contact holds found by index probes, and the others moved by one
+        # INSERT … SELECT (set-based; an ON CONFLICT insertion instead probed every index twice: 43 µs a line).
         self._run("SAVEPOINT new_rows")
         try:
             self._bulk_insert(table, columns, rows)
@@ -133,9 +134,17 @@ class PostgresSession(Session):
         with self._conn.copy(f"COPY {staging} ({names}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
-        inserted = {r[0] for r in self._conn.execute(
-            f"INSERT INTO {table} ({names}) SELECT {names} FROM {staging} ORDER BY id ON CONFLICT DO NOTHING "
-            "RETURNING id")}
+        taken = " OR ".join(f"EXISTS (SELECT 1 FROM {table} c WHERE c.account_id = s.account_id AND c.{k} = s.{k})"
+                            for k in ("ext_id", "email_key", "mobile") if k in columns)
+        move = f"INSERT INTO {table} ({names}) SELECT {names} FROM {staging} s WHERE NOT ({taken or 'false'}) ORDER BY id"
+        self._run("SAVEPOINT new_rows")
+        try:
+            inserted = {r[0] for r in self._conn.execute(f"{move} RETURNING id")}
+            self._run("RELEASE new_rows")
+        except self.TAKEN:  # another process took one of these identities meanwhile
+            self._run("ROLLBACK TO new_rows")
+            self._run("RELEASE new_rows")
+            inserted = {r[0] for r in self._conn.execute(f"{move} ON CONFLICT DO NOTHING RETURNING id")}
         at = list(columns).index("id")
         return {row[at] for row in rows} - inserted
 
