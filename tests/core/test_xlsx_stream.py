@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import random
 import zipfile
 from pathlib import Path
 
@@ -148,7 +149,8 @@ def test_dates_follow_the_cell_style_and_the_1904_system(tmp_path: Path) -> None
     values = [1, 45000, 45000.5, 0.25, 1.75, 59, 60, 61, -1, 2958465, 3e6, 45000.123456789]
     for system in (False, True):
         wb = openpyxl.Workbook()
-        wb.epoch = openpyxl.utils.datetime.CALENDAR_MAC_1904 if system else openpyxl.utils.datetime.CALENDAR_WINDOWS_1900
+        calendars = openpyxl.utils.datetime
+        wb.epoch = calendars.CALENDAR_MAC_1904 if system else calendars.CALENDAR_WINDOWS_1900
         ws = wb.active
         for r, v in enumerate(values, 1):
             for c, fmt in enumerate(styles, 1):
@@ -184,14 +186,24 @@ def test_rows_and_cells_without_numbers_are_placed_as_calamine_places_them(tmp_p
             '<row r="5" spans="1:2"/><row><c t="inlineStr"><is><t>a6</t></is></c></row>')
     got = same_as_calamine(hand_made(tmp_path / "h.xlsx", rows, dimension="A1:D6"))
     assert got == [(1, ["a1", "2", "", ""]), (2, ["", "", "3", "4"]), (6, ["a6", "", "", ""])]
+    # Without a declared size nor numbered rows the row count is unknown: progress is the part's bytes read.
+    rnd = random.Random(5)  # texts that do not compress: the part is read in several blocks
+    big = "".join(f'<row><c t="inlineStr"><is><t>{rnd.randbytes(60).hex()}</t></is></c></row>' for _ in range(20_000))
+    with open_table(hand_made(tmp_path / "u.xlsx", big, dimension=None)) as t:
+        assert t.total_rows is None and t.progress() == 0.0
+        it = t.rows()
+        for _ in range(15_000):
+            next(it)
+        assert 0.0 < t.progress() < 1.0
+        assert sum(1 for _ in it) == 5_000 and t.progress() == 1.0
 
 
 def test_namespace_prefixes_and_loose_xml_are_read(tmp_path: Path) -> None:
     rows = ('\n  <x:row r="1" x14ac:dyDescent="0.25">\n    <x:c r="A1" t="s"><x:v>0</x:v></x:c>\n'
             "    <x:c r='B1' t='inlineStr'><x:is><x:t>b</x:t></x:is></x:c>\n"
             '    <x:c s="0" r="C1" ><x:v>1.50</x:v></x:c>\n  </x:row>\n')
-    got = same_as_calamine(hand_made(tmp_path / "h.xlsx", rows, dimension="A1:C1", strings=["<x:si><x:t>a</x:t></x:si>"],
-                                     prefix="x:"))
+    got = same_as_calamine(hand_made(tmp_path / "h.xlsx", rows, dimension="A1:C1", prefix="x:",
+                                     strings=["<x:si><x:t>a</x:t></x:si>"]))
     assert got == [(1, ["a", "b", "1.5"])]
 
 

@@ -1,7 +1,7 @@
 """Open an uploaded or downloaded contact file and stream its rows as lists of strings.
 
-One module per format (csvfile, jsonfile, sheets; archive for ZIP), each registering its opener in
-`OPENERS` (_base.py): a new format is a module here, its entry in FORMATS and its extensions.
+One module per format (csvfile, jsonfile, sheets with the xlsx* modules; archive for ZIP), each registering its
+opener in `OPENERS` (_base.py): a new format is a module here, its entry in FORMATS and its extensions.
 
 One entry point, `open_table`, turns a CSV, XLSX, XLS, ODS or JSON file (an array, or JSON lines), or a ZIP
 holding exactly one of those, into a `Table` whose `rows()` yields `(line_number, cells)` with bounded memory, so a
@@ -20,9 +20,11 @@ Row contract (all formats):
   * a row with more than `Limits.max_columns` cells (trailing empty cells not counted) is refused;
   * cells longer than `Limits.max_cell_chars` are truncated to that length (not refused).
 
-Memory: CSV is parsed incrementally (`open(newline="")` + `csv.reader`); a spreadsheet sheet is loaded
-by calamine (bounded by the file size, the container's uncompressed size and a cell-count limit) and
-converted row by row; JSON (at most `max_file_bytes`) is loaded whole.
+Memory: CSV is parsed incrementally (`open(newline="")` + `csv.reader`); an XLSX sheet is streamed
+(xlsxfile: its XML inflated and parsed a block of rows at a time, only its shared strings held, see
+sheet_budget); an XLS or ODS sheet is loaded by calamine (bounded by the file size, the container's
+uncompressed size and a cell-count limit) and converted row by row; JSON (at most `max_file_bytes`) is
+loaded whole.
 """
 
 from __future__ import annotations

@@ -126,33 +126,26 @@ def _style_kinds(xml: str) -> list[int]:
 
 
 class SharedStrings:
-    """The shared-string table. Read into blocks: string i is blocks[i >> _SHIFT][starts[i]:ends[i]], about
-    1 byte a character and 8 a string; then, if it has at most _LIST_MAX strings, made a plain list (about
-    60 bytes a string more, but looked up 3-4x faster): `get(i)` either way, `source(x)` the expression
-    of string int(x) for a compiled row plan (xlsxplans), over the names of `names`."""
+    """The shared-string table: a plain list while it has at most _LIST_MAX strings (about 60 bytes a string
+    besides its text, looked up 3-4x faster), else blocks of joined text, string i being
+    blocks[i >> _SHIFT][starts[i]:ends[i]] (about 1 byte a character and 8 a string). `get(i)` either way;
+    `source(x)` is the expression of string int(x) in a compiled row plan (xlsxplans), over `names`."""
 
     def __init__(self) -> None:
+        self.items: list[str] | None = []
         self.blocks: list[str] = []
         self.starts = array("I")
         self.ends = array("I")
-        self.items: list[str] | None = None
         self.chars = 0  # total length, for the expanded-text estimate
         self.guarded = False  # whether a string starts with an apostrophe (an export's formula guard?)
         self.bytes = 0  # memory held
-        self.get = self._get
+        self.get = self.items.__getitem__
 
     def __len__(self) -> int:
         return len(self.starts) if self.items is None else len(self.items)
 
     def _get(self, i: int) -> str:
         return self.blocks[i >> _SHIFT][self.starts[i]:self.ends[i]]
-
-    def finish(self) -> None:
-        if len(self.starts) <= _LIST_MAX:
-            self.items = [self._get(i) for i in range(len(self.starts))]
-            self.bytes = sum(map(sys.getsizeof, self.items)) + 8 * len(self.items)
-            self.blocks, self.starts, self.ends = [], array("I"), array("I")
-            self.get = self.items.__getitem__
 
     @property
     def names(self) -> dict[str, object]:
@@ -163,16 +156,42 @@ class SharedStrings:
             return f"L[int({x})]"
         return f"B[(i := int({x})) >> {_SHIFT}][S[i]:E[i]]"
 
-    def _add(self, strings: list[str]) -> None:
+    def add(self, strings: list[str]) -> None:
+        self.chars += sum(map(len, strings))
+        self.guarded = self.guarded or any(s[:1] == "'" for s in strings if "'" in s)
+        if self.items is not None:
+            self.items += strings
+            self.bytes += sum(map(sys.getsizeof, strings)) + 8 * len(strings)
+            if len(self.items) <= _LIST_MAX:
+                return
+            strings, self.items, self.bytes = self.items, None, 0  # too many: joined from now on
+            self.get = self._get
+        if self.blocks and len(self.ends) % (1 << _SHIFT):  # fill up the last block first
+            room = (1 << _SHIFT) - len(self.ends) % (1 << _SHIFT)
+            self._join(strings[:room], into_last=True)
+            strings = strings[room:]
+        for at in range(0, len(strings), 1 << _SHIFT):
+            self._join(strings[at:at + (1 << _SHIFT)])
+
+    def _join(self, strings: list[str], into_last: bool = False) -> None:
+        if not strings:
+            return
+        base = 0
+        if into_last:
+            last = self.blocks.pop()
+            self.bytes -= sys.getsizeof(last)
+            base = len(last)
+            strings = [last, *strings]
         text = "".join(strings)
         ends = array("I", accumulate(map(len, strings)))
-        self.blocks.append(text)
-        self.guarded = self.guarded or (text[:1] == "'" or "\x00'" in "\x00".join(strings))
-        self.starts.append(0)
-        self.starts += ends[:-1]
+        if into_last:
+            ends = ends[1:]
+        else:
+            self.starts.append(0)
+        self.starts += ends[:-1] if not into_last else array("I", [base]) + ends[:-1]
         self.ends += ends
-        self.chars += len(text)
-        self.bytes += sys.getsizeof(text) + 8 * len(strings)
+        self.blocks.append(text)
+        self.bytes += sys.getsizeof(text) + 8 * len(ends)
 
 
 def read_shared_strings(members: Members, part: str | None, name: str, budget: int) -> SharedStrings:
@@ -183,19 +202,10 @@ def read_shared_strings(members: Members, part: str | None, name: str, budget: i
     info = members.zf.getinfo(part)
     if info.file_size > 2 * budget:  # text takes at least ~1 byte a character
         raise _too_big(name, budget, info.file_size)
-    pending: list[str] = []
     for strings in _si_blocks(members, part, name):
-        pending += strings
-        while len(pending) >= 1 << _SHIFT:
-            table._add(pending[: 1 << _SHIFT])
-            del pending[: 1 << _SHIFT]
-            if table.bytes > budget:
-                raise _too_big(name, budget, info.file_size)
-    if pending:
-        table._add(pending)
+        table.add(strings)
         if table.bytes > budget:
             raise _too_big(name, budget, info.file_size)
-    table.finish()
     return table
 
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from ...errors import InvalidInput
 from .xlsxbook import SharedStrings, attrs
 from .xlsxplans import Shapes
-from .xlsxtext import COLUMNS, column_of, excel_column, rich_text, t_text, xml_text, date_text, iso_text, number_text
+from .xlsxtext import COLUMNS, column_of, date_text, excel_column, iso_text, number_text, rich_text, t_text, xml_text
 
 _REF = re.compile(r"\$?([A-Za-z]{1,7})\$?([0-9]{0,10})")
 _CELL_ATTRS = r'<{p}c r="([A-Z]{{1,3}})[0-9]{{1,7}}"(?: s="([0-9]{{1,6}})")?(?: t="([a-zA-Z]{{1,9}})")?'
@@ -17,8 +17,9 @@ _CELL_ATTRS = r'<{p}c r="([A-Z]{{1,3}})[0-9]{{1,7}}"(?: s="([0-9]{{1,6}})")?(?: 
 
 class RowParser:
     def __init__(self, p: str, strings: SharedStrings, book, offset: int, max_cols: int,
-                 too_wide: Callable[[int, int, str], Exception]) -> None:
+                 too_wide: Callable[[int, int, str], Exception], name: str) -> None:
         self.p = p
+        self._name = name
         self._strings = strings
         self._kinds = book.kinds
         self._is_1904 = book.is_1904
@@ -70,8 +71,8 @@ class RowParser:
         if not val:
             return
         if i < 0:
-            raise InvalidInput("file", f"row {line} has a value in column {ref}, left of the range the sheet "
-                                       "declares (its <dimension>); re-save the workbook")
+            raise InvalidInput("file", f"{self._name} row {line} has a value in column {ref}, left of the range "
+                                       "the sheet declares (its <dimension>); re-save the workbook")
         if i >= self._max_cols:
             raise self._too_wide(line, i + 1, f"{ref}{line}")
         if i < len(row):
@@ -84,8 +85,8 @@ class RowParser:
         try:
             return self._strings.get(int(v) if v.isdigit() else 0)  # calamine reads a bad index as 0
         except IndexError:
-            raise InvalidInput("file", f"row {line} refers to shared string {v}, which the workbook does not "
-                                       "have; re-save the workbook") from None
+            raise InvalidInput("file", f"{self._name} row {line} refers to shared string {v}, which the workbook "
+                                       "does not have; re-save the workbook") from None
 
     def value(self, t: str, s: str, v: str, line: int, ref: str) -> str:
         """A `<v>` cell's value, as calamine reads it for its type `t` and style `s`."""
@@ -98,7 +99,8 @@ class RowParser:
                 return text
             if not t:
                 return xml_text(v)  # calamine keeps a typeless non-number as text
-            raise InvalidInput("file", f"cell {ref}{line} is typed a number but holds {v[:40]!r}; re-save the workbook")
+            raise InvalidInput("file", f"{self._name} cell {ref}{line} is typed a number but holds {v[:40]!r}; "
+                                       "re-save the workbook")
         if t == "s":
             return self._shared(v, line)
         if t == "b":
@@ -109,7 +111,7 @@ class RowParser:
             return iso_text(xml_text(v))
         if t in ("e", "inlineStr", "is"):
             return ""  # an error (calamine gives no value), or an inline string's stray <v>
-        raise InvalidInput("file", f"cell {ref}{line} has an unknown type {t!r}; re-save the workbook")
+        raise InvalidInput("file", f"{self._name} cell {ref}{line} has an unknown type {t!r}; re-save the workbook")
 
     # -- anything else
 
@@ -122,7 +124,8 @@ class RowParser:
             if ref is not None:
                 m = _REF.fullmatch(ref)
                 if m is None:
-                    raise InvalidInput("file", f"row {line} has a cell named {ref[:20]!r}; re-save the workbook")
+                    raise InvalidInput("file", f"{self._name} row {line} has a cell named {ref[:20]!r}; "
+                                               "re-save the workbook")
                 col = column_of(m.group(1).upper())
             else:
                 col += 1

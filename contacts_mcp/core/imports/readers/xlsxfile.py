@@ -44,16 +44,13 @@ class XlsxTable(_CountedTable):
         self._width = width
         self._max_cells = max_cells
         self._text_budget = text_budget
-        self._tracked: object | None = None
-        self._compressed = zf.getinfo(sheet.part).compress_size if sheet.part else 0
+        self._read = [0]  # bytes of the part's XML read by the latest tracked rows()
+        self._size = zf.getinfo(sheet.part).file_size if sheet.part else 0
 
     def progress(self) -> float | None:
-        if self.total_rows or self._done:
+        if self.total_rows or self._done or not self._size:
             return super().progress()
-        left = getattr(self._tracked, "_compress_left", None)  # no row count: the part's bytes inflated
-        if left is None or not self._compressed:
-            return 0.0
-        return min(max(1 - left / self._compressed, 0.0), 1.0)
+        return min(self._read[0] / self._size, 1.0)  # no row count: the part's bytes read
 
     def _close(self) -> None:
         self._zf.close()
@@ -74,7 +71,7 @@ class XlsxTable(_CountedTable):
             p = next(blocks, None)
             if p is None:
                 return declared
-            parser = RowParser(p, self._strings, self._book, 0, self._limits.max_columns, self._row_error)
+            parser = RowParser(p, self._strings, self._book, 0, self._limits.max_columns, self._row_error, self.name)
             end_row = f"</{p}row>"
             for text in blocks:
                 for piece in text.split(end_row):
@@ -102,16 +99,16 @@ class XlsxTable(_CountedTable):
         except ZIP_ERRORS as e:
             raise self._damaged(e) from None
         if track:
-            self._tracked = f
+            self._read = [0]
         text_left = self._text_budget
         with f:
-            blocks = sheet_blocks(f, self.name, self.sheet)
+            blocks = sheet_blocks(f, self.name, self.sheet, self._read if track else None)
             p = next(blocks, None)
             if p is None:  # no sheetData: a chart or an empty sheet
                 if track:
                     self._done = True
                 return
-            parser = RowParser(p, self._strings, self._book, self._offset, max_cols, self._row_error)
+            parser = RowParser(p, self._strings, self._book, self._offset, max_cols, self._row_error, self.name)
             row_open, cell_open = f"<{p}row r=\"", f"<{p}c r=\""
             row_skip, cell_skip = len(row_open), len(cell_open)
             end_row = f"</{p}row>"
@@ -189,7 +186,7 @@ class XlsxTable(_CountedTable):
                                     row = shapes(piece[gt + 1:])
                                 except (ValueError, IndexError):
                                     row = None  # read cell by cell below: calamine's value, or a clear error
-                                if row is not None and (guarded or guard in piece):
+                                if row is not None and (guarded or "'" in piece or (amp and "&" in piece)):
                                     row = _unguarded(row)
                             if row is None:
                                 row = _unguarded(parser.cells(piece, gt + 1, line))
@@ -249,7 +246,8 @@ class XlsxTable(_CountedTable):
     def _text_error(self) -> SheetTooBig:
         cap = self._limits.max_reader_bytes // 2**20
         return SheetTooBig(f"the spreadsheet needs more than {cap:,} MB to read: its shared strings expand to more "
-                           "text than that once every cell holds its copy. Save it as CSV, or delete repeated long texts")
+                           "text than that once every cell holds its copy. Save it as CSV, or delete repeated long "
+                           "texts")
 
 
 def open_xlsx(path: Path, name: str, wanted: str | None, limits: Limits, scans: dict[str, PartScan],

@@ -79,8 +79,9 @@ def declared(head: bytes) -> tuple[int, int, int | None]:
     return first, last - first + 1, int(dim.group(4) or dim.group(2))
 
 
-def sheet_blocks(f: IO[bytes], name: str, sheet: str) -> Iterator[str]:
-    """The namespace prefix of the sheet's elements, then its rows' XML, a block of whole rows at a time."""
+def sheet_blocks(f: IO[bytes], name: str, sheet: str, done: list[int] | None = None) -> Iterator[str]:
+    """The namespace prefix of the sheet's elements, then its rows' XML, a block of whole rows at a time;
+    done[0] (when given) counts the part's bytes handed over."""
     buf = b""
     while True:  # up to <sheetData>
         more = _read(f, name, sheet)
@@ -107,6 +108,8 @@ def sheet_blocks(f: IO[bytes], name: str, sheet: str) -> Iterator[str]:
                 raise InvalidInput("file", f"{name} could not be read as XLSX: sheet {sheet!r} is "
                                            f"not UTF-8 text ({e.reason}); re-save the workbook") from None
             buf = buf[cut:]
+            if done is not None:
+                done[0] += cut
             yield text
         if end_data in buf:
             return
