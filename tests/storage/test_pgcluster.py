@@ -57,12 +57,13 @@ def test_the_server_does_not_run_as_root(pg_url):
         data_dir, backend_pid = conn.execute(
             "SELECT current_setting('data_directory'), pg_backend_pid()"
         ).fetchone()
-    assert os.stat(data_dir).st_uid != 0
-    postmaster_pid = int(Path(data_dir, "postmaster.pid").read_text().split()[0])
-    for pid in (postmaster_pid, backend_pid):
-        status = Path(f"/proc/{pid}/status").read_text()
-        uids = next(line for line in status.splitlines() if line.startswith("Uid:")).split()[1:]
-        assert "0" not in uids, f"PostgreSQL process {pid} runs as root (real/effective/saved/fs uids {uids})"
+        assert os.stat(data_dir).st_uid != 0
+        postmaster_pid = int(Path(data_dir, "postmaster.pid").read_text().split()[0])
+        # Read while the connection is open: its backend process ends with it.
+        for pid in (postmaster_pid, backend_pid):
+            status = Path(f"/proc/{pid}/status").read_text()
+            uids = next(line for line in status.splitlines() if line.startswith("Uid:")).split()[1:]
+            assert "0" not in uids, f"PostgreSQL process {pid} runs as root (real/effective/saved/fs uids {uids})"
 
 
 def _pytest_without_binaries(tmp_path: Path, require: str) -> subprocess.CompletedProcess:
