@@ -28,7 +28,7 @@ from .lineplan import line_plan
 from .mapping import Mapping, resolve
 from .readers import Limits, open_table
 
-BATCH_ROWS = 8000
+BATCH_ROWS = 10000
 
 
 @dataclass(frozen=True)
