@@ -18,7 +18,7 @@ from .test_http import cli, connect, new_token, start_server
 
 SMALL_FILES = 6
 SMALL_ROWS = 1_500      # file k holds p{600k} .. p{600k + 1499}: each overlaps the next by 900 emails
-BIG_ROWS = 100_000      # big{i}: its own emails, so its counts are known exactly
+BIG_ROWS = 300_000      # big{i}: its own emails, so its counts are known exactly; long enough to be killed mid-way
 RACE = [f"p{i}@example.com" for i in range(0, 600 * SMALL_FILES + 900, 150)] + [f"solo{j}@example.com"
                                                                                  for j in range(20)]
 OPTED = [f"p{i}@example.com" for i in range(7, 600 * SMALL_FILES + 900, 90)] + [f"solo{j}@example.com"
