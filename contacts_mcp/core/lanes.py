@@ -64,6 +64,7 @@ def apply_lines(w: Writer, items: list[Item], opts: BatchOptions, names: tuple[s
     return [line_result() if item.__class__ is tuple else ItemResult("failed", error=str(item), exception=item)
             for item in items]  # type: ignore[arg-type]
 
+
 def _not_simply_new(w: Writer, lines: list[tuple], positions: dict[str, int]) -> set[int]:
     """The lines that must take the slow lane whatever the database holds: an identity repeated within the
     batch, or an address an opt-out blocks."""

@@ -19,8 +19,8 @@ an ext_id, email or mobile fails (blank values were made missing by `prepare`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
 from ..storage.api import Writer

@@ -8,9 +8,9 @@ that holds its account's write lock (store.py) gets ids above every id its accou
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 import psycopg.rows
@@ -30,6 +30,7 @@ from ..sqlite.session import GROUP_TABLES, Session, marks
 from ..sqlite.stats import StatsReads, StatsWrites
 
 
+T = TypeVar("T")
 SMALL_INSERT = 32  # fewer new rows than this are inserted by one INSERT, more by COPY
 
 
@@ -114,19 +115,24 @@ class PostgresSession(Session):
             for row in itertools.chain(first, rows):
                 copy.write_row(row)
 
+    def _unless_refused(self, run: Callable[[], T]) -> T | None:
+        """run() in a savepoint: its value, or None with nothing of it kept if a unique index refused a row."""
+        self._run("SAVEPOINT new_rows")
+        try:
+            value = run()
+        except self.TAKEN:
+            self._run("ROLLBACK TO new_rows")
+            value = None
+        self._run("RELEASE new_rows")
+        return value
+
     def _insert_untaken(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> set[int]:
         # The COPY, in a savepoint (a batch of new contacts only: one probe of each unique index a line). Only when
         # a unique index refuses a line: the rows COPYed into a temporary table of the same columns (no index, no
         # WAL), the ones whose identity a contact holds found by index probes, and the others moved by one
         # INSERT … SELECT (set-based; an ON CONFLICT insertion instead probed every index twice: 43 µs a line).
-        self._run("SAVEPOINT new_rows")
-        try:
-            self._bulk_insert(table, columns, rows)
-            self._run("RELEASE new_rows")
+        if self._unless_refused(lambda: self._bulk_insert(table, columns, rows) or True):
             return set()
-        except self.TAKEN:
-            self._run("ROLLBACK TO new_rows")
-            self._run("RELEASE new_rows")
         names = ", ".join(columns)
         staging = f"new_{table}"
         self._run(f"CREATE TEMP TABLE IF NOT EXISTS {staging} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
@@ -137,13 +143,8 @@ class PostgresSession(Session):
         taken = " OR ".join(f"EXISTS (SELECT 1 FROM {table} c WHERE c.account_id = s.account_id AND c.{k} = s.{k})"
                             for k in ("ext_id", "email_key", "mobile") if k in columns)
         move = f"INSERT INTO {table} ({names}) SELECT {names} FROM {staging} s WHERE NOT ({taken or 'false'}) ORDER BY id"
-        self._run("SAVEPOINT new_rows")
-        try:
-            inserted = {r[0] for r in self._conn.execute(f"{move} RETURNING id")}
-            self._run("RELEASE new_rows")
-        except self.TAKEN:  # another process took one of these identities meanwhile
-            self._run("ROLLBACK TO new_rows")
-            self._run("RELEASE new_rows")
+        inserted = self._unless_refused(lambda: {r[0] for r in self._conn.execute(f"{move} RETURNING id")})
+        if inserted is None:  # another process took one of these identities meanwhile
             inserted = {r[0] for r in self._conn.execute(f"{move} ON CONFLICT DO NOTHING RETURNING id")}
         at = list(columns).index("id")
         return {row[at] for row in rows} - inserted

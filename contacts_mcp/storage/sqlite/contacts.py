@@ -6,10 +6,9 @@ from __future__ import annotations
 import json
 import operator
 import re
-from collections.abc import Callable
+from collections.abc import Iterable, Sequence
 from itertools import repeat
-from operator import add, itemgetter
-from collections.abc import Sequence
+from operator import add
 from typing import Any
 
 from ..rows import KEY_COLUMNS
@@ -48,13 +47,6 @@ def _decode(row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def _picker(at: Sequence[int]) -> Callable[[tuple], tuple]:
-    """itemgetter of these positions that returns a tuple whatever their number."""
-    if len(at) > 1:
-        return itemgetter(*at)
-    return (lambda line, i=at[0]: (line[i],)) if at else (lambda line: ())
-
-
 _PLAIN = re.compile(r"[A-Za-z0-9:._+-]*")
 
 
@@ -66,14 +58,6 @@ def _plain(value: Any) -> bool:
 
 def _literal(value: Any) -> str:
     return "NULL" if value is None else str(value) if value.__class__ is int else f"'{value}'"
-
-
-class _Folds(dict):
-    """fold() of each value, each distinct value folded once."""
-
-    def __missing__(self, value: Any) -> Any:
-        self[value] = folded = fold(value)
-        return folded
 
 
 class ContactReads(FilterSql):
@@ -219,17 +203,17 @@ class ContactWrites(ContactReads):
             return set()
         refused = None if optouts else self._insert_lines(names, ids, lines, source, now, last_import, skip_taken)
         if refused is None:
-            # The folded columns (FOLDED_COLUMNS) of those the lines hold, each distinct value folded once.
-            folded = [i for i, name in enumerate(names) if name in self.FOLDED_COLUMNS]
+            folded, cols_folded = self._folded_columns(names, lines)
             cols = ("account_id", "id", *names, "attributes", "source", "created_at", "updated_at", "last_import",
-                    "optout_mask", "optout_reasons", *[f"{names[i]}_folded" for i in folded])
+                    "optout_mask", "optout_reasons", *folded)
             head, tail = (self.account_id,), (source, now, now, last_import)
-            of, pick = _Folds().__getitem__, _picker(folded)
-            values = [(*head, cid, *line[:-1], _json(line[-1]), *tail, *bit, *map(of, pick(line)))
-                      for cid, line, bit in zip(ids, lines, optouts or repeat((0, 0)))]
-            refused = self._insert_untaken("contacts", cols, values) if skip_taken else set()
-            if not skip_taken:
+            values = [(*head, cid, *line[:-1], _json(line[-1]), *tail, *bit, *texts)
+                      for cid, line, bit, texts in zip(ids, lines, optouts or repeat((0, 0)), cols_folded)]
+            if skip_taken:
+                refused = self._insert_untaken("contacts", cols, values)
+            else:
                 self._bulk_insert("contacts", cols, values)
+                refused = set()
         self._touch_new_range(ids[0], ids[-1])  # ids handed out in increasing order
         return refused
 
@@ -241,18 +225,24 @@ class ContactWrites(ContactReads):
         constants = (self.account_id, source, now, now, last_import, 0, 0)
         if any(line[-1] is not None for line in lines) or not all(map(_plain, constants)):
             return None
-        folded = [i for i, name in enumerate(names) if name in self.FOLDED_COLUMNS]
-        columns = ("id", *names, "attributes", *[f"{names[i]}_folded" for i in folded], "account_id", "source",
-                   "created_at", "updated_at", "last_import", "optout_mask", "optout_reasons")
+        folded, cols_folded = self._folded_columns(names, lines)
+        columns = ("id", *names, "attributes", *folded, "account_id", "source", "created_at", "updated_at",
+                   "last_import", "optout_mask", "optout_reasons")
         values = ["?"] * (1 + len(names)) + ["COALESCE(?, '{}')"] + ["?"] * len(folded) + list(map(_literal, constants))
-        rows = map(add, zip(ids), lines)  # (id, values…, None)
-        if folded:
-            rows = map(add, rows, zip(*[fold_all([line[i] for line in lines]) for i in folded]))
+        rows = map(add, map(add, zip(ids), lines), cols_folded)  # (id, values…, None, folded…)
         sql = f"INSERT INTO contacts ({', '.join(columns)}) VALUES ({', '.join(values)})"
         if not skip_taken:
             self._conn.executemany(sql, rows)
             return set()
         return self._refused("contacts", ids, self._conn.executemany(f"{sql} ON CONFLICT DO NOTHING", rows).rowcount)
+
+    def _folded_columns(self, names: Sequence[str], lines: Sequence[tuple]) -> tuple[list[str], Iterable[tuple]]:
+        """The folded columns (FOLDED_COLUMNS) of those the lines hold, and each line's folded values, folded a
+        column at a time (fold_all: each distinct text once, in C)."""
+        at = [i for i, name in enumerate(names) if name in self.FOLDED_COLUMNS]
+        if not at:
+            return [], repeat(())
+        return [f"{names[i]}_folded" for i in at], zip(*[fold_all([line[i] for line in lines]) for i in at])
 
     def update_contacts(self, rows: Sequence[dict[str, Any]]) -> None:
         """Write back whole rows (every mutable column) by id."""
